@@ -1,0 +1,49 @@
+# The two set-up commands: `make run` and `make test`. Both work on a fresh machine with
+# Python 3.11; everything else they need they install into .venv.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format migrations-check bench-tokens clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+# Development server: SQLite + in-memory channel layer, demo data loaded once.
+run: $(VENV)/.runtime
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DEBUG=1 $(BIN)/python manage.py seed_demo --once
+	DEBUG=1 $(BIN)/daphne -b $(HOST) -p $(PORT) hospital.asgi:application
+
+# The whole suite. DATABASE_URL / REDIS_URL from the environment choose PostgreSQL and
+# Redis; without them the suite runs on SQLite and skips what needs Redis or Chromium.
+test: $(VENV)/.dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrations-check: $(VENV)/.dev
+	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+
+bench-tokens: $(VENV)/.dev
+	$(BIN)/python bench/tokens.py
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles

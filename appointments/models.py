@@ -1,0 +1,1 @@
+# Patients, schedules, slots and appointments arrive with the reception issues.

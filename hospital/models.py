@@ -1,0 +1,91 @@
+import datetime
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.utils.text import slugify
+
+WEEKDAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+# Bit i set = open on weekday i (Monday = 0), as date.weekday() numbers them.
+ALL_WEEKDAYS = 0b1111111
+MON_TO_SAT = 0b0111111
+
+
+class Department(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    code = models.CharField(
+        max_length=6,
+        unique=True,
+        help_text="Short code printed on tokens, e.g. ORTH for ORTH-007.",
+    )
+    slug = models.SlugField(max_length=100, unique=True, blank=True)
+    is_active = models.BooleanField("active", default=True)
+    open_weekdays = models.PositiveSmallIntegerField(
+        default=MON_TO_SAT,
+        validators=[MaxValueValidator(ALL_WEEKDAYS)],
+        help_text="Weekdays the OPD is open.",
+    )
+    daily_token_limit = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Leave empty for no limit."
+    )
+    booking_window_days = models.PositiveSmallIntegerField(
+        default=7,
+        validators=[MaxValueValidator(90)],
+        help_text="How many days ahead a token can be taken (0 = today only).",
+    )
+    # Goes up by one on every change to this department's queue; live screens use it
+    # to notice a missed update. Kept in the database so it survives restarts and is
+    # shared by every server process.
+    state_version = models.PositiveBigIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.code = self.code.strip().upper()
+        if not self.slug:
+            self.slug = slugify(self.code)
+        super().save(*args, **kwargs)
+
+    def is_open_on(self, day: datetime.date) -> bool:
+        return bool(self.open_weekdays & (1 << day.weekday()))
+
+    @property
+    def open_weekday_names(self) -> list[str]:
+        return [name for i, name in enumerate(WEEKDAY_NAMES) if self.open_weekdays & (1 << i)]
+
+
+class Doctor(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="doctor"
+    )
+    name = models.CharField(max_length=100)
+    specialization = models.CharField(max_length=100, blank=True)
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="doctors")
+    room = models.CharField(max_length=20, help_text="Shown on the TV: 'go to room 4'.")
+    on_duty = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Roles:
+    """Names of the Django groups that carry each staff role."""
+
+    DOCTOR = "Doctor"
+    RECEPTIONIST = "Receptionist"
+    HOSPITAL_ADMIN = "Hospital admin"
+    ALL = [DOCTOR, RECEPTIONIST, HOSPITAL_ADMIN]
+
+
+def is_doctor(user) -> bool:
+    return user.is_authenticated and user.is_active and hasattr(user, "doctor")
+
+
+

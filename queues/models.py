@@ -1,0 +1,137 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from hospital.models import Department, Doctor
+
+
+class TokenCounter(models.Model):
+    """The last token number issued for a department on a day.
+
+    Issuing bumps this row with `UPDATE ... SET last = last + 1` inside the issuing
+    transaction: the row lock serialises concurrent issuers, and a rollback undoes the
+    bump, so numbers stay gapless. (Read-max-then-insert fails under load; sequences
+    leave gaps.)
+    """
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE)
+    service_date = models.DateField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["department", "service_date"], name="unique_counter_per_department_day"
+            )
+        ]
+
+
+class Token(models.Model):
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        CALLED = "called", "Called"
+        IN_CONSULTATION = "in_consultation", "In consultation"
+        COMPLETED = "completed", "Completed"
+        SKIPPED = "skipped", "Skipped (no-show)"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Priority(models.IntegerChoices):
+        NORMAL = 0, "Normal"
+        EMERGENCY = 1, "Emergency"
+
+    OPEN_STATUSES = (Status.CALLED, Status.IN_CONSULTATION)
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="tokens")
+    service_date = models.DateField()
+    number = models.PositiveIntegerField()
+    patient_name = models.CharField(max_length=100)
+    mobile = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +919812345678")
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.WAITING)
+    doctor = models.ForeignKey(
+        Doctor, null=True, blank=True, on_delete=models.PROTECT, related_name="tokens",
+        help_text="The doctor who called this token.",
+    )
+    # Set when a skipped token is recalled: it goes back to the front of the queue.
+    recalled_at = models.DateTimeField(null=True, blank=True)
+    issued_at = models.DateTimeField()
+    called_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["service_date", "department", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["department", "service_date", "number"],
+                name="unique_token_number_per_department_day",
+            ),
+            # A doctor sees one patient at a time, even if two tabs click at once.
+            models.UniqueConstraint(
+                fields=["doctor"],
+                condition=Q(status__in=["called", "in_consultation"]),
+                name="one_open_token_per_doctor",
+            ),
+        ]
+        indexes = [models.Index(fields=["department", "service_date", "status"])]
+
+    def __str__(self) -> str:
+        return self.display_number
+
+    @property
+    def display_number(self) -> str:
+        return f"{self.department.code}-{self.number:03d}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def masked_name(self) -> str:
+        """Initials only ("R. K."), for screens the public can see."""
+        return " ".join(f"{part[0].upper()}." for part in self.patient_name.split() if part)
+
+
+class TokenEvent(models.Model):
+    """Append-only history of every change to a token, with who made it.
+
+    The token link is nullable so the record of an admin deleting a token outlives it;
+    department, day and number are copied for the same reason.
+    """
+
+    class Kind(models.TextChoices):
+        ISSUED = "issued", "Issued"
+        CALLED = "called", "Called"
+        RECALLED = "recalled", "Recalled"
+        SKIPPED = "skipped", "Skipped (no-show)"
+        STARTED = "started", "Consultation started"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+        DELETED = "deleted", "Deleted by admin"
+
+    token = models.ForeignKey(
+        Token, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    service_date = models.DateField()
+    token_number = models.PositiveIntegerField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", help_text="Empty when the patient did it (kiosk).",
+    )
+    doctor = models.ForeignKey(
+        Doctor, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField()
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["department", "service_date", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.department_id}/{self.token_number} at {self.at}"

@@ -1,0 +1,64 @@
+"""What a department's screens show, computed once per change.
+
+`public_state` goes to TVs, boards and patients' phones: display numbers, rooms,
+statuses, counts and waits; a name only as initials; never a mobile number.
+"""
+
+import datetime
+
+from django.utils import timezone
+
+from hospital.models import Department
+from queues.models import Token
+from queues.services import (
+    average_consultation_minutes,
+    doctors_on_duty,
+    local_today,
+    waiting_tokens,
+)
+
+# How many upcoming tokens a TV lists under "Next".
+NEXT_SHOWN = 6
+
+
+def public_state(department: Department, day: datetime.date | None = None) -> dict:
+    day = day or local_today()
+    serving = (
+        Token.objects.filter(
+            department=department, service_date=day, status__in=Token.OPEN_STATUSES
+        )
+        .select_related("doctor")
+        .order_by("doctor__room", "called_at")
+    )
+    queue = list(waiting_tokens(department, day).values_list("number", "priority"))
+    per_patient = average_consultation_minutes(department, day)
+    doctors = doctors_on_duty(department)
+    code = department.code
+    return {
+        "type": "state",
+        "version": department.state_version,
+        "date": day.isoformat(),
+        "generated_at": timezone.now().isoformat(),
+        "department": {"slug": department.slug, "code": code, "name": department.name},
+        "serving": [
+            {
+                "token": t.display_number,
+                "room": t.doctor.room if t.doctor else "",
+                "doctor": t.doctor.name if t.doctor else "",
+                "status": t.status,
+                "initials": t.masked_name,
+                "called_at": t.called_at.isoformat() if t.called_at else None,
+            }
+            for t in serving
+        ],
+        # The whole waiting line in calling order, as display numbers only: a patient's
+        # phone finds its own position in it.
+        "queue": [f"{code}-{number:03d}" for number, _ in queue],
+        "emergencies": [
+            f"{code}-{number:03d}" for number, priority in queue if priority == Token.Priority.EMERGENCY
+        ],
+        "waiting_count": len(queue),
+        "doctors_on_duty": doctors,
+        "minutes_per_patient": round(per_patient, 1),
+        "next": [f"{code}-{number:03d}" for number, _ in queue[:NEXT_SHOWN]],
+    }

@@ -1,0 +1,82 @@
+"""Personas and helpers shared by every test: a small hospital with two departments,
+two orthopaedic doctors, a cardiologist, an admin and a plain user."""
+
+import datetime
+import os
+import shutil
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from hospital.models import Department, Doctor
+
+# A fixed Wednesday morning in the hospital's time zone; tests that care about the clock
+# pass now= to the services.
+WEDNESDAY = datetime.date(2026, 11, 18)
+
+
+def at(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour, minute)))
+
+
+@pytest.fixture
+def today():
+    return timezone.localdate()
+
+
+@pytest.fixture
+def orth(db):
+    return Department.objects.create(name="Orthopedic Surgery", code="ORTH", booking_window_days=7)
+
+
+@pytest.fixture
+def card(db):
+    return Department.objects.create(name="Cardiology", code="CARD", booking_window_days=7)
+
+
+def make_doctor(username, name, department, room, **extra):
+    user = get_user_model().objects.create_user(username=username, password="pw-" + username)
+    return Doctor.objects.create(
+        user=user, name=name, department=department, room=room, specialization="", **extra
+    )
+
+
+@pytest.fixture
+def dr_rao(orth):
+    return make_doctor("rao", "Dr. Rao", orth, "4")
+
+
+@pytest.fixture
+def dr_iyer(orth):
+    return make_doctor("iyer", "Dr. Iyer", orth, "5")
+
+
+@pytest.fixture
+def dr_shah(card):
+    return make_doctor("shah", "Dr. Shah", card, "12")
+
+
+@pytest.fixture
+def admin_user(db):
+    return get_user_model().objects.create_superuser(
+        username="admin", password="pw-admin", email="admin@example.org"
+    )
+
+
+@pytest.fixture
+def plain_user(db):
+    return get_user_model().objects.create_user(username="visitor", password="pw-visitor")
+
+
+def chromium_path() -> str | None:
+    return os.environ.get("CHROMIUM") or shutil.which("chromium") or (
+        "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
+    )
+
+
+def require_in_ci(what: str, reason: str):
+    """Skip on a laptop without `what`; in CI (CI=true) a missing service is a failure."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must provide {what}: {reason}")
+    pytest.skip(f"{what} not available: {reason}")

@@ -1,0 +1,64 @@
+import datetime
+
+import pytest
+
+from queues.models import Token, TokenEvent
+from queues.services import QueueError, issue_token
+from tests.conftest import WEDNESDAY, at
+
+NOW = at(WEDNESDAY, 9)
+
+
+def test_numbers_start_at_one_per_department_per_day(orth, card):
+    a = issue_token(orth, "Asha Rao", now=NOW)
+    b = issue_token(orth, "Bala K", now=NOW)
+    c = issue_token(card, "Chitra", now=NOW)
+    tomorrow = issue_token(orth, "Dev", service_date=WEDNESDAY + datetime.timedelta(days=1), now=NOW)
+    assert [a.number, b.number, c.number, tomorrow.number] == [1, 2, 1, 1]
+    assert a.display_number == "ORTH-001"
+    assert c.display_number == "CARD-001"
+
+
+def test_issuing_records_an_event_and_normalises_the_mobile(orth):
+    token = issue_token(orth, "  Asha   Rao ", mobile="98123 45678", now=NOW)
+    assert token.patient_name == "Asha Rao"
+    assert token.mobile == "+919812345678"
+    assert TokenEvent.objects.get(token=token).kind == TokenEvent.Kind.ISSUED
+
+
+@pytest.mark.parametrize(
+    "name, kwargs, message",
+    [
+        ("", {}, "Enter the patient's name"),
+        ("x" * 101, {}, "too long"),
+        ("Asha", {"service_date": WEDNESDAY - datetime.timedelta(days=1)}, "has passed"),
+        ("Asha", {"service_date": WEDNESDAY + datetime.timedelta(days=8)}, "at most 7 day"),
+        ("Asha", {"service_date": WEDNESDAY + datetime.timedelta(days=4)}, "closed on Sundays"),
+        ("Asha", {"mobile": "12345"}, "valid mobile"),
+        ("Asha", {"priority": Token.Priority.EMERGENCY}, "Only hospital staff"),
+    ],
+)
+def test_it_refuses_bad_input_and_writes_nothing(orth, name, kwargs, message):
+    with pytest.raises(QueueError, match=message):
+        issue_token(orth, name, now=NOW, **kwargs)
+    assert not Token.objects.exists()
+    assert not TokenEvent.objects.exists()
+
+
+def test_it_refuses_an_inactive_department(orth):
+    orth.is_active = False
+    orth.save()
+    with pytest.raises(QueueError, match="not taking tokens"):
+        issue_token(orth, "Asha", now=NOW)
+
+
+def test_the_daily_limit_leaves_no_gap(orth):
+    orth.daily_token_limit = 2
+    orth.save()
+    issue_token(orth, "A", now=NOW)
+    issue_token(orth, "B", now=NOW)
+    with pytest.raises(QueueError, match="All 2 tokens"):
+        issue_token(orth, "C", now=NOW)
+    orth.daily_token_limit = 3
+    orth.save()
+    assert issue_token(orth, "D", now=NOW).number == 3
