@@ -131,17 +131,23 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channels -------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Several hospitals (or test runs) can share one Redis under different prefixes.
+CHANNEL_PREFIX = os.environ.get("CHANNEL_PREFIX", "opdq")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            # Pub/sub layer: one Redis PUBLISH per group message, no per-member payloads.
+            # Pub/sub layer: one Redis PUBLISH per group message, whatever the number of
+            # sockets, and each process fans out to its own sockets. Its per-channel
+            # queues are unbounded, so a burst of changes is not dropped; delivery is
+            # still at most once (versions and resync cover a lost message).
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 60},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": CHANNEL_PREFIX},
         }
     }
 else:
     CHANNEL_LAYERS = {
         "default": {
+            # One process only. Capacity raised from 100 so a burst is not dropped.
             "BACKEND": "channels.layers.InMemoryChannelLayer",
             "CONFIG": {"capacity": 1500, "expiry": 60},
         }

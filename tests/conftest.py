@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from hospital.models import Department, Doctor
+from hospital.models import ALL_WEEKDAYS, Department, Doctor
 
 # A fixed Wednesday morning in the hospital's time zone; tests that care about the clock
 # pass now= to the services.
@@ -27,12 +27,17 @@ def today():
 
 @pytest.fixture
 def orth(db):
-    return Department.objects.create(name="Orthopedic Surgery", code="ORTH", booking_window_days=7)
+    # Open every day, so tests that use the real clock pass on a Sunday too.
+    return Department.objects.create(
+        name="Orthopedic Surgery", code="ORTH", booking_window_days=7, open_weekdays=ALL_WEEKDAYS
+    )
 
 
 @pytest.fixture
 def card(db):
-    return Department.objects.create(name="Cardiology", code="CARD", booking_window_days=7)
+    return Department.objects.create(
+        name="Cardiology", code="CARD", booking_window_days=7, open_weekdays=ALL_WEEKDAYS
+    )
 
 
 def make_doctor(username, name, department, room, **extra):

@@ -2,6 +2,7 @@ import datetime
 
 import pytest
 
+from hospital.models import MON_TO_SAT
 from queues.models import Token, TokenEvent
 from queues.services import QueueError, issue_token
 from tests.conftest import WEDNESDAY, at
@@ -33,7 +34,6 @@ def test_issuing_records_an_event_and_normalises_the_mobile(orth):
         ("x" * 101, {}, "too long"),
         ("Asha", {"service_date": WEDNESDAY - datetime.timedelta(days=1)}, "has passed"),
         ("Asha", {"service_date": WEDNESDAY + datetime.timedelta(days=8)}, "at most 7 day"),
-        ("Asha", {"service_date": WEDNESDAY + datetime.timedelta(days=4)}, "closed on Sundays"),
         ("Asha", {"mobile": "12345"}, "valid mobile"),
         ("Asha", {"priority": Token.Priority.EMERGENCY}, "Only hospital staff"),
     ],
@@ -62,3 +62,12 @@ def test_the_daily_limit_leaves_no_gap(orth):
     orth.daily_token_limit = 3
     orth.save()
     assert issue_token(orth, "D", now=NOW).number == 3
+
+
+def test_it_refuses_a_day_the_department_is_closed(orth):
+    orth.open_weekdays = MON_TO_SAT
+    orth.save()
+    sunday = WEDNESDAY + datetime.timedelta(days=4)
+    with pytest.raises(QueueError, match="closed on Sundays"):
+        issue_token(orth, "Asha", service_date=sunday, now=NOW)
+    assert not Token.objects.exists()

@@ -1,0 +1,165 @@
+"""Live sockets through the real ASGI application (origin check, auth, routing)."""
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from hospital.asgi import application
+from queues import services
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+ORIGIN = (b"origin", b"http://localhost")
+
+
+def socket(path: str, *headers) -> WebsocketCommunicator:
+    return WebsocketCommunicator(application, path, headers=[ORIGIN, *headers])
+
+
+async def receive(communicator) -> dict:
+    return json.loads(await communicator.receive_from(timeout=3))
+
+
+def session_cookie(user) -> tuple[bytes, bytes]:
+    client = Client()
+    client.force_login(user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}; csrftoken=abc"
+    return (b"cookie", cookie.encode())
+
+
+issue = database_sync_to_async(services.issue_token)
+call_next = database_sync_to_async(services.call_next)
+
+
+async def test_a_display_gets_the_full_state_on_connect(orth, dr_rao):
+    await issue(orth, "Asha Rao")
+    await issue(orth, "Bala Iyer")
+    communicator = socket("/ws/departments/orth/")
+    connected, _ = await communicator.connect()
+    assert connected
+    state = await receive(communicator)
+    assert state["type"] == "state"
+    assert state["department"]["code"] == "ORTH"
+    assert state["queue"] == ["ORTH-001", "ORTH-002"]
+    assert state["waiting_count"] == 2
+    assert state["version"] == 2
+    await communicator.disconnect()
+
+
+async def test_a_display_is_pushed_each_change_with_a_rising_version(orth, dr_rao):
+    communicator = socket("/ws/departments/orth/")
+    await communicator.connect()
+    first = await receive(communicator)
+
+    await issue(orth, "Asha Rao")
+    issued = await receive(communicator)
+    assert issued["queue"] == ["ORTH-001"]
+    assert issued["version"] == first["version"] + 1
+
+    await call_next(dr_rao)
+    called = await receive(communicator)
+    assert called["version"] == issued["version"] + 1
+    assert called["queue"] == []
+    assert called["serving"] == [
+        {
+            "token": "ORTH-001",
+            "room": "4",
+            "doctor": "Dr. Rao",
+            "status": "called",
+            "initials": "A. R.",
+            "called_at": called["serving"][0]["called_at"],
+        }
+    ]
+    assert await communicator.receive_nothing(timeout=0.2)
+    await communicator.disconnect()
+
+
+async def test_a_display_only_hears_its_own_department(orth, card, dr_rao):
+    communicator = socket("/ws/departments/card/")
+    await communicator.connect()
+    await receive(communicator)
+    await issue(orth, "Asha Rao")
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_public_messages_never_carry_a_mobile_or_a_full_name(orth, dr_rao):
+    communicator = socket("/ws/departments/orth/")
+    await communicator.connect()
+    texts = [await communicator.receive_from(timeout=3)]
+    await issue(orth, "Asha Ramachandran Kumar", mobile="98123 45678")
+    texts.append(await communicator.receive_from(timeout=3))
+    await call_next(dr_rao)
+    texts.append(await communicator.receive_from(timeout=3))
+    await communicator.send_to(text_data=json.dumps({"type": "state"}))
+    texts.append(await communicator.receive_from(timeout=3))
+    for text in texts:
+        assert "9812345678" not in text and "98123" not in text
+        assert "Asha" not in text and "Ramachandran" not in text and "Kumar" not in text
+    assert "A. R. K." in texts[2]
+    await communicator.disconnect()
+
+
+async def test_a_display_can_ask_for_the_state_again_but_nothing_else(orth):
+    communicator = socket("/ws/departments/orth/")
+    await communicator.connect()
+    await receive(communicator)
+    for junk in ["hello", "{}", json.dumps({"type": "call_next"}), json.dumps([1, 2])]:
+        await communicator.send_to(text_data=junk)
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.send_to(text_data=json.dumps({"type": "state"}))
+    assert (await receive(communicator))["type"] == "state"
+    # Asking again at once is throttled: no database work on demand.
+    await communicator.send_to(text_data=json.dumps({"type": "state"}))
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_an_unknown_or_inactive_department_is_refused(orth):
+    communicator = socket("/ws/departments/nope/")
+    connected, _ = await communicator.connect()
+    assert not connected
+
+    orth.is_active = False
+    await database_sync_to_async(orth.save)()
+    communicator = socket("/ws/departments/orth/")
+    connected, _ = await communicator.connect()
+    assert not connected
+
+
+async def test_a_foreign_origin_is_refused(orth):
+    communicator = WebsocketCommunicator(
+        application, "/ws/departments/orth/", headers=[(b"origin", b"http://evil.example")]
+    )
+    connected, _ = await communicator.connect()
+    assert not connected
+
+
+async def test_the_doctor_socket_refuses_anonymous_and_non_doctors(admin_user):
+    communicator = socket("/ws/doctor/")
+    connected, _ = await communicator.connect()
+    assert not connected
+
+    cookie = await database_sync_to_async(session_cookie)(admin_user)
+    communicator = socket("/ws/doctor/", cookie)
+    connected, _ = await communicator.connect()
+    assert not connected
+
+
+async def test_a_doctor_sees_new_patients_join_their_waiting_list(orth, dr_rao):
+    cookie = await database_sync_to_async(session_cookie)(dr_rao.user)
+    communicator = socket("/ws/doctor/", cookie)
+    connected, _ = await communicator.connect()
+    assert connected
+    first = await receive(communicator)
+    assert first["type"] == "doctor"
+    assert first["waiting"] == []
+
+    await issue(orth, "Asha Rao")
+    pushed = await receive(communicator)
+    assert pushed["waiting"] == ["ORTH-001"]
+    assert pushed["version"] == first["version"] + 1
+    await communicator.disconnect()
