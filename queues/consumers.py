@@ -20,6 +20,7 @@ from queues.state import public_state
 # A client may ask for the full state at most this often (seconds); more is ignored, so
 # a misbehaving page cannot turn a socket into a database load generator.
 STATE_REQUEST_INTERVAL = 1.0
+PONG = json.dumps({"type": "pong"})
 
 
 class ForwardingConsumer(AsyncWebsocketConsumer):
@@ -43,13 +44,20 @@ class ForwardingConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(self.group_name, self.channel_name)
         raise StopConsumer()
 
-    def wants_state(self, text_data: str | None) -> bool:
-        """True for a well-formed, not-too-frequent {"type": "state"} request."""
+    async def wants_state(self, text_data: str | None) -> bool:
+        """True for a well-formed, not-too-frequent {"type": "state"} request. Answers a
+        {"type": "ping"} itself: pages ping so that a quiet department (no changes for
+        minutes) is not mistaken for a dead connection; a pong costs no database work."""
         try:
             request = json.loads(text_data or "")
         except ValueError:
             return False
-        if not isinstance(request, dict) or request.get("type") != "state":
+        if not isinstance(request, dict):
+            return False
+        if request.get("type") == "ping":
+            await self.send(text_data=PONG)
+            return False
+        if request.get("type") != "state":
             return False
         now = time.monotonic()
         if now - self.last_state_request < STATE_REQUEST_INTERVAL:
@@ -84,7 +92,7 @@ class DepartmentConsumer(ForwardingConsumer):
 
     async def receive(self, text_data=None, bytes_data=None):
         # The only thing a public client may say is "send me the state again".
-        if self.wants_state(text_data):
+        if await self.wants_state(text_data):
             await self.send(text_data=await department_state_text(self.department_id))
 
     async def queue_state(self, event):
@@ -129,7 +137,7 @@ class DoctorConsumer(ForwardingConsumer):
         await self.send(text_data=await doctor_panel_text(self.doctor_id, self.csrf_token))
 
     async def receive(self, text_data=None, bytes_data=None):
-        if self.wants_state(text_data):
+        if await self.wants_state(text_data):
             await self.send_panel()
 
     async def queue_state(self, event):

@@ -118,6 +118,15 @@ async def test_a_display_can_ask_for_the_state_again_but_nothing_else(orth):
     await communicator.disconnect()
 
 
+async def test_a_ping_gets_a_pong_without_a_state(orth):
+    communicator = socket("/ws/departments/orth/")
+    await communicator.connect()
+    await receive(communicator)
+    await communicator.send_to(text_data=json.dumps({"type": "ping"}))
+    assert await receive(communicator) == {"type": "pong"}
+    await communicator.disconnect()
+
+
 async def test_an_unknown_or_inactive_department_is_refused(orth):
     communicator = socket("/ws/departments/nope/")
     connected, _ = await communicator.connect()

@@ -1,0 +1,155 @@
+/*
+ * Waiting-room TV. One live socket per department shown; each state message redraws
+ * that department. A token that newly appears as "called" (a fresh call or a recall)
+ * flashes, and the screen plays a chime and speaks the call, if enabled by query.
+ */
+(function () {
+  "use strict";
+
+  const body = document.body;
+  const soundOn = body.dataset.sound === "on";
+  const voiceOn = body.dataset.voice === "on";
+  const lang = body.dataset.lang || "en-IN";
+  const statusBox = document.getElementById("tv-status");
+  const gate = document.getElementById("tv-sound-gate");
+  let audio = null;
+  let audioUnlocked = false;
+
+  // Browsers only allow sound after a user gesture; a TV is clicked once when set up
+  // (or started with --autoplay-policy=no-user-gesture-required).
+  function unlockAudio() {
+    audioUnlocked = true;
+    if (gate) gate.hidden = true;
+    if (soundOn && !audio && window.AudioContext) audio = new AudioContext();
+    if (audio && audio.state === "suspended") audio.resume();
+  }
+  if (gate) {
+    gate.addEventListener("click", unlockAudio);
+    document.addEventListener("keydown", unlockAudio, { once: true });
+    document.addEventListener("click", unlockAudio, { once: true });
+  }
+
+  function chime() {
+    if (!soundOn || !audio) return;
+    const start = audio.currentTime;
+    [659.25, 523.25].forEach(function (freq, i) {
+      const osc = audio.createOscillator();
+      const gain = audio.createGain();
+      osc.type = "sine";
+      osc.frequency.value = freq;
+      const t = start + i * 0.45;
+      gain.gain.setValueAtTime(0.0001, t);
+      gain.gain.exponentialRampToValueAtTime(0.4, t + 0.03);
+      gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.9);
+      osc.connect(gain).connect(audio.destination);
+      osc.start(t);
+      osc.stop(t + 1);
+    });
+  }
+
+  function spokenToken(token) {
+    // "ORTH-007" is read as "Token ORTH 7", not "zero zero seven".
+    const parts = token.split("-");
+    return "Token " + parts[0] + " " + String(parseInt(parts[1], 10));
+  }
+
+  function speak(call) {
+    if (!voiceOn || !audioUnlocked || !window.speechSynthesis) return;
+    const text = spokenToken(call.token) + ", please go to room " + call.room;
+    const utterance = new SpeechSynthesisUtterance(text);
+    utterance.lang = lang;
+    utterance.rate = 0.9;
+    window.speechSynthesis.speak(utterance);
+  }
+
+  function element(tag, className, text) {
+    const el = document.createElement(tag);
+    if (className) el.className = className;
+    if (text !== undefined) el.textContent = text;
+    return el;
+  }
+
+  // Per department: the called_at of each token last shown, to spot new calls.
+  const seen = {};
+
+  function render(section, state) {
+    const slug = section.dataset.departmentSlug;
+    const previous = seen[slug];
+    const current = {};
+    const fresh = [];
+    const serving = section.querySelector(".tv-serving");
+    serving.replaceChildren();
+    state.serving.forEach(function (entry) {
+      current[entry.token] = entry.called_at;
+      const li = element("li");
+      li.dataset.token = entry.token;
+      li.append(
+        element("span", "tv-token", entry.token),
+        element("span", "tv-arrow", "→"),
+        element("span", "tv-room", "Room " + entry.room),
+        element("span", "tv-state", entry.status === "called" ? "please go in" : "in consultation")
+      );
+      if (previous && entry.status === "called" && previous[entry.token] !== entry.called_at) {
+        li.classList.add("tv-flash");
+        fresh.push(entry);
+      }
+      serving.append(li);
+    });
+    seen[slug] = current;
+
+    const next = section.querySelector(".tv-next-list");
+    next.replaceChildren();
+    const urgent = new Set(state.emergencies || []);
+    state.next.forEach(function (token) {
+      next.append(element("li", urgent.has(token) ? "tv-emergency" : "", token));
+    });
+    const more = state.waiting_count - state.next.length;
+    section.querySelector(".tv-waiting").textContent =
+      state.waiting_count === 0 ? "No one waiting"
+        : state.waiting_count + " waiting" + (more > 0 ? " (" + more + " more not shown)" : "");
+
+    if (fresh.length) {
+      chime();
+      fresh.forEach(speak);
+    }
+  }
+
+  function showStatus(status, lastUpdate) {
+    statusBox.classList.toggle("live", status === "live");
+    statusBox.classList.toggle("offline", status === "offline");
+    const labels = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Offline" };
+    statusBox.querySelector(".tv-status-text").textContent = labels[status] || status;
+    if (lastUpdate) {
+      statusBox.querySelector(".tv-updated").textContent =
+        "updated " + lastUpdate.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    }
+  }
+
+  const initial = JSON.parse(document.getElementById("tv-initial").textContent);
+  const statuses = {};
+  document.querySelectorAll(".tv-dept").forEach(function (section) {
+    const slug = section.dataset.departmentSlug;
+    if (initial[slug]) render(section, initial[slug]);
+    OPDLive.connect("/ws/departments/" + slug + "/", {
+      onMessage: function (message) {
+        if (message.type === "state") render(section, message);
+      },
+      onStatus: function (status, lastUpdate) {
+        // The light shows the worst of the department sockets.
+        statuses[slug] = status;
+        const all = Object.values(statuses);
+        const worst = ["offline", "reconnecting", "connecting", "live"].find(function (s) {
+          return all.includes(s);
+        });
+        showStatus(worst, lastUpdate);
+      },
+    });
+  });
+
+  function tick() {
+    document.getElementById("tv-clock").textContent =
+      new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+  tick();
+  setInterval(tick, 10000);
+})();

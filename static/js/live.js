@@ -1,0 +1,119 @@
+/*
+ * OPD Queue live updates: one reconnecting websocket helper shared by every page.
+ *
+ *   const live = OPDLive.connect("/ws/departments/orth/", {
+ *     onMessage(msg) { ... },          // every state message, in version order
+ *     onStatus(status, lastUpdate) {}, // "connecting" | "live" | "reconnecting" | "offline"
+ *   });
+ *
+ * The server sends the full state on connect and after every change, each with a
+ * per-department version that only goes up. Delivery is at most once, so: an older
+ * version is ignored; a skipped version, or a reconnect, makes the page ask for the
+ * state again. Reconnects back off exponentially with jitter, so a room full of TVs
+ * does not hammer a restarting server in lockstep. A page that hears nothing for 45 s
+ * (it pings every 20 s) says it is offline and reconnects.
+ */
+(function () {
+  "use strict";
+
+  const PING_EVERY_MS = 20000;
+  const OFFLINE_AFTER_MS = 45000;
+  const BACKOFF_MIN_MS = 500;
+  const BACKOFF_MAX_MS = 15000;
+
+  function connect(path, handlers) {
+    const onMessage = handlers.onMessage || function () {};
+    const onStatus = handlers.onStatus || function () {};
+    const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    const url = scheme + window.location.host + path;
+
+    let socket = null;
+    let version = null;
+    let attempts = 0;
+    let lastHeard = Date.now();
+    let lastUpdate = null;
+    let status = null;
+    let reconnectTimer = null;
+
+    function setStatus(next) {
+      if (next !== status) {
+        status = next;
+        onStatus(status, lastUpdate);
+      }
+    }
+
+    function send(message) {
+      if (socket && socket.readyState === WebSocket.OPEN) {
+        socket.send(JSON.stringify(message));
+      }
+    }
+
+    function open() {
+      clearTimeout(reconnectTimer);
+      setStatus(attempts === 0 ? "connecting" : "reconnecting");
+      socket = new WebSocket(url);
+      socket.onopen = function () {
+        attempts = 0;
+        lastHeard = Date.now();
+      };
+      socket.onmessage = function (event) {
+        lastHeard = Date.now();
+        let message;
+        try {
+          message = JSON.parse(event.data);
+        } catch (err) {
+          return;
+        }
+        if (message.type === "pong") {
+          setStatus("live");
+          return;
+        }
+        if (typeof message.version === "number") {
+          if (version !== null && message.version < version) {
+            return; // an older state overtaken by a newer one
+          }
+          if (version !== null && message.version > version + 1) {
+            send({ type: "state" }); // we missed one: make sure we hold the latest
+          }
+          version = message.version;
+        }
+        lastUpdate = new Date();
+        setStatus("live");
+        onStatus(status, lastUpdate);
+        onMessage(message);
+      };
+      socket.onclose = function () {
+        socket = null;
+        scheduleReconnect();
+      };
+      socket.onerror = function () {
+        if (socket) socket.close();
+      };
+    }
+
+    function scheduleReconnect() {
+      clearTimeout(reconnectTimer);
+      attempts += 1;
+      setStatus(Date.now() - lastHeard > OFFLINE_AFTER_MS ? "offline" : "reconnecting");
+      const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(attempts, 10));
+      const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+      reconnectTimer = setTimeout(open, delay);
+    }
+
+    setInterval(function () { send({ type: "ping" }); }, PING_EVERY_MS);
+    setInterval(function () {
+      if (Date.now() - lastHeard > OFFLINE_AFTER_MS) {
+        setStatus("offline");
+        if (socket) socket.close(); // onclose schedules a reconnect
+      }
+    }, 5000);
+
+    open();
+    return {
+      requestState: function () { send({ type: "state" }); },
+      get status() { return status; },
+    };
+  }
+
+  window.OPDLive = { connect: connect };
+})();
