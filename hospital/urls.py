@@ -1,8 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from queues.views import LoginView
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Before the auth include, so doctors land on their terminal after signing in.
+    path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("queues.urls")),
 ]
