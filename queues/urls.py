@@ -4,4 +4,12 @@ from queues import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("tokens/<uuid:public_id>/", views.token_detail, name="token_detail"),
+    path("progress/", views.progress, name="progress"),
+    path("doctor/", views.doctor_terminal, name="doctor_terminal"),
+    path("doctor/call-next/", views.doctor_call_next, name="doctor_call_next"),
+    path("doctor/tokens/<uuid:public_id>/start/", views.doctor_start, name="doctor_start"),
+    path("doctor/tokens/<uuid:public_id>/complete/", views.doctor_complete, name="doctor_complete"),
+    path("doctor/tokens/<uuid:public_id>/skip/", views.doctor_skip, name="doctor_skip"),
+    path("doctor/tokens/<uuid:public_id>/recall/", views.doctor_recall, name="doctor_recall"),
 ]

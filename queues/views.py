@@ -1,5 +1,222 @@
-from django.http import HttpResponse
+"""Server-rendered pages of the token queue.
+
+Views stay thin: parse the input, check the user's role, call ONE service from
+queues.services, and show a QueueError's message as it is. They never save a Token.
+"""
+
+import functools
+
+import segno
+from django.contrib import messages
+from django.contrib.auth.views import LoginView as DjangoLoginView
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from hospital.models import Department, Doctor, is_doctor
+from queues import services
+from queues.forms import TokenForm
+from queues.models import Token
+from queues.services import QueueError
+
+# --- Read-only helpers (no service exists for these pages' reads) ------------------------
+
+
+def active_departments() -> list[Department]:
+    return list(Department.objects.filter(is_active=True).order_by("name"))
+
+
+def progress_boards(day) -> list[dict]:
+    """Every active department's tokens being served and waiting count, in three
+    queries whatever the number of departments (a board refreshes often)."""
+    departments = active_departments()
+    serving: dict[int, list[Token]] = {d.pk: [] for d in departments}
+    for token in (
+        Token.objects.filter(
+            department__in=departments, service_date=day, status__in=Token.OPEN_STATUSES
+        )
+        .select_related("department", "doctor")
+        .order_by("doctor__room", "called_at")
+    ):
+        serving[token.department_id].append(token)
+    waiting = dict(
+        Token.objects.filter(
+            department__in=departments, service_date=day, status=Token.Status.WAITING
+        )
+        .values_list("department")
+        .annotate(n=Count("pk"))
+        .values_list("department", "n")
+    )
+    return [
+        {"department": d, "serving": serving[d.pk], "waiting_count": waiting.get(d.pk, 0)}
+        for d in departments
+    ]
+
+
+def skipped_today(department: Department, day) -> list[Token]:
+    return list(
+        Token.objects.filter(
+            department=department, service_date=day, status=Token.Status.SKIPPED
+        ).select_related("department")
+    )
+
+
+def minutes_or_dash(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f} min"
+
+
+# --- Kiosk and public pages ---------------------------------------------------------------
 
 
 def home(request):
-    return HttpResponse("OPD Queue")
+    today = services.local_today()
+    form = TokenForm(request.POST or None, departments=active_departments(), today=today)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            token = services.issue_token(
+                data["department"],
+                data["patient_name"],
+                mobile=data["mobile"],
+                service_date=data["service_date"],
+                actor=request.user,
+            )
+        except QueueError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect("token_detail", public_id=token.public_id)
+    return render(request, "queues/home.html", {"form": form, "today": today})
+
+
+def token_detail(request, public_id):
+    token = get_object_or_404(
+        Token.objects.select_related("department", "doctor"), public_id=public_id
+    )
+    ahead = services.tokens_ahead(token)
+    page_url = request.build_absolute_uri()
+    qr_svg = segno.make(page_url, error="m").svg_inline(
+        scale=4, omitsize=True, title="QR code: link to this token page"
+    )
+    return render(
+        request,
+        "queues/token_detail.html",
+        {
+            "token": token,
+            "ahead": ahead,
+            "estimate": services.estimated_wait_minutes(token, ahead),
+            "is_today": token.service_date == services.local_today(),
+            "is_future": token.service_date > services.local_today(),
+            "page_url": page_url,
+            "qr_svg": qr_svg,
+        },
+    )
+
+
+def progress(request):
+    today = services.local_today()
+    return render(
+        request, "queues/progress.html", {"boards": progress_boards(today), "today": today}
+    )
+
+
+# --- Doctor terminal ----------------------------------------------------------------------
+
+
+def doctor_required(view):
+    """Anonymous -> login page; signed in but not a doctor -> 403."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not is_doctor(request.user):
+            raise PermissionDenied("This page is for doctors.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@doctor_required
+def doctor_terminal(request):
+    doctor = Doctor.objects.select_related("department").get(pk=request.user.doctor.pk)
+    today = services.local_today()
+    now = timezone.now()
+    waiting = [
+        {"token": t, "since": services.wait_started(t)}
+        for t in services.waiting_tokens(doctor.department, today).select_related("department")
+    ]
+    figures = services.doctor_figures(doctor, today)
+    return render(
+        request,
+        "queues/doctor.html",
+        {
+            "doctor": doctor,
+            "current": services.open_token_for(doctor),
+            "waiting": waiting,
+            "skipped": skipped_today(doctor.department, today),
+            "figures": figures,
+            "average_wait": minutes_or_dash(figures.average_wait_minutes),
+            "average_consultation": minutes_or_dash(figures.average_consultation_minutes),
+            "today": today,
+            "now": now,
+        },
+    )
+
+
+def _doctor_action(service, success: str):
+    """A POST-only doctor button: run `service` on the token and go back to /doctor/."""
+
+    @require_POST
+    @doctor_required
+    def action(request, public_id):
+        token = get_object_or_404(Token.objects.select_related("department"), public_id=public_id)
+        try:
+            token = service(request.user.doctor, token, actor=request.user)
+        except QueueError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, success.format(token=token))
+        return redirect("doctor_terminal")
+
+    action.__name__ = service.__name__
+    return action
+
+
+@require_POST
+@doctor_required
+def doctor_call_next(request):
+    try:
+        token = services.call_next(request.user.doctor, actor=request.user)
+    except QueueError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Called {token.display_number} — {token.patient_name}.")
+    return redirect("doctor_terminal")
+
+
+doctor_start = _doctor_action(
+    services.start_consultation, "Consultation with {token.display_number} started."
+)
+doctor_complete = _doctor_action(services.complete_token, "{token.display_number} completed.")
+doctor_skip = _doctor_action(
+    services.skip_token, "{token.display_number} skipped as a no-show; you can recall it today."
+)
+doctor_recall = _doctor_action(
+    services.recall_token, "{token.display_number} recalled to the front of the queue."
+)
+
+
+# --- Sign-in ------------------------------------------------------------------------------
+
+
+class LoginView(DjangoLoginView):
+    """Doctors land on their terminal when no ?next= says otherwise."""
+
+    def get_default_redirect_url(self):
+        if is_doctor(self.request.user):
+            return reverse("doctor_terminal")
+        return super().get_default_redirect_url()
