@@ -1,0 +1,87 @@
+"""Who may open every URL of queues/urls.py: anonymous, a doctor of the token's
+department, a doctor of another department, and an admin with no Doctor record."""
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from queues import services
+from tests.conftest import WEDNESDAY, at
+
+NOW = at(WEDNESDAY, 9)
+
+LOGIN = "login"
+OK = 200
+BACK = 302  # back to /doctor/ with a message
+FORBIDDEN = 403
+NOT_ALLOWED = 405
+
+PERSONAS = ["anonymous", "same_department_doctor", "other_department_doctor", "admin"]
+
+# (method, url name, takes the token's id, expected outcome per persona in PERSONAS order)
+MATRIX = [
+    ("get", "home", False, [OK, OK, OK, OK]),
+    ("post", "home", False, [BACK, BACK, BACK, BACK]),
+    ("get", "token_detail", True, [OK, OK, OK, OK]),
+    ("get", "progress", False, [OK, OK, OK, OK]),
+    ("get", "doctor_terminal", False, [LOGIN, OK, OK, FORBIDDEN]),
+    ("post", "doctor_call_next", False, [LOGIN, BACK, BACK, FORBIDDEN]),
+    ("get", "doctor_call_next", False, [NOT_ALLOWED] * 4),
+]
+for action in ["doctor_start", "doctor_complete", "doctor_skip", "doctor_recall"]:
+    MATRIX += [
+        ("post", action, True, [LOGIN, BACK, BACK, FORBIDDEN]),
+        ("get", action, True, [NOT_ALLOWED] * 4),
+    ]
+
+
+@pytest.fixture(autouse=True)
+def wednesday_morning(monkeypatch):
+    monkeypatch.setattr(timezone, "now", lambda: NOW)
+
+
+@pytest.fixture
+def persona(request, client, dr_rao, dr_shah, admin_user):
+    users = {
+        "anonymous": None,
+        "same_department_doctor": dr_rao.user,
+        "other_department_doctor": dr_shah.user,
+        "admin": admin_user,
+    }
+    if users[request.param]:
+        client.force_login(users[request.param])
+    return request.param
+
+
+def test_the_matrix_covers_every_queues_url():
+    from queues.urls import urlpatterns
+
+    assert {p.name for p in urlpatterns} == {name for _, name, _, _ in MATRIX}
+
+
+@pytest.mark.parametrize("persona", PERSONAS, indirect=True)
+@pytest.mark.parametrize(
+    "method, name, with_token, outcomes", MATRIX, ids=[f"{m}-{n}" for m, n, _, _ in MATRIX]
+)
+def test_who_may_open_what(client, persona, orth, method, name, with_token, outcomes):
+    token = services.issue_token(orth, "Asha Rao", now=NOW)
+    url = reverse(name, args=[token.public_id] if with_token else [])
+    data = {"department": "orth", "patient_name": "Bala", "service_date": WEDNESDAY.isoformat()}
+    response = getattr(client, method)(url, data if name == "home" else {})
+    expected = outcomes[PERSONAS.index(persona)]
+    if expected == LOGIN:
+        assert response.status_code == 302
+        assert response["Location"] == f"/accounts/login/?next={url}"
+    elif expected == BACK:
+        assert response.status_code == 302
+        if name != "home":
+            assert response["Location"] == "/doctor/"
+    else:
+        assert response.status_code == expected
+
+
+def test_a_signed_in_user_without_a_doctor_record_gets_a_403_page(client, plain_user):
+    client.force_login(plain_user)
+    response = client.get(reverse("doctor_terminal"))
+    assert response.status_code == 403
+    assert "You can't open this page" in response.content.decode().replace("&#x27;", "'")

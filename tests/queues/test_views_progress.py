@@ -1,0 +1,68 @@
+"""The public progress board at /progress/."""
+
+import html
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from hospital.models import Department
+from queues import services
+from tests.conftest import WEDNESDAY, at
+
+NOW = at(WEDNESDAY, 9)
+
+
+@pytest.fixture(autouse=True)
+def wednesday_morning(monkeypatch):
+    monkeypatch.setattr(timezone, "now", lambda: NOW)
+
+
+def text(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+@pytest.fixture
+def busy_morning(orth, card, dr_rao, dr_iyer, dr_shah):
+    for name in ["Asha Rao", "Bala Krishnan", "Chitra Menon", "Dev Anand"]:
+        services.issue_token(orth, name, mobile="98123 45678", now=NOW)
+    services.issue_token(card, "Esha Gupta", mobile="98123 45679", now=NOW)
+    services.call_next(dr_rao, now=NOW)
+    services.call_next(dr_iyer, now=NOW)
+    services.start_consultation(dr_iyer, services.open_token_for(dr_iyer), now=NOW)
+
+
+def test_it_shows_every_department_with_its_current_tokens_rooms_and_waiting(client, busy_morning):
+    response = client.get(reverse("progress"))
+    assert response.status_code == 200
+    page = text(response)
+    assert 'data-department-slug="orth"' in page
+    assert 'data-department-slug="card"' in page
+    assert "ORTH-001" in page and "Room 4" in page
+    assert "ORTH-002" in page and "Room 5" in page
+    assert 'data-role="waiting-count">2<' in page
+    assert 'data-role="waiting-count">1<' in page
+
+
+def test_it_shows_no_names_or_mobiles(client, busy_morning):
+    page = text(client.get(reverse("progress")))
+    for name in ["Asha", "Bala", "Chitra", "Dev Anand", "Esha", "+9198123", "98123"]:
+        assert name not in page
+
+
+def test_it_leaves_out_inactive_departments(client, orth):
+    Department.objects.create(name="Dermatology", code="DERM", is_active=False)
+    page = text(client.get(reverse("progress")))
+    assert "Orthopedic Surgery" in page
+    assert "Dermatology" not in page
+
+
+def test_its_query_count_does_not_grow_with_departments(
+    client, busy_morning, django_assert_max_num_queries
+):
+    for i in range(8):
+        dept = Department.objects.create(name=f"Dept {i}", code=f"D{i}")
+        services.issue_token(dept, "Someone", now=NOW)
+    with django_assert_max_num_queries(4):
+        response = client.get(reverse("progress"))
+    assert response.status_code == 200
