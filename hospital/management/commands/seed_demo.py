@@ -293,7 +293,7 @@ class Command(BaseCommand):
 
     def print_logins(self):
         rows = [("admin", ADMIN_PASSWORD, "Hospital admin (superuser)", "/admin/")]
-        rows.append(("reception", RECEPTION_PASSWORD, "Receptionist", "/reception/"))
+        rows.append(("reception", RECEPTION_PASSWORD, "Receptionist", "/"))
         rows += [
             (username, DOCTOR_PASSWORD, f"{name}, {code} room {room}", "/doctor/")
             for username, name, _, code, room in DOCTORS

@@ -1,0 +1,171 @@
+import re
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import F
+
+from hospital.models import Department
+from queues import broadcast, services
+from queues.models import Token, TokenEvent
+
+# "ORTH-007", "orth 7", "ORTH7": a department code and a token number.
+DISPLAY_NUMBER = re.compile(r"^\s*([A-Za-z]{1,6})[\s-]*(\d{1,6})\s*$")
+JUST_A_NUMBER = re.compile(r"^\s*(\d{1,6})\s*$")
+
+
+class TokenForm(forms.ModelForm):
+    class Meta:
+        model = Token
+        fields = ["patient_name", "priority"]
+
+    def clean_patient_name(self):
+        # The same rules as the kiosk, so the admin cannot store a name the slip and the
+        # TV could not print.
+        try:
+            return services.clean_patient_name(self.cleaned_data["patient_name"])
+        except services.QueueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+@admin.register(Token)
+class TokenAdmin(admin.ModelAdmin):
+    form = TokenForm
+    list_display = [
+        "display_number",
+        "patient_name",
+        "department",
+        "service_date",
+        "status",
+        "priority",
+        "doctor",
+        "called_at",
+        "started_at",
+        "completed_at",
+    ]
+    list_filter = ["department", "service_date", "status", "priority"]
+    date_hierarchy = "service_date"
+    search_fields = ["patient_name"]
+    search_help_text = "Patient name, or a token number such as ORTH-007 or 7."
+    list_select_related = ["department", "doctor"]
+    ordering = ["-service_date", "department__name", "number"]
+    list_per_page = 50
+    fields = [
+        "display_number",
+        "department",
+        "service_date",
+        "patient_name",
+        "mobile",
+        "priority",
+        "status",
+        "doctor",
+        "issued_at",
+        "called_at",
+        "started_at",
+        "completed_at",
+        "recalled_at",
+        "public_id",
+    ]
+    # State and times change only through the services (call next, start, complete...),
+    # which lock, validate and write the audit trail.
+    readonly_fields = [
+        "display_number",
+        "department",
+        "service_date",
+        "mobile",
+        "status",
+        "doctor",
+        "issued_at",
+        "called_at",
+        "started_at",
+        "completed_at",
+        "recalled_at",
+        "public_id",
+    ]
+    actions = ["cancel_waiting_tokens"]
+
+    @admin.display(description="Token", ordering="number")
+    def display_number(self, token: Token) -> str:
+        return token.display_number
+
+    def has_add_permission(self, request) -> bool:
+        # Tokens are issued through services.issue_token (the kiosk page), which numbers
+        # them without gaps; an admin "add" form would bypass the counter.
+        return False
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        by_number = None
+        if match := DISPLAY_NUMBER.match(search_term):
+            code, number = match.groups()
+            by_number = queryset.filter(department__code__iexact=code, number=int(number))
+        elif match := JUST_A_NUMBER.match(search_term):
+            by_number = queryset.filter(number=int(match.group(1)))
+        if by_number is not None:
+            results = results | by_number
+        return results, may_have_duplicates
+
+    def save_model(self, request, obj, form, change):
+        # Only the name and the priority are editable. A changed priority reorders the
+        # queue, so live screens must hear of it: move the department's version on and
+        # publish after commit, as the services do.
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if change and form.changed_data:
+                Department.objects.filter(pk=obj.department_id).update(
+                    state_version=F("state_version") + 1
+                )
+                broadcast.department_changed(obj.department_id)
+
+    def delete_model(self, request, obj):
+        services.delete_token(obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        # One service call per token, so every deletion leaves its own "deleted" event.
+        with transaction.atomic():
+            for token in queryset.select_related("department"):
+                services.delete_token(token, actor=request.user)
+
+    @admin.action(description="Cancel selected waiting tokens", permissions=["change"])
+    def cancel_waiting_tokens(self, request, queryset):
+        cancelled, refused = 0, []
+        for token in queryset.select_related("department"):
+            try:
+                services.cancel_token(token, actor=request.user, reason="Cancelled in admin")
+            except services.QueueError:
+                refused.append(token.display_number)
+            else:
+                cancelled += 1
+        if cancelled:
+            self.message_user(request, f"Cancelled {cancelled} token(s).", messages.SUCCESS)
+        if refused:
+            self.message_user(
+                request,
+                f"Not cancelled (not waiting): {', '.join(refused)}.",
+                messages.WARNING,
+            )
+
+
+@admin.register(TokenEvent)
+class TokenEventAdmin(admin.ModelAdmin):
+    """The audit trail: readable by staff, changed by nobody."""
+
+    list_display = ["at", "kind", "department", "display_number", "actor", "doctor", "note"]
+    list_filter = ["kind", "department", "service_date"]
+    date_hierarchy = "at"
+    search_fields = ["note", "actor__username", "doctor__name"]
+    list_select_related = ["department", "actor", "doctor"]
+    ordering = ["-at", "-id"]
+
+    @admin.display(description="Token", ordering="token_number")
+    def display_number(self, event: TokenEvent) -> str:
+        return f"{event.department.code}-{event.token_number:03d}"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
