@@ -1,0 +1,202 @@
+"""Races with real threads, each on its own database connection, against whichever
+database the suite runs on (SQLite file by default, PostgreSQL with DATABASE_URL).
+
+The database must keep the rules: gapless unique numbers, one patient per "Call next",
+one open token per doctor. A lost race must surface as a QueueError a person can read,
+never an IntegrityError or "database is locked".
+"""
+
+import threading
+from collections import Counter
+
+import pytest
+from django.db import connection
+
+from queues.models import Token, TokenCounter, TokenEvent
+from queues.services import (
+    QueueError,
+    call_next,
+    complete_token,
+    issue_token,
+    start_consultation,
+)
+from tests.conftest import WEDNESDAY, at, make_doctor
+
+NOW = at(WEDNESDAY, 9)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def race(jobs: list) -> tuple[list, list[BaseException]]:
+    """Run each job in its own thread, all released at once; returns (results, errors)."""
+    barrier = threading.Barrier(len(jobs))
+    results, errors = [None] * len(jobs), []
+    lock = threading.Lock()
+
+    def run(i, job):
+        try:
+            barrier.wait(timeout=30)
+            results[i] = job()
+        except BaseException as exc:  # noqa: BLE001 - every failure is reported below
+            with lock:
+                errors.append(exc)
+        finally:
+            connection.close()
+
+    # The main thread's connection is not needed while the threads run; on PostgreSQL
+    # it would otherwise hold one slot of the pool.
+    connection.close()
+    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
+    return results, errors
+
+
+def unexpected(errors) -> list:
+    return [e for e in errors if not isinstance(e, QueueError)]
+
+
+# --- Issuing ------------------------------------------------------------------------------
+
+
+def test_200_tokens_issued_at_once_are_numbered_1_to_200(orth):
+    threads, each = 20, 10
+
+    def issuer(t):
+        return lambda: [issue_token(orth, f"Patient {t}-{i}", now=NOW).number for i in range(each)]
+
+    results, errors = race([issuer(t) for t in range(threads)])
+    assert errors == []
+    numbers = sorted(n for batch in results for n in batch)
+    assert numbers == list(range(1, 201))
+    assert sorted(Token.objects.values_list("number", flat=True)) == numbers
+    assert TokenCounter.objects.get(department=orth, service_date=WEDNESDAY).last == 200
+    assert TokenEvent.objects.filter(kind=TokenEvent.Kind.ISSUED).count() == 200
+
+
+def test_the_daily_limit_holds_under_a_rush_and_leaves_no_gap(orth, card):
+    orth.daily_token_limit = 60
+    orth.save()
+
+    def issuer(t):
+        def job():
+            issued = []
+            for i in range(4):
+                try:
+                    issued.append(issue_token(orth, f"Patient {t}-{i}", now=NOW).number)
+                except QueueError as exc:
+                    assert "All 60 tokens" in str(exc)
+            # Another department is not held up by Orthopaedics being full.
+            issue_token(card, f"Patient {t}", now=NOW)
+            return issued
+
+        return job
+
+    results, errors = race([issuer(t) for t in range(20)])
+    assert errors == []
+    assert sorted(n for batch in results for n in batch) == list(range(1, 61))
+    assert TokenCounter.objects.get(department=orth, service_date=WEDNESDAY).last == 60
+    card_numbers = Token.objects.filter(department=card).values_list("number", flat=True)
+    assert sorted(card_numbers) == list(range(1, 21))
+
+
+# --- Calling ------------------------------------------------------------------------------
+
+
+def fill_queue(department, count: int) -> list[Token]:
+    return [issue_token(department, f"Patient {i}", now=at(WEDNESDAY, 8)) for i in range(count)]
+
+
+def open_tokens(doctor) -> int:
+    return Token.objects.filter(doctor=doctor, status__in=Token.OPEN_STATUSES).count()
+
+
+def test_two_doctors_working_through_the_queue_call_everyone_once_in_order(orth, dr_rao, dr_iyer):
+    fill_queue(orth, 20)
+
+    def work(doctor):
+        def job():
+            called = []
+            while True:
+                try:
+                    token = call_next(doctor, now=NOW)
+                except QueueError as exc:
+                    if "Nobody is waiting" in str(exc):
+                        return called
+                    raise
+                called.append(token.number)
+                assert open_tokens(doctor) == 1
+                start_consultation(doctor, token, now=NOW)
+                complete_token(doctor, token, now=NOW)
+
+        return job
+
+    (rao, iyer), errors = race([work(dr_rao), work(dr_iyer)])
+    assert errors == []
+    # Every patient called exactly once: nobody skipped over, nobody called twice.
+    assert sorted(rao + iyer) == list(range(1, 21))
+    # Each doctor took patients in queue order.
+    assert rao == sorted(rao) and iyer == sorted(iyer)
+    assert not Token.objects.exclude(status=Token.Status.COMPLETED).exists()
+    calls = Counter(
+        TokenEvent.objects.filter(kind=TokenEvent.Kind.CALLED).values_list("doctor", flat=True)
+    )
+    assert calls == {dr_rao.pk: len(rao), dr_iyer.pk: len(iyer)}
+
+
+def test_twenty_simultaneous_clicks_from_two_doctors_call_two_patients(orth, dr_rao, dr_iyer):
+    fill_queue(orth, 20)
+    clicks = [lambda d=doctor: call_next(d, now=NOW) for doctor in (dr_rao, dr_iyer) * 10]
+    results, errors = race(clicks)
+    assert unexpected(errors) == []
+    assert len(errors) == 18
+    assert all("first: complete it, or skip it" in str(e) for e in errors)
+    winners = [token for token in results if token is not None]
+    assert sorted(t.number for t in winners) == [1, 2]
+    assert {t.doctor_id for t in winners} == {dr_rao.pk, dr_iyer.pk}
+    assert open_tokens(dr_rao) == open_tokens(dr_iyer) == 1
+    assert Token.objects.filter(status=Token.Status.WAITING).count() == 18
+    assert TokenEvent.objects.filter(kind=TokenEvent.Kind.CALLED).count() == 2
+
+
+def test_many_doctors_calling_at_once_each_get_a_different_patient(orth):
+    doctors = [make_doctor(f"doc{i}", f"Dr. {i}", orth, str(i)) for i in range(8)]
+    fill_queue(orth, 10)
+    results, errors = race([lambda d=d: call_next(d, now=NOW) for d in doctors])
+    assert errors == []
+    # The first eight in the queue, one each; the last two still waiting.
+    assert sorted(t.number for t in results) == list(range(1, 9))
+    assert sorted(Token.objects.filter(status="waiting").values_list("number", flat=True)) == [
+        9,
+        10,
+    ]
+
+
+def test_a_double_click_calls_one_patient(orth, dr_rao):
+    fill_queue(orth, 10)
+    for round_ in range(5):
+        results, errors = race([lambda: call_next(dr_rao, now=NOW)] * 2)
+        assert unexpected(errors) == [], errors
+        winners = [token for token in results if token is not None]
+        assert len(winners) == 1 and len(errors) == 1
+        token = winners[0]
+        assert token.number == round_ + 1
+        assert str(errors[0]).startswith(f"Finish {token.display_number} first")
+        assert open_tokens(dr_rao) == 1
+        start_consultation(dr_rao, token, now=NOW)
+        complete_token(dr_rao, token, now=NOW)
+    assert Token.objects.filter(status=Token.Status.WAITING).count() == 5
+    assert TokenEvent.objects.filter(kind=TokenEvent.Kind.CALLED).count() == 5
+
+
+def test_two_tabs_completing_the_same_token_complete_it_once(orth, dr_rao):
+    fill_queue(orth, 1)
+    token = call_next(dr_rao, now=NOW)
+    start_consultation(dr_rao, token, now=NOW)
+    results, errors = race([lambda: complete_token(dr_rao, token, now=NOW)] * 2)
+    assert unexpected(errors) == []
+    assert len(errors) == 1 and "start the consultation before completing" in str(errors[0])
+    assert TokenEvent.objects.filter(kind=TokenEvent.Kind.COMPLETED).count() == 1
