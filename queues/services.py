@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from hospital.models import Department, Doctor
@@ -286,10 +286,10 @@ def _transition(
         token = Token.objects.select_for_update().select_related("department").get(pk=token.pk)
         if token.department_id != doctor.department_id:
             raise QueueError(f"{token.display_number} is not in your department's queue.")
-        if own_token and token.doctor_id != doctor.pk:
-            raise QueueError(f"{token.display_number} was called by another doctor.")
         if token.status not in allowed_from:
             raise QueueError(refusal.format(token=token, status=token.get_status_display()))
+        if own_token and token.doctor_id != doctor.pk:
+            raise QueueError(f"{token.display_number} was called by another doctor.")
         for field, value in changes.items():
             setattr(token, field, value)
         try:
@@ -398,16 +398,3 @@ def _record(token: Token, kind: str, actor, now, *, doctor=None, note: str = "")
     return event
 
 
-__all__ = [
-    "QueueError",
-    "Q",
-    "bookable_dates",
-    "call_next",
-    "cancel_token",
-    "complete_token",
-    "delete_token",
-    "issue_token",
-    "recall_token",
-    "skip_token",
-    "start_consultation",
-]

@@ -108,5 +108,14 @@ class DaphneServer:
         self.stop()
 
 
+def set_server_password(user, raw: str) -> None:
+    """Give `user` a password the server process can check: the test settings hash with
+    MD5 for speed, which the real settings (Argon2, PBKDF2) do not accept."""
+    from django.contrib.auth.hashers import make_password
+
+    user.password = make_password(raw, hasher="pbkdf2_sha256")
+    user.save(update_fields=["password"])
+
+
 def unique_prefix() -> str:
     return f"opdq-test-{uuid.uuid4().hex[:8]}"

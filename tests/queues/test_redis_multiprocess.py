@@ -14,7 +14,7 @@ from websockets.asyncio.client import connect
 
 from queues import services
 from tests.conftest import require_in_ci
-from tests.servers import DaphneServer, reachable_redis_url, unique_prefix
+from tests.servers import DaphneServer, reachable_redis_url, set_server_password, unique_prefix
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -28,7 +28,8 @@ def redis_url():
 
 
 @pytest.fixture
-def two_servers(redis_url, db):
+def two_servers(redis_url, dr_rao):
+    set_server_password(dr_rao.user, "pw-rao")
     prefix = unique_prefix()
     with DaphneServer(redis_url=redis_url, prefix=prefix) as a:
         with DaphneServer(redis_url=redis_url, prefix=prefix) as b:

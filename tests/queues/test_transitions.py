@@ -244,12 +244,6 @@ def test_refused_transitions_change_nothing(orth, dr_rao, action, status, messag
     assert TokenEvent.objects.count() == events
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services bug: on a token nobody has called yet (doctor is None) the "
-    "own-token check runs before the status check, so the doctor is told the token "
-    "'was called by another doctor' instead of why it cannot be started/completed/skipped",
-)
 @pytest.mark.parametrize(
     "action, message",
     [
