@@ -27,6 +27,9 @@ class TokenCounter(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.department_id} {self.service_date}: {self.last}"
+
 
 class Token(models.Model):
     class Status(models.TextChoices):
@@ -52,7 +55,11 @@ class Token(models.Model):
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.WAITING)
     doctor = models.ForeignKey(
-        Doctor, null=True, blank=True, on_delete=models.PROTECT, related_name="tokens",
+        Doctor,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tokens",
         help_text="The doctor who called this token.",
     )
     # Set when a skipped token is recalled: it goes back to the front of the queue.
@@ -120,8 +127,12 @@ class TokenEvent(models.Model):
     token_number = models.PositiveIntegerField()
     kind = models.CharField(max_length=20, choices=Kind.choices)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", help_text="Empty when the patient did it (kiosk).",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty when the patient did it (kiosk).",
     )
     doctor = models.ForeignKey(
         Doctor, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

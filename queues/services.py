@@ -114,9 +114,7 @@ def average_consultation_minutes(department: Department, day: datetime.date) -> 
     """Today's mean consultation time in the department, or the configured default
     until someone has been seen."""
     figures = day_figures(
-        Token.objects.filter(
-            department=department, service_date=day, status=Token.Status.COMPLETED
-        )
+        Token.objects.filter(department=department, service_date=day, status=Token.Status.COMPLETED)
     )
     return figures.average_consultation_minutes or float(settings.DEFAULT_CONSULTATION_MINUTES)
 
@@ -340,7 +338,9 @@ def recall_token(doctor, token, *, actor=None, now=None) -> Token:
     emergencies), to be called next. Any doctor of the department may recall."""
     now = now or timezone.now()
     if token.service_date != local_today(now):
-        raise QueueError(f"{token} was for {token.service_date:%d %b}; only today's can be recalled.")
+        raise QueueError(
+            f"{token} was for {token.service_date:%d %b}; only today's can be recalled."
+        )
     return _transition(
         doctor, token,
         allowed_from=(Token.Status.SKIPPED,),
@@ -391,10 +391,6 @@ def _record(token: Token, kind: str, actor, now, *, doctor=None, note: str = "")
     )
     # Each change moves the department's version on by one, in the same transaction,
     # so live screens can tell a missed update from a duplicate.
-    Department.objects.filter(pk=token.department_id).update(
-        state_version=F("state_version") + 1
-    )
+    Department.objects.filter(pk=token.department_id).update(state_version=F("state_version") + 1)
     broadcast.department_changed(token.department_id)
     return event
-
-

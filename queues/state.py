@@ -31,6 +31,9 @@ def public_state(department: Department, day: datetime.date | None = None) -> di
         .order_by("doctor__room", "called_at")
     )
     queue = list(waiting_tokens(department, day).values_list("number", "priority"))
+    skipped = Token.objects.filter(
+        department=department, service_date=day, status=Token.Status.SKIPPED
+    ).values_list("number", flat=True)
     per_patient = average_consultation_minutes(department, day)
     doctors = doctors_on_duty(department)
     code = department.code
@@ -55,8 +58,12 @@ def public_state(department: Department, day: datetime.date | None = None) -> di
         # phone finds its own position in it.
         "queue": [f"{code}-{number:03d}" for number, _ in queue],
         "emergencies": [
-            f"{code}-{number:03d}" for number, priority in queue if priority == Token.Priority.EMERGENCY
+            f"{code}-{number:03d}"
+            for number, priority in queue
+            if priority == Token.Priority.EMERGENCY
         ],
+        # Called but not there: the TV asks them to see reception, their phone says so.
+        "skipped": [f"{code}-{number:03d}" for number in sorted(skipped)],
         "waiting_count": len(queue),
         "doctors_on_duty": doctors,
         "minutes_per_patient": round(per_patient, 1),

@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("tokens/<uuid:public_id>/", views.token_detail, name="token_detail"),
     path("progress/", views.progress, name="progress"),
+    path("display/", views.display, name="display"),
     path("doctor/", views.doctor_terminal, name="doctor_terminal"),
     path("doctor/call-next/", views.doctor_call_next, name="doctor_call_next"),
     path("doctor/tokens/<uuid:public_id>/start/", views.doctor_start, name="doctor_start"),

@@ -5,6 +5,7 @@ queues.services, and show a QueueError's message as it is. They never save a Tok
 """
 
 import functools
+import re
 
 import segno
 from django.contrib import messages
@@ -14,14 +15,14 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from hospital.models import Department, Doctor, is_doctor
-from queues import services
+from queues import services, terminal
 from queues.forms import TokenForm
 from queues.models import Token
 from queues.services import QueueError
+from queues.state import public_state
 
 # --- Read-only helpers (no service exists for these pages' reads) ------------------------
 
@@ -55,18 +56,6 @@ def progress_boards(day) -> list[dict]:
         {"department": d, "serving": serving[d.pk], "waiting_count": waiting.get(d.pk, 0)}
         for d in departments
     ]
-
-
-def skipped_today(department: Department, day) -> list[Token]:
-    return list(
-        Token.objects.filter(
-            department=department, service_date=day, status=Token.Status.SKIPPED
-        ).select_related("department")
-    )
-
-
-def minutes_or_dash(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0f} min"
 
 
 # --- Kiosk and public pages ---------------------------------------------------------------
@@ -123,6 +112,43 @@ def progress(request):
     )
 
 
+# The waiting-room TV shows at most this many departments side by side.
+DISPLAY_MAX_DEPARTMENTS = 6
+SPEECH_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
+
+
+def _flag(request, name: str) -> bool:
+    return request.GET.get(name, "1").strip().lower() not in {"0", "off", "no", "false"}
+
+
+def display(request):
+    """The waiting-room TV. `?departments=orth,card` (or the picker's `d=` boxes) chooses
+    what it shows; `sound=0`, `voice=0` and `lang=hi-IN` set the chime and spoken call."""
+    slugs = [s.strip().lower() for s in request.GET.get("departments", "").split(",")]
+    slugs = [s for s in dict.fromkeys(slugs + request.GET.getlist("d")) if s]
+    by_slug = {d.slug: d for d in Department.objects.filter(is_active=True, slug__in=slugs)}
+    departments = [by_slug[s] for s in slugs if s in by_slug][:DISPLAY_MAX_DEPARTMENTS]
+    if not departments:
+        unknown = ", ".join(s for s in slugs if s not in by_slug)
+        if unknown:
+            messages.error(request, f"No open department called {unknown[:100]}. Choose below.")
+        return render(
+            request, "queues/display_picker.html", {"all_departments": active_departments()}
+        )
+    lang = request.GET.get("lang", "en-IN")
+    return render(
+        request,
+        "queues/display.html",
+        {
+            "departments": departments,
+            "initial_states": {d.slug: public_state(d) for d in departments},
+            "sound": _flag(request, "sound"),
+            "voice": _flag(request, "voice"),
+            "lang": lang if SPEECH_LANGUAGE.match(lang) else "en-IN",
+        },
+    )
+
+
 # --- Doctor terminal ----------------------------------------------------------------------
 
 
@@ -143,28 +169,7 @@ def doctor_required(view):
 @doctor_required
 def doctor_terminal(request):
     doctor = Doctor.objects.select_related("department").get(pk=request.user.doctor.pk)
-    today = services.local_today()
-    now = timezone.now()
-    waiting = [
-        {"token": t, "since": services.wait_started(t)}
-        for t in services.waiting_tokens(doctor.department, today).select_related("department")
-    ]
-    figures = services.doctor_figures(doctor, today)
-    return render(
-        request,
-        "queues/doctor.html",
-        {
-            "doctor": doctor,
-            "current": services.open_token_for(doctor),
-            "waiting": waiting,
-            "skipped": skipped_today(doctor.department, today),
-            "figures": figures,
-            "average_wait": minutes_or_dash(figures.average_wait_minutes),
-            "average_consultation": minutes_or_dash(figures.average_consultation_minutes),
-            "today": today,
-            "now": now,
-        },
-    )
+    return render(request, "queues/doctor.html", terminal.panel_context(doctor))
 
 
 def _doctor_action(service, success: str):

@@ -1,9 +1,9 @@
-// Doctor terminal: running timers. Each <time data-since="ISO"> counts up every second
-// from its timestamp, on the local clock only (no network).
+// Doctor terminal: running timers, and the live panel. Each <time data-since="ISO">
+// counts up every second from its timestamp on the local clock. The panel (current
+// patient, waiting list, skipped, figures) is re-rendered by the server and pushed over
+// /ws/doctor/ whenever the department's queue changes, so new patients appear at once.
 (function () {
   "use strict";
-  var timers = Array.prototype.slice.call(document.querySelectorAll("[data-since]"));
-  if (!timers.length) return;
 
   function pad(n) {
     return n < 10 ? "0" + n : String(n);
@@ -25,7 +25,8 @@
 
   function tick() {
     var now = Date.now();
-    timers.forEach(function (el) {
+    // Queried each tick: the live panel replaces the elements.
+    document.querySelectorAll("[data-since]").forEach(function (el) {
       var since = Date.parse(el.dataset.since);
       if (isNaN(since)) return;
       var seconds = Math.max(0, Math.floor((now - since) / 1000));
@@ -35,4 +36,23 @@
 
   tick();
   setInterval(tick, 1000);
+
+  var panel = document.getElementById("doctor-panel");
+  if (!panel || !window.OPDLive) return;
+  var showStatus = OPDLive.statusLight(document.getElementById("live-status"));
+  OPDLive.connect("/ws/doctor/", {
+    onMessage: function (message) {
+      if (message.type !== "doctor") return;
+      // Don't pull a button out from under a click in progress.
+      if (panel.querySelector("form[data-submitting]")) return;
+      panel.innerHTML = message.html;
+      tick();
+    },
+    onStatus: function (status, lastUpdate) {
+      showStatus("doctor", status, lastUpdate);
+    },
+  });
+  panel.addEventListener("submit", function (event) {
+    event.target.dataset.submitting = "1";
+  });
 })();

@@ -115,5 +115,35 @@
     };
   }
 
-  window.OPDLive = { connect: connect };
+  const LABELS = {
+    connecting: "Connecting…",
+    live: "Live",
+    reconnecting: "Reconnecting…",
+    offline: "Offline",
+  };
+  const SEVERITY = ["offline", "reconnecting", "connecting", "live"];
+
+  // A status light fed by several sockets shows the worst of them.
+  function statusLight(el) {
+    const statuses = {};
+    return function (key, status, lastUpdate) {
+      if (!el) return;
+      statuses[key] = status;
+      const all = Object.values(statuses);
+      const worst = SEVERITY.find(function (s) { return all.includes(s); });
+      el.dataset.status = worst;
+      el.classList.toggle("live", worst === "live");
+      el.classList.toggle("offline", worst === "offline");
+      let text = LABELS[worst] || worst;
+      if (lastUpdate) {
+        text += " · updated " + lastUpdate.toLocaleTimeString([], {
+          hour: "2-digit", minute: "2-digit", second: "2-digit",
+        });
+      }
+      const label = el.querySelector("[data-role=text]");
+      (label || el).textContent = text;
+    };
+  }
+
+  window.OPDLive = { connect: connect, statusLight: statusLight };
 })();

@@ -1,9 +1,82 @@
-// Token page: the "Print slip" button. (Print CSS shows the slip alone.)
+// Token page: the "Print slip" button (print CSS shows the slip alone), and the live
+// status for the patient's phone. Position and estimated wait are worked out from each
+// department state as it arrives; when the token's own status changes (called, in
+// consultation, done, skipped) the status card is fetched once from the server, which
+// owns those texts, and the phone vibrates on "It's your turn".
 (function () {
   "use strict";
-  document.querySelectorAll("[data-action='print']").forEach(function (button) {
-    button.addEventListener("click", function () {
-      window.print();
-    });
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-action='print']")) window.print();
+  });
+
+  const root = document.getElementById("token-page");
+  if (!root || !window.OPDLive) return;
+  const mine = root.dataset.token;
+  let status = root.dataset.status;
+  let room = null;
+  const showStatus = OPDLive.statusLight(document.getElementById("live-status"));
+
+  function situation(state) {
+    const serving = state.serving.find(function (s) { return s.token === mine; });
+    if (serving) return { status: serving.status, room: serving.room };
+    const position = state.queue.indexOf(mine);
+    if (position >= 0) return { status: "waiting", ahead: position };
+    if ((state.skipped || []).includes(mine)) return { status: "skipped" };
+    return { status: "ended" }; // completed or cancelled: the server says which
+  }
+
+  function refreshCard() {
+    fetch(window.location.href, { credentials: "same-origin" })
+      .then(function (response) { return response.text(); })
+      .then(function (html) {
+        const fresh = new DOMParser().parseFromString(html, "text/html");
+        const card = fresh.querySelector(".token-status");
+        const current = document.querySelector(".token-status");
+        if (!card || !current) return;
+        const light = current.querySelector("#live-status");
+        current.replaceWith(card);
+        const placeholder = card.querySelector("#live-status");
+        if (light && placeholder) placeholder.replaceWith(light);
+        root.dataset.status = status;
+      })
+      .catch(function () { /* the next change tries again */ });
+  }
+
+  function update(state) {
+    if (state.date !== root.dataset.serviceDate) return; // a token for another day
+    const now = situation(state);
+    if (now.status !== status || (now.room && now.room !== room)) {
+      const wasCalled = now.status === "called" && status !== "called";
+      status = now.status;
+      room = now.room || null;
+      refreshCard();
+      if (wasCalled) {
+        document.title = "It's your turn — Room " + now.room;
+        if (navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 400]);
+      }
+      return;
+    }
+    if (now.status === "waiting") {
+      const perDoctor = state.minutes_per_patient / Math.max(1, state.doctors_on_duty);
+      const minutes = Math.round(now.ahead * perDoctor);
+      const ahead = document.querySelector('[data-role="ahead"]');
+      const estimate = document.querySelector('[data-role="estimate"]');
+      if (ahead) {
+        ahead.textContent = now.ahead;
+        const label = ahead.parentElement.querySelector(".stat-label");
+        if (label) label.textContent = (now.ahead === 1 ? "patient" : "patients") + " ahead of you";
+      }
+      if (estimate) estimate.textContent = minutes === 0 ? "Soon" : "~" + minutes + " min";
+    }
+  }
+
+  OPDLive.connect("/ws/departments/" + root.dataset.departmentSlug + "/", {
+    onMessage: function (message) {
+      if (message.type === "state") update(message);
+    },
+    onStatus: function (state, lastUpdate) {
+      showStatus("token", state, lastUpdate);
+    },
   });
 })();

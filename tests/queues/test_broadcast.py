@@ -39,7 +39,9 @@ async def _receive(layer, channel):
         return await layer.receive(channel)
 
 
-def test_the_state_is_published_only_after_commit(orth, listener, django_capture_on_commit_callbacks):
+def test_the_state_is_published_only_after_commit(
+    orth, listener, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks() as callbacks:
         services.issue_token(orth, "Asha Rao")
         assert listener() == []

@@ -14,7 +14,9 @@ def test_numbers_start_at_one_per_department_per_day(orth, card):
     a = issue_token(orth, "Asha Rao", now=NOW)
     b = issue_token(orth, "Bala K", now=NOW)
     c = issue_token(card, "Chitra", now=NOW)
-    tomorrow = issue_token(orth, "Dev", service_date=WEDNESDAY + datetime.timedelta(days=1), now=NOW)
+    tomorrow = issue_token(
+        orth, "Dev", service_date=WEDNESDAY + datetime.timedelta(days=1), now=NOW
+    )
     assert [a.number, b.number, c.number, tomorrow.number] == [1, 2, 1, 1]
     assert a.display_number == "ORTH-001"
     assert c.display_number == "CARD-001"

@@ -24,6 +24,7 @@ MATRIX = [
     ("post", "home", False, [BACK, BACK, BACK, BACK]),
     ("get", "token_detail", True, [OK, OK, OK, OK]),
     ("get", "progress", False, [OK, OK, OK, OK]),
+    ("get", "display", False, [OK, OK, OK, OK]),
     ("get", "doctor_terminal", False, [LOGIN, OK, OK, FORBIDDEN]),
     ("post", "doctor_call_next", False, [LOGIN, BACK, BACK, FORBIDDEN]),
     ("get", "doctor_call_next", False, [NOT_ALLOWED] * 4),

@@ -1,0 +1,51 @@
+/*
+ * Progress board: every department card follows its own live socket and redraws its
+ * "now serving" rows and waiting count on each change.
+ */
+(function () {
+  "use strict";
+
+  const STATUS_LABELS = { called: "Called", in_consultation: "In consultation" };
+  const showStatus = OPDLive.statusLight(document.getElementById("live-status"));
+
+  function element(tag, className, text) {
+    const el = document.createElement(tag);
+    if (className) el.className = className;
+    if (text !== undefined) el.textContent = text;
+    return el;
+  }
+
+  function render(card, state) {
+    const serving = card.querySelector('[data-role="serving"]');
+    serving.replaceChildren();
+    if (state.serving.length === 0) {
+      serving.append(element("p", "muted", "No one is being seen right now."));
+    }
+    state.serving.forEach(function (entry) {
+      const row = element("div", "serving-row");
+      row.dataset.token = entry.token;
+      const arrow = element("span", "serving-arrow", "→");
+      arrow.setAttribute("aria-hidden", "true");
+      row.append(
+        element("span", "serving-token", entry.token),
+        arrow,
+        element("span", "serving-room", "Room " + entry.room),
+        element("span", "status-badge status-" + entry.status, STATUS_LABELS[entry.status] || entry.status)
+      );
+      serving.append(row);
+    });
+    card.querySelector('[data-role="waiting-count"]').textContent = state.waiting_count;
+  }
+
+  document.querySelectorAll("[data-department-slug]").forEach(function (card) {
+    const slug = card.dataset.departmentSlug;
+    OPDLive.connect("/ws/departments/" + slug + "/", {
+      onMessage: function (message) {
+        if (message.type === "state") render(card, message);
+      },
+      onStatus: function (status, lastUpdate) {
+        showStatus(slug, status, lastUpdate);
+      },
+    });
+  });
+})();

@@ -1,0 +1,82 @@
+"""Browser tests: Playwright driving Debian's Chromium against the real app under daphne.
+
+Skipped with a reason when Chromium is missing (a laptop); required in CI.
+"""
+
+import os
+
+import pytest
+
+from tests.conftest import chromium_path, require_in_ci
+from tests.servers import DaphneServer, set_server_password
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    path = chromium_path()
+    if path is None:
+        require_in_ci("Chromium", "install the Debian package `chromium` (/usr/bin/chromium)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop running in this thread, which Django's
+    # async-safety check mistakes for async code; the tests only touch the ORM between
+    # browser steps. Both the loop and the exemption end with the module.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=path, headless=True, args=CHROMIUM_ARGS
+            )
+            yield browser
+            browser.close()
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+@pytest.fixture
+def server(transactional_db):
+    with DaphneServer() as running:
+        yield running
+
+
+@pytest.fixture
+def new_page(browser):
+    contexts = []
+
+    def make(viewport=None, **kwargs):
+        viewport = viewport or {"width": 1280, "height": 800}
+        context = browser.new_context(viewport=viewport, **kwargs)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def press(page, button: str) -> None:
+    """Click one of the doctor's buttons and wait for the page it leads to."""
+    with page.expect_navigation():
+        page.get_by_role("button", name=button).click()
+
+
+def log_in(page, base_url: str, username: str, password: str) -> None:
+    from django.contrib.auth import get_user_model
+
+    set_server_password(get_user_model().objects.get(username=username), password)
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.press("input[name=password]", "Enter")
+    page.wait_for_load_state()

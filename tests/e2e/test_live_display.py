@@ -1,0 +1,115 @@
+"""A doctor presses Call next; the waiting-room TV changes without a reload."""
+
+import time
+
+import pytest
+
+from queues import services
+from tests.e2e.conftest import log_in, press
+from tests.servers import DaphneServer
+
+pytestmark = pytest.mark.browser
+
+
+def open_display(page, base_url: str, departments: str = "orth"):
+    page.goto(f"{base_url}/display/?departments={departments}&sound=0&voice=0")
+    page.wait_for_selector("#tv-status.live")
+    return page
+
+
+def test_call_next_reaches_the_display_within_a_second(server, new_page, orth, dr_rao):
+    services.issue_token(orth, "Asha Rao")
+    services.issue_token(orth, "Bala Iyer")
+    display = open_display(new_page(), server.url)
+    assert display.locator(".tv-next-list li").all_inner_texts() == ["ORTH-001", "ORTH-002"]
+
+    doctor = new_page()
+    log_in(doctor, server.url, "rao", "pw-rao")
+    doctor.goto(f"{server.url}/doctor/")
+    display.evaluate("window.__loadedAt = performance.timeOrigin")
+
+    pressed = time.monotonic()
+    doctor.get_by_role("button", name="Call next").click()
+    display.wait_for_selector('.tv-serving li[data-token="ORTH-001"]', timeout=1000)
+    elapsed = time.monotonic() - pressed
+
+    assert elapsed < 1.0
+    assert "Room 4" in display.locator('.tv-serving li[data-token="ORTH-001"]').inner_text()
+    assert display.locator(".tv-next-list li").all_inner_texts() == ["ORTH-002"]
+    # The same page, not a reload.
+    assert display.evaluate("window.__loadedAt === performance.timeOrigin")
+    # A fresh call is highlighted.
+    assert "tv-flash" in display.locator('.tv-serving li[data-token="ORTH-001"]').get_attribute(
+        "class"
+    )
+
+
+def test_a_display_recovers_by_itself_after_a_server_restart(
+    transactional_db, new_page, orth, dr_rao
+):
+    services.issue_token(orth, "Asha Rao")
+    first = DaphneServer().start()
+    port = first.port
+    try:
+        display = open_display(new_page(), first.url)
+        assert display.locator(".tv-next-list li").all_inner_texts() == ["ORTH-001"]
+    finally:
+        first.stop()
+
+    display.wait_for_selector("#tv-status:not(.live)", timeout=5000)
+    # While the server is down the queue moves on.
+    services.call_next(dr_rao)
+    services.issue_token(orth, "Chitra Menon")
+
+    with DaphneServer(port=port):
+        display.wait_for_selector('.tv-serving li[data-token="ORTH-001"]', timeout=20_000)
+        display.wait_for_selector("#tv-status.live")
+        assert display.locator(".tv-next-list li").all_inner_texts() == ["ORTH-002"]
+
+
+def test_a_patients_phone_counts_down_and_says_when_it_is_their_turn(
+    server, new_page, orth, dr_rao
+):
+    services.issue_token(orth, "Asha Rao")
+    mine = services.issue_token(orth, "Bala Iyer")
+    phone = new_page(viewport={"width": 390, "height": 844})
+    phone.goto(f"{server.url}/tokens/{mine.public_id}/")
+    phone.wait_for_selector("#live-status.live")
+    assert phone.locator('[data-role="ahead"]').inner_text() == "1"
+
+    doctor = new_page()
+    log_in(doctor, server.url, "rao", "pw-rao")
+    doctor.goto(f"{server.url}/doctor/")
+    press(doctor, "Call next")  # Asha goes in; Bala is next
+    phone.wait_for_function(
+        "document.querySelector('[data-role=\"ahead\"]').textContent === '0'", timeout=3000
+    )
+    press(doctor, "Skip (no-show)")
+    press(doctor, "Call next")
+    turn = phone.wait_for_selector('[data-role="your-turn"]', timeout=3000)
+    assert turn.inner_text() == "It's your turn — Room 4"
+    assert phone.title() == "It's your turn — Room 4"
+
+
+def test_a_doctor_sees_a_kiosk_token_join_the_waiting_list_and_the_buttons_still_work(
+    server, new_page, orth, dr_rao
+):
+    doctor = new_page()
+    log_in(doctor, server.url, "rao", "pw-rao")
+    doctor.goto(f"{server.url}/doctor/")
+    doctor.wait_for_selector("#live-status.live")
+    doctor.evaluate("window.__sameDocument = true")
+
+    kiosk = new_page()
+    kiosk.goto(f"{server.url}/")
+    kiosk.select_option("select[name=department]", "orth")
+    kiosk.fill("input[name=patient_name]", "Chitra Menon")
+    with kiosk.expect_navigation():
+        kiosk.press("input[name=patient_name]", "Enter")
+    assert "ORTH-001" in kiosk.inner_text("h1")
+
+    doctor.wait_for_selector("#doctor-panel td:has-text('Chitra Menon')", timeout=2000)
+    assert doctor.evaluate("window.__sameDocument === true")
+    # The re-rendered panel's forms carry a valid CSRF token.
+    press(doctor, "Call next")
+    assert "Called ORTH-001" in doctor.inner_text("body")

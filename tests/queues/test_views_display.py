@@ -1,0 +1,78 @@
+"""The waiting-room TV page: choosing departments, sound options, and what it shows."""
+
+import json
+
+import pytest
+
+from queues import services
+
+pytestmark = pytest.mark.django_db
+
+
+def initial_states(response) -> dict:
+    html = response.content.decode()
+    start = html.index('<script id="tv-initial" type="application/json">') + len(
+        '<script id="tv-initial" type="application/json">'
+    )
+    return json.loads(html[start : html.index("</script>", start)])
+
+
+def test_without_departments_it_offers_a_picker(client, orth, card):
+    response = client.get("/display/")
+    assert response.status_code == 200
+    assert b'name="d" value="orth"' in response.content
+    assert b'name="d" value="card"' in response.content
+
+
+def test_it_shows_the_chosen_departments_in_the_given_order(client, orth, card):
+    response = client.get("/display/?departments=card,orth")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.index('data-department-slug="card"') < html.index('data-department-slug="orth"')
+    assert set(initial_states(response)) == {"card", "orth"}
+
+
+def test_the_pickers_boxes_work_too(client, orth, card):
+    response = client.get("/display/?d=orth&d=card&sound=1&voice=1&lang=en-IN")
+    assert 'data-department-slug="orth"' in response.content.decode()
+
+
+def test_an_unknown_department_says_so_and_offers_the_picker(client, orth):
+    response = client.get("/display/?departments=nope")
+    assert response.status_code == 200
+    assert b"No open department called nope" in response.content
+    assert b'name="d" value="orth"' in response.content
+
+
+def test_sound_voice_and_language_come_from_the_query(client, orth):
+    html = client.get("/display/?departments=orth&sound=0&voice=off&lang=hi-IN").content.decode()
+    assert 'data-sound="off"' in html and 'data-voice="off"' in html
+    assert 'data-lang="hi-IN"' in html
+    assert "tv-sound-gate" not in html
+
+
+def test_a_strange_language_falls_back_to_english(client, orth):
+    html = client.get('/display/?departments=orth&lang="><script>').content.decode()
+    assert 'data-lang="en-IN"' in html
+    assert "<script>" not in html.split('data-lang="en-IN"')[0][-200:]
+
+
+def test_it_shows_tokens_and_rooms_but_no_names_or_mobiles(client, orth, dr_rao):
+    services.issue_token(orth, "Asha Ramachandran", mobile="98123 45678")
+    services.issue_token(orth, "Bala Krishnan")
+    services.call_next(dr_rao)
+    response = client.get("/display/?departments=orth")
+    state = initial_states(response)["orth"]
+    assert state["serving"][0]["token"] == "ORTH-001"
+    assert state["serving"][0]["room"] == "4"
+    assert state["next"] == ["ORTH-002"]
+    html = response.content.decode()
+    for secret in ["Asha", "Ramachandran", "Krishnan", "98123", "9812345678"]:
+        assert secret not in html
+
+
+def test_an_inactive_department_is_not_shown(client, orth):
+    orth.is_active = False
+    orth.save()
+    response = client.get("/display/?departments=orth")
+    assert b"No open department called orth" in response.content
