@@ -103,10 +103,8 @@
     state.next.forEach(function (token) {
       next.append(element("li", urgent.has(token) ? "tv-emergency" : "", token));
     });
-    const more = state.waiting_count - state.next.length;
     section.querySelector(".tv-waiting").textContent =
-      state.waiting_count === 0 ? "No one waiting"
-        : state.waiting_count + " waiting" + (more > 0 ? " (" + more + " more not shown)" : "");
+      state.waiting_count === 0 ? "No one waiting" : state.waiting_count + " waiting in all";
 
     if (fresh.length) {
       chime();
