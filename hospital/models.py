@@ -86,6 +86,3 @@ class Roles:
 
 def is_doctor(user) -> bool:
     return user.is_authenticated and user.is_active and hasattr(user, "doctor")
-
-
-
