@@ -87,3 +87,22 @@ def require_in_ci(what: str, reason: str):
     if os.environ.get("CI"):
         pytest.fail(f"CI must provide {what}: {reason}")
     pytest.skip(f"{what} not available: {reason}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def end_stray_database_sessions(django_db_setup, django_db_blocker):
+    """On PostgreSQL, end sessions that outlive their tests (a worker thread's or a
+    stopped server's connection) so the test database can be dropped at the end."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock():
+        connection.close_pool()
+        with connection._nodb_cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                [connection.settings_dict["NAME"]],
+            )
