@@ -3,10 +3,8 @@ import re
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
-from django.db.models import F
 
-from hospital.models import Department
-from queues import broadcast, services
+from queues import services
 from queues.models import Token, TokenEvent
 
 # "ORTH-007", "orth 7", "ORTH7": a department code and a token number.
@@ -106,16 +104,17 @@ class TokenAdmin(admin.ModelAdmin):
         return results, may_have_duplicates
 
     def save_model(self, request, obj, form, change):
-        # Only the name and the priority are editable. A changed priority reorders the
-        # queue, so live screens must hear of it: move the department's version on and
-        # publish after commit, as the services do.
-        with transaction.atomic():
-            super().save_model(request, obj, form, change)
-            if change and form.changed_data:
-                Department.objects.filter(pk=obj.department_id).update(
-                    state_version=F("state_version") + 1
-                )
-                broadcast.department_changed(obj.department_id)
+        # Only the name and the priority are editable, and only through the service, so
+        # the change is logged as a TokenEvent and live screens re-order the queue.
+        try:
+            services.edit_token(
+                obj,
+                patient_name=form.cleaned_data["patient_name"],
+                priority=form.cleaned_data["priority"],
+                actor=request.user,
+            )
+        except services.QueueError as exc:
+            messages.error(request, str(exc))
 
     def delete_model(self, request, obj):
         services.delete_token(obj, actor=request.user)

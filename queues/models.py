@@ -117,6 +117,7 @@ class TokenEvent(models.Model):
         STARTED = "started", "Consultation started"
         COMPLETED = "completed", "Completed"
         CANCELLED = "cancelled", "Cancelled"
+        EDITED = "edited", "Edited by staff"
         DELETED = "deleted", "Deleted by admin"
 
     token = models.ForeignKey(

@@ -366,6 +366,31 @@ def cancel_token(token: Token, *, actor, reason: str = "", now=None) -> Token:
     return token
 
 
+def edit_token(token: Token, *, patient_name: str, priority: int, actor, now=None) -> Token:
+    """Staff correct a patient's name or mark the token an emergency (which moves it up
+    the queue). The event row records what changed."""
+    now = now or timezone.now()
+    if not (actor and actor.is_staff):
+        raise QueueError("Only hospital staff can edit a token.")
+    name = clean_patient_name(patient_name)
+    if priority not in Token.Priority.values:
+        raise QueueError("Choose a priority: normal or emergency.")
+    with transaction.atomic():
+        token = Token.objects.select_for_update().select_related("department").get(pk=token.pk)
+        changes = []
+        if name != token.patient_name:
+            changes.append("name corrected")
+            token.patient_name = name
+        if priority != token.priority:
+            changes.append(f"priority {Token.Priority(priority).label.lower()}")
+            token.priority = priority
+        if not changes:
+            return token
+        token.save(update_fields=["patient_name", "priority"])
+        _record(token, TokenEvent.Kind.EDITED, actor, now, note=", ".join(changes))
+    return token
+
+
 def delete_token(token: Token, *, actor, now=None) -> None:
     """An admin removes a token (e.g. issued by mistake). The event row stays."""
     now = now or timezone.now()
