@@ -1,7 +1,9 @@
 """queues.broadcast: the department's state goes out after commit, once, and a broken
 channel layer never turns a queue change into a failed request."""
 
+import asyncio
 import json
+import time
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -33,8 +35,6 @@ def listener(orth):
 
 
 async def _receive(layer, channel):
-    import asyncio
-
     async with asyncio.timeout(0.2):
         return await layer.receive(channel)
 
@@ -90,3 +90,58 @@ def test_a_dead_redis_is_logged_and_the_change_still_succeeds(
         channel_layers.backends.clear()
     assert Token.objects.get(pk=token.pk).number == 1
     assert "Could not publish the state of department" in caplog.text
+
+
+@pytest.fixture
+def server_loop():
+    """An event loop running in its own thread, standing in for daphne's."""
+    import threading
+
+    from queues.broadcast import ServerLoop
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    ServerLoop.loop = loop
+    yield loop
+    ServerLoop.loop = None
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=5)
+    loop.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rush_of_changes_is_coalesced_into_a_few_publishes_ending_with_the_latest(
+    orth, server_loop
+):
+    layer = get_channel_layer()
+
+    async def subscribe():
+        channel = await layer.new_channel()
+        await layer.group_add(department_group(orth.pk), channel)
+        return channel
+
+    channel = asyncio.run_coroutine_threadsafe(subscribe(), server_loop).result(5)
+
+    # Hold the server's loop busy while twenty kiosks issue tokens: the publisher's
+    # first send waits, and the other changes pile up behind it.
+    server_loop.call_soon_threadsafe(time.sleep, 0.5)
+    for i in range(20):
+        services.issue_token(orth, f"Patient {i}")
+
+    async def drain():
+        messages = []
+        while True:
+            try:
+                async with asyncio.timeout(2):
+                    messages.append(await layer.receive(channel))
+            except TimeoutError:
+                return messages
+
+    messages = asyncio.run_coroutine_threadsafe(drain(), server_loop).result(30)
+    versions = [m["version"] for m in messages]
+    assert versions == sorted(versions)
+    assert versions[-1] == 20
+    assert len(json.loads(messages[-1]["text"])["queue"]) == 20
+    assert len(messages) <= 3
+    async_to_sync(layer.flush)()
