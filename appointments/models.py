@@ -1,1 +1,199 @@
-# Patients, schedules, slots and appointments arrive with the reception issues.
+"""Reception: patients, doctors' weekly schedules and leave, appointments in slots,
+one-time codes that confirm a patient's mobile, and the history of every change."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from hospital.models import WEEKDAY_NAMES, Doctor
+
+
+class Patient(models.Model):
+    name = models.CharField(max_length=100)
+    # E.164 ("+919812345678"); a returning patient is found by it.
+    mobile = models.CharField(max_length=20, unique=True)
+    email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DoctorSchedule(models.Model):
+    """One weekly OPD session of a doctor, cut into slots of `slot_minutes`."""
+
+    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="schedules")
+    weekday = models.PositiveSmallIntegerField(choices=list(enumerate(WEEKDAY_NAMES)))
+    start = models.TimeField()
+    end = models.TimeField()
+    slot_minutes = models.PositiveSmallIntegerField(default=15)
+    # Slots at the end of the session kept free for urgent cases (walk-ins, next issue).
+    emergency_slots = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["doctor", "weekday", "start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start__lt=F("end")), name="session_starts_before_end"
+            ),
+            models.CheckConstraint(
+                condition=Q(slot_minutes__gte=5, slot_minutes__lte=240), name="sane_slot_length"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.doctor} {WEEKDAY_NAMES[self.weekday]} {self.start:%H:%M}–{self.end:%H:%M}"
+
+
+class DoctorLeave(models.Model):
+    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="leaves")
+    start_date = models.DateField()
+    end_date = models.DateField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start_date__lte=F("end_date")), name="leave_starts_before_it_ends"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.doctor} on leave {self.start_date}–{self.end_date}"
+
+
+class Appointment(models.Model):
+    class Status(models.TextChoices):
+        HELD = "held", "Held (awaiting OTP)"
+        BOOKED = "booked", "Booked"
+        CHECKED_IN = "checked_in", "Checked in"
+        COMPLETED = "completed", "Completed"
+        NO_SHOW = "no_show", "No-show"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Hold expired"
+
+    # A slot is taken while an appointment in one of these states sits in it.
+    SLOT_TAKING = (Status.HELD, Status.BOOKED, Status.CHECKED_IN, Status.COMPLETED)
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
+    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="appointments")
+    date = models.DateField()
+    start = models.TimeField()
+    end = models.TimeField()
+    # The illness or reason for the visit: staff eyes only, never on a public screen.
+    reason = models.CharField(max_length=200)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.HELD)
+    hold_expires_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    created_at = models.DateTimeField()
+    booked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["date", "start"]
+        constraints = [
+            # No slot is ever booked twice, whatever the race: the database refuses a
+            # second held/booked appointment in the same doctor's slot.
+            models.UniqueConstraint(
+                fields=["doctor", "date", "start"],
+                condition=Q(status__in=["held", "booked", "checked_in", "completed"]),
+                name="one_active_appointment_per_slot",
+            ),
+        ]
+        indexes = [models.Index(fields=["date", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.patient} with {self.doctor} on {self.date} {self.start:%H:%M}"
+
+
+class AppointmentEvent(models.Model):
+    """Append-only history of every appointment: who, when, what changed, why."""
+
+    class Kind(models.TextChoices):
+        HELD = "held", "Slot held"
+        OTP_SENT = "otp_sent", "Code sent"
+        OTP_FAILED = "otp_failed", "Wrong code"
+        BOOKED = "booked", "Booked"
+        EXPIRED = "expired", "Hold expired"
+        RESCHEDULED = "rescheduled", "Rescheduled"
+        CANCELLED = "cancelled", "Cancelled"
+        CHECKED_IN = "checked_in", "Checked in"
+        NO_SHOW = "no_show", "No-show"
+        NOTIFY_FAILED = "notify_failed", "Notification failed"
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+    # What changed, e.g. {"from": {"date": ..., "start": ...}, "to": {...}}.
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at}"
+
+
+class OtpChallenge(models.Model):
+    """A one-time code sent to a patient's mobile. Only a keyed HMAC of the code is
+    stored; the code itself exists only in the SMS."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        USED = "used", "Used"
+        VOIDED = "voided", "Voided"
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="otps")
+    mobile = models.CharField(max_length=20)
+    code_hmac = models.CharField(max_length=64)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["mobile", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"OTP for {self.appointment_id} ({self.status})"
+
+
+class Notification(models.Model):
+    """Every message sent (or that failed) to a patient. The body is kept only for
+    messages that carry no secret; an OTP's text is never stored."""
+
+    class Status(models.TextChoices):
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+    )
+    channel = models.CharField(max_length=10)  # "sms" or "email"
+    purpose = models.CharField(max_length=30)  # "otp", "confirmation", ...
+    to = models.CharField(max_length=254)
+    body = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.purpose} to {self.to}: {self.status}"
