@@ -3,8 +3,10 @@
 The table of variables lives in README.md; keep the two in step.
 """
 
+import datetime
 import os
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -52,6 +54,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
     "hospital",
     "queues",
     "appointments",
@@ -66,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "hospital.urls"
@@ -164,6 +169,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # Checks the lockout before the password is even looked at.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lock a username from one address after 5 failures, for 15 minutes. Locking on the pair
+# (not the address alone) means one attacker behind the hospital's NAT cannot lock out
+# every receptionist at once.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+# Staff sessions end when the browser closes, and after 8 hours in any case.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_AGE = 8 * 60 * 60
+# Password-reset links stop working after a day.
+PASSWORD_RESET_TIMEOUT = 24 * 60 * 60
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -198,6 +222,39 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- Queue defaults -------------------------------------------------------------------
 # Used for the estimated wait until a department has completed a consultation today.
 DEFAULT_CONSULTATION_MINUTES = env_int("DEFAULT_CONSULTATION_MINUTES", 10)
+
+# --- Notifications --------------------------------------------------------------------
+# SMS: "console" prints to the server log (the default); "outbox" appends JSON lines to
+# OUTBOX_DIR/sms.jsonl (tests read OTPs there); "http" posts to an SMS gateway.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
+OUTBOX_DIR = Path(os.environ.get("OUTBOX_DIR", BASE_DIR / "outbox"))
+SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
+SMS_GATEWAY_KEY = os.environ.get("SMS_GATEWAY_KEY", "")
+SMS_SENDER = os.environ.get("SMS_SENDER", "OPDQ")
+# Email: EMAIL_URL=smtp://user:password@host:587 (smtps:// for implicit TLS); unset
+# prints emails to the console.
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "opd@localhost")
+_email = urlparse(os.environ.get("EMAIL_URL", ""))
+if _email.scheme in {"smtp", "smtps", "submission"}:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _email.hostname or "localhost"
+    EMAIL_PORT = _email.port or (465 if _email.scheme == "smtps" else 587)
+    EMAIL_HOST_USER = unquote(_email.username or "")
+    EMAIL_HOST_PASSWORD = unquote(_email.password or "")
+    EMAIL_USE_SSL = _email.scheme == "smtps"
+    EMAIL_USE_TLS = _email.scheme != "smtps"
+elif _email.scheme == "file":
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = _email.path
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+# --- Booking rules --------------------------------------------------------------------
+SLOT_HOLD_MINUTES = 10
+OTP_TTL_MINUTES = 10
+OTP_MAX_ATTEMPTS = 5
+OTP_RESEND_SECONDS = 60
+OTP_MAX_SENDS_PER_DAY = 5
 
 # --- Security -------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
