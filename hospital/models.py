@@ -51,7 +51,10 @@ class Department(models.Model):
         super().save(*args, **kwargs)
 
     def is_open_on(self, day: datetime.date) -> bool:
-        return bool(self.open_weekdays & (1 << day.weekday()))
+        return self.is_open_on_weekday(day.weekday())
+
+    def is_open_on_weekday(self, weekday: int) -> bool:
+        return bool(self.open_weekdays & (1 << weekday))
 
     @property
     def open_weekday_names(self) -> list[str]:

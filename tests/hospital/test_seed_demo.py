@@ -181,3 +181,20 @@ def test_early_in_the_morning_nothing_happens_in_the_future(db, monkeypatch, hou
         for moment in filter(None, times):
             assert midnight <= moment <= now, (token, moment)
     assert set(Token.objects.values_list("service_date", flat=True)) == {WEDNESDAY}
+
+
+def test_every_doctor_gets_weekly_sessions_on_open_days_only(seeded):
+    from appointments.models import DoctorSchedule
+
+    for doctor in Doctor.objects.select_related("department"):
+        sessions = DoctorSchedule.objects.filter(doctor=doctor)
+        assert sessions.exists()
+        assert all(doctor.department.is_open_on_weekday(s.weekday) for s in sessions)
+
+
+def test_schedules_are_not_duplicated_by_a_second_run(seeded):
+    from appointments.models import DoctorSchedule
+
+    before = DoctorSchedule.objects.count()
+    call_command("seed_demo", stdout=io.StringIO())
+    assert DoctorSchedule.objects.count() == before

@@ -96,6 +96,7 @@ class Command(BaseCommand):
             admin, _ = self.make_users(groups)
             departments = self.make_departments()
             doctors = self.make_doctors(departments, groups[Roles.DOCTOR])
+            self.make_schedules(doctors)
             made = self.make_morning(departments, doctors, admin, now)
         if made:
             self.stdout.write(self.style.SUCCESS(f"Issued {made} demo tokens for today."))
@@ -173,6 +174,34 @@ class Command(BaseCommand):
             )
             doctors.append(doctor)
         return doctors
+
+    def make_schedules(self, doctors) -> None:
+        """Weekly OPD sessions for every doctor who has none yet: mornings 09:00-13:00
+        on the department's open days, and a late session (14:00-20:00) on three of them,
+        in 15-minute slots with the last slot of each session kept for emergencies.
+        """
+        from appointments.models import DoctorSchedule
+
+        for doctor in doctors:
+            if doctor.schedules.exists():
+                continue
+            open_days = [d for d in range(7) if doctor.department.is_open_on_weekday(d)]
+            sessions = []
+            for i, weekday in enumerate(open_days):
+                sessions.append((weekday, datetime.time(9), datetime.time(13)))
+                if i % 2 == doctor.pk % 2:
+                    sessions.append((weekday, datetime.time(14), datetime.time(20)))
+            DoctorSchedule.objects.bulk_create(
+                DoctorSchedule(
+                    doctor=doctor,
+                    weekday=weekday,
+                    start=start,
+                    end=end,
+                    slot_minutes=15,
+                    emergency_slots=1,
+                )
+                for weekday, start, end in sessions
+            )
 
     # --- Today's queue --------------------------------------------------------------
 
