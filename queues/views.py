@@ -9,6 +9,7 @@ import re
 
 import segno
 from django.contrib import messages
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView as DjangoLoginView
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -218,8 +219,20 @@ doctor_recall = _doctor_action(
 # --- Sign-in ------------------------------------------------------------------------------
 
 
+class StaffAuthenticationForm(AuthenticationForm):
+    """One message for every failed sign-in, so the page never tells an attacker whether
+    the username exists or the account is disabled."""
+
+    error_messages = {
+        "invalid_login": "Invalid credentials",
+        "inactive": "Invalid credentials",
+    }
+
+
 class LoginView(DjangoLoginView):
     """Doctors land on their terminal when no ?next= says otherwise."""
+
+    authentication_form = StaffAuthenticationForm
 
     def get_default_redirect_url(self):
         if is_doctor(self.request.user):

@@ -48,7 +48,7 @@ def test_anyone_else_lands_on_the_home_page(client, admin_user):
 def test_a_wrong_password_shows_the_form_again(client, dr_rao):
     response = client.post(reverse("login"), {"username": "rao", "password": "nope"})
     assert response.status_code == 200
-    assert "Please enter a correct username and password" in response.content.decode()
+    assert "Invalid credentials" in response.content.decode()
 
 
 def test_logging_out_is_a_post(client, dr_rao):
