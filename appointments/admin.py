@@ -1,0 +1,130 @@
+"""Admin for reception's data. Schedules, leave and patients are edited here; appointments
+change state only through appointments.services (hold, code, booking), so they are
+read-only, like their history and the messages sent. One-time codes are not shown at all
+(OtpChallenge is deliberately not registered)."""
+
+from django import forms
+from django.contrib import admin
+
+from appointments.models import (
+    Appointment,
+    AppointmentEvent,
+    DoctorLeave,
+    DoctorSchedule,
+    Notification,
+    Patient,
+)
+from hospital.phones import InvalidMobile, normalize_mobile
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class PatientForm(forms.ModelForm):
+    class Meta:
+        model = Patient
+        fields = ["name", "mobile", "email"]
+
+    def clean_mobile(self):
+        # Stored in E.164 like every booking stores it, or a returning patient would
+        # not be found by their number.
+        try:
+            mobile = normalize_mobile(self.cleaned_data["mobile"])
+        except InvalidMobile as exc:
+            raise forms.ValidationError(str(exc)) from None
+        if not mobile:
+            raise forms.ValidationError("Enter the patient's mobile number.")
+        return mobile
+
+
+@admin.register(Patient)
+class PatientAdmin(admin.ModelAdmin):
+    form = PatientForm
+    list_display = ["name", "mobile", "email", "created_at"]
+    search_fields = ["name", "mobile", "email"]
+    search_help_text = "Name, mobile (e.g. +9198...) or email."
+    ordering = ["name"]
+
+
+@admin.register(DoctorSchedule)
+class DoctorScheduleAdmin(admin.ModelAdmin):
+    list_display = ["doctor", "weekday", "start", "end", "slot_minutes", "emergency_slots"]
+    list_filter = ["doctor__department", "weekday", "doctor"]
+    search_fields = ["doctor__name"]
+    list_select_related = ["doctor"]
+    ordering = ["doctor__name", "weekday", "start"]
+
+
+@admin.register(DoctorLeave)
+class DoctorLeaveAdmin(admin.ModelAdmin):
+    list_display = ["doctor", "start_date", "end_date", "reason"]
+    list_filter = ["doctor__department", "doctor"]
+    date_hierarchy = "start_date"
+    search_fields = ["doctor__name", "reason"]
+    list_select_related = ["doctor"]
+
+
+class EventInline(admin.TabularInline):
+    model = AppointmentEvent
+    fields = ["at", "kind", "actor", "reason", "changes"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class NotificationInline(admin.TabularInline):
+    model = Notification
+    fields = ["created_at", "channel", "purpose", "to", "status", "error"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(ReadOnlyAdmin):
+    list_display = ["date", "start", "doctor", "patient", "mobile", "status", "booked_at"]
+    list_filter = ["status", "date", "doctor__department", "doctor"]
+    date_hierarchy = "date"
+    search_fields = ["patient__name", "patient__mobile"]
+    search_help_text = "Patient name or mobile."
+    list_select_related = ["doctor", "patient"]
+    ordering = ["-date", "start"]
+    inlines = [EventInline, NotificationInline]
+
+    @admin.display(description="Mobile", ordering="patient__mobile")
+    def mobile(self, appointment: Appointment) -> str:
+        return appointment.patient.mobile
+
+
+@admin.register(AppointmentEvent)
+class AppointmentEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "kind", "appointment", "actor", "reason"]
+    list_filter = ["kind"]
+    date_hierarchy = "at"
+    search_fields = ["appointment__patient__name", "actor__username", "reason"]
+    list_select_related = ["appointment__patient", "appointment__doctor", "actor"]
+    ordering = ["-at", "-id"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "channel", "purpose", "to", "status", "error"]
+    list_filter = ["status", "channel", "purpose"]
+    date_hierarchy = "created_at"
+    search_fields = ["to", "appointment__patient__name"]
+    fields = ["created_at", "channel", "purpose", "to", "status", "error", "body", "appointment"]
+    ordering = ["-created_at"]
