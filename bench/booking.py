@@ -93,14 +93,16 @@ def run_child(database_cls, args) -> dict:
             "OUTBOX_DIR": box,
             "LOG_LEVEL": "WARNING",
         }
-        if args.pool_max:
-            env["DB_POOL_MAX"] = str(args.pool_max)
+        if args.pool_max or args.keep_connections:
+            # Kept connections: one per desk thread, all at once, from the pool.
+            env["DB_POOL_MAX"] = str(args.pool_max or args.clients + 5)
         env.pop("REDIS_URL", None)
         print(f"{database.name}: {database.url}", flush=True)
         command = [
             sys.executable, __file__, "--child",
             "--clients", str(args.clients), "--slots", str(args.slots),
             "--hot-rounds", str(args.hot_rounds),
+            *(["--keep-connections"] if args.keep_connections else []),
         ]  # fmt: skip
         out = subprocess.run(
             command, cwd=ROOT, env=env, check=True, capture_output=True, text=True, timeout=1800
@@ -110,7 +112,7 @@ def run_child(database_cls, args) -> dict:
         for line in lines[:-1]:
             print("  " + line)
         result = json.loads(lines[-1])
-        result["database"] = database.name
+        result["database"] = database.name + (", kept connections" if args.keep_connections else "")
         return result
 
 
@@ -139,6 +141,12 @@ def main() -> int:
     parser.add_argument("--slots", type=int, default=2000)
     parser.add_argument("--hot-rounds", type=int, default=10)
     parser.add_argument("--pool-max", type=int, default=0, help="DB_POOL_MAX for PostgreSQL")
+    parser.add_argument(
+        "--keep-connections",
+        action="store_true",
+        help="what-if: each desk keeps its database connection instead of closing it "
+        "after every attempt as a request does (CONN_MAX_AGE=0)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -246,7 +254,8 @@ def child(args) -> int:
             with lock:
                 unexpected.append(repr(exc))
         finally:
-            connection.close()  # as at the end of a request
+            if not args.keep_connections:
+                connection.close()  # as at the end of a request
         return won, time.perf_counter() - began
 
     # Round 1: spread over 2,000 slots, from a free list that goes stale.
@@ -259,6 +268,7 @@ def child(args) -> int:
         while True:
             with lock:
                 if not believed_free:
+                    connection.close()
                     return
                 index = rng.choice(believed_free)
             _, took = attempt(*targets[index])
@@ -290,6 +300,7 @@ def child(args) -> int:
         def hot_desk(start=start, barrier=barrier, wins=wins) -> None:
             barrier.wait(timeout=60)
             won, took = attempt(hot_doctor, start)
+            connection.close()
             with lock:
                 hot_latencies.append(took)
                 wins.append(won)
