@@ -1,4 +1,5 @@
 from hospital.models import is_doctor
+from hospital.roles import is_receptionist
 
 
 def roles(request):
@@ -6,4 +7,5 @@ def roles(request):
     return {
         "user_is_doctor": is_doctor(user),
         "user_is_staff": user.is_authenticated and user.is_staff,
+        "user_is_receptionist": is_receptionist(user),
     }

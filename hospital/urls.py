@@ -8,5 +8,6 @@ urlpatterns = [
     # Before the auth include, so doctors land on their terminal after signing in.
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("reception/", include("appointments.urls")),
     path("", include("queues.urls")),
 ]

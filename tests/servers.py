@@ -44,10 +44,19 @@ def reachable_redis_url() -> str | None:
 
 
 class DaphneServer:
-    def __init__(self, *, redis_url: str = "", prefix: str = "", port: int | None = None):
+    def __init__(
+        self,
+        *,
+        redis_url: str = "",
+        prefix: str = "",
+        port: int | None = None,
+        extra_env: dict[str, str] | None = None,
+    ):
         self.port = port or free_port()
         self.redis_url = redis_url
         self.prefix = prefix
+        # Settings for this server only, e.g. {"SMS_BACKEND": "outbox", "OUTBOX_DIR": ...}.
+        self.extra_env = dict(extra_env or {})
         self.process: subprocess.Popen | None = None
         self.log = ROOT / ".pytest_cache" / f"daphne-{self.port}.log"
 
@@ -71,6 +80,7 @@ class DaphneServer:
         if self.redis_url:
             env["REDIS_URL"] = self.redis_url
             env["CHANNEL_PREFIX"] = self.prefix
+        env.update({key: str(value) for key, value in self.extra_env.items()})
         return env
 
     def start(self) -> "DaphneServer":

@@ -1,0 +1,397 @@
+"""The reception desk: today's appointments, doctor availability, doctor search, booking
+with a one-time code sent to the patient's mobile.
+
+Views stay thin: parse the input, check the role (reception_required), call ONE service
+from appointments.services, and show a BookingError's message as it is. They never save
+an Appointment. The pages wear the Django admin's look, which the staff already know.
+"""
+
+import datetime
+from urllib.parse import urlencode
+
+from django.contrib import admin, messages
+from django.db.models import Q
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from appointments import services
+from appointments.forms import BookingForm, VerifyForm, parse_day
+from appointments.models import Appointment, Notification
+from appointments.services import BookingError
+from hospital.models import Doctor
+from hospital.phones import mask_mobile
+from hospital.roles import reception_required
+
+MAX_QUERY_LENGTH = 100
+TRUTHY = {"1", "on", "true", "yes"}
+
+AVAILABILITY_STYLE = {"available": "green", "full": "amber", "off": "red"}
+CHANNEL_NAMES = {"sms": "SMS", "email": "email"}
+PURPOSE_NAMES = {"otp": "Code", "confirmation": "Confirmation"}
+MESSAGE_NAMES = {
+    ("otp", "sms"): "The SMS with the code",
+    ("confirmation", "sms"): "The confirmation SMS",
+    ("confirmation", "email"): "The confirmation email",
+}
+
+
+# --- Helpers ------------------------------------------------------------------------------
+
+
+def render_reception(request, template: str, context: dict, *, status: int = 200):
+    """Render in the admin's frame (header, breadcrumbs, message list) for any receptionist,
+    staff or not: the admin's own sidebar and user links assume a staff user."""
+    frame = admin.site.each_context(request)
+    frame.update(
+        site_header="OPD Queue reception",
+        is_nav_sidebar_enabled=False,
+        available_apps=[],
+    )
+    frame.update(context)
+    return render(request, template, frame, status=status)
+
+
+def requested_day(request, *, param: str = "date") -> datetime.date:
+    """The ?date= of the request, or today; a date that can't be read says so."""
+    today = timezone.localdate()
+    raw = request.GET.get(param, "").strip()
+    if not raw:
+        return today
+    day = parse_day(raw)
+    if day is None:
+        messages.error(request, f"“{raw[:20]}” is not a date; showing today instead.")
+        return today
+    return day
+
+
+def book_url(doctor_id=None, day=None) -> str:
+    params = {}
+    if doctor_id:
+        params["doctor"] = doctor_id
+    if day:
+        params["date"] = day.isoformat()
+    url = reverse("reception_book")
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def failed_notifications(appointment) -> list[str]:
+    """What reception must tell the patient in person, oldest first."""
+    lines = []
+    for n in appointment.notifications.filter(status=Notification.Status.FAILED).order_by(
+        "created_at", "pk"
+    ):
+        what = MESSAGE_NAMES.get(
+            (n.purpose, n.channel), f"The {n.purpose} {CHANNEL_NAMES.get(n.channel, n.channel)}"
+        )
+        lines.append(f"{what} could not be sent: {n.error or 'no reason given'}")
+    return lines
+
+
+def hold_has_expired(appointment, now=None) -> bool:
+    if appointment.status == Appointment.Status.EXPIRED:
+        return True
+    return (
+        appointment.status == Appointment.Status.HELD
+        and appointment.hold_expires_at is not None
+        and appointment.hold_expires_at <= (now or timezone.now())
+    )
+
+
+def search_query(request) -> str:
+    # Unprintable characters go: PostgreSQL refuses a NUL in a query parameter outright.
+    raw = "".join(c for c in request.GET.get("q", "")[:1000] if c.isprintable() or c.isspace())
+    return " ".join(raw.split())[:MAX_QUERY_LENGTH]
+
+
+# --- Dashboard ----------------------------------------------------------------------------
+
+
+@require_GET
+@reception_required
+def dashboard(request):
+    day = requested_day(request)
+    query = search_query(request)
+    doctor_filter = request.GET.get("doctor", "")
+    status_filter = request.GET.get("status", "")
+
+    appointments = services.appointments_on(day).select_related("patient", "doctor")
+    day_total = appointments.count()
+    if query:
+        digits = "".join(c for c in query if c.isdigit())
+        match = Q(patient__name__icontains=query)
+        if len(digits) >= 3:
+            match |= Q(patient__mobile__contains=digits)
+        appointments = appointments.filter(match)
+    doctors_that_day = Doctor.objects.filter(
+        pk__in=services.appointments_on(day).values("doctor")
+    ).order_by("name")
+    if doctor_filter.isdigit():
+        appointments = appointments.filter(doctor_id=int(doctor_filter))
+    if status_filter in Appointment.Status.values:
+        appointments = appointments.filter(status=status_filter)
+    now = timezone.now()
+    rows = [
+        {
+            "appointment": a,
+            "mobile": mask_mobile(a.patient.mobile),
+            "lapsed": a.status == Appointment.Status.HELD and hold_has_expired(a, now),
+        }
+        for a in appointments.order_by("start", "doctor__name")
+    ]
+
+    def link(**changes) -> str:
+        params = {"date": day.isoformat(), "q": query, "doctor": doctor_filter}
+        params["status"] = status_filter
+        params.update(changes)
+        return "?" + urlencode({k: v for k, v in params.items() if v})
+
+    availability = [
+        {"item": a, "colour": AVAILABILITY_STYLE.get(a.state, "red")}
+        for a in services.doctor_availability(day=day)
+    ]
+    today = timezone.localdate()
+    return render_reception(
+        request,
+        "appointments/dashboard.html",
+        {
+            "title": "Appointments",
+            "day": day,
+            "is_today": day == today,
+            "today": today,
+            "search_day": max(day, today),
+            "previous_link": link(date=(day - datetime.timedelta(days=1)).isoformat()),
+            "next_link": link(date=(day + datetime.timedelta(days=1)).isoformat()),
+            "today_link": link(date=today.isoformat()),
+            "query": query,
+            "rows": rows,
+            "day_total": day_total,
+            "filtered": bool(query or doctor_filter or status_filter),
+            "clear_link": link(q="", doctor="", status=""),
+            "doctor_choices": [
+                {"label": d.name, "link": link(doctor=d.pk), "selected": str(d.pk) == doctor_filter}
+                for d in doctors_that_day
+            ],
+            "doctor_all_link": link(doctor=""),
+            "status_choices": [
+                {"label": label, "link": link(status=value), "selected": value == status_filter}
+                for value, label in Appointment.Status.choices
+            ],
+            "status_all_link": link(status=""),
+            "doctor_filter": doctor_filter,
+            "status_filter": status_filter,
+            "availability": availability,
+            "book_link": book_url(day=day if day >= today else None),
+        },
+    )
+
+
+# --- Doctor search ------------------------------------------------------------------------
+
+
+@require_GET
+@reception_required
+def doctor_search(request):
+    """Suggestions for the doctor search box: GET ?q=car&date=2026-11-18&available=1."""
+    query = search_query(request)
+    raw_day = request.GET.get("date", "").strip()
+    day = parse_day(raw_day) if raw_day else timezone.localdate()
+    if day is None:
+        return JsonResponse({"results": [], "error": "Choose a valid date."}, status=400)
+    if not query:
+        return JsonResponse({"results": []})
+    available_only = request.GET.get("available", "") in TRUTHY
+    matches = services.search_doctors(query, day=day, available_only=available_only)
+    return JsonResponse(
+        {
+            "results": [
+                {
+                    "id": m.doctor.pk,
+                    "name": m.doctor.name,
+                    "specialization": m.doctor.specialization,
+                    "department": m.doctor.department.name,
+                    "room": m.doctor.room,
+                    "free_count": m.free_count,
+                    "url": book_url(m.doctor.pk, day),
+                }
+                for m in matches
+            ]
+        }
+    )
+
+
+# --- Booking ------------------------------------------------------------------------------
+
+
+def chosen_doctor(request, raw) -> Doctor | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    doctor = None
+    if raw.isdigit() and len(raw) < 12:
+        doctor = Doctor.objects.select_related("department").filter(pk=int(raw)).first()
+    if doctor is None:
+        messages.error(request, "That doctor could not be found. Search for the doctor again.")
+    return doctor
+
+
+@require_http_methods(["GET", "POST"])
+@reception_required
+def book(request):
+    today = timezone.localdate()
+    if request.method == "POST":
+        form = BookingForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                appointment = services.hold_slot(
+                    doctor=data["doctor"],
+                    day=data["date"],
+                    start=data["start"],
+                    patient_name=data["patient_name"],
+                    mobile=data["mobile"],
+                    reason=data["reason"],
+                    email=data["email"],
+                    actor=request.user,
+                )
+            except BookingError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(
+                    request,
+                    f"Slot held for {appointment.patient.name}. "
+                    f"Enter the code sent to {mask_mobile(appointment.patient.mobile)}.",
+                )
+                return redirect("reception_verify", public_id=appointment.public_id)
+        # Shown again with what was typed; a bad doctor or date is in the form's errors.
+        doctor = form.cleaned_data.get("doctor")
+        day = form.cleaned_data.get("date") or today
+    else:
+        form = None
+        doctor = chosen_doctor(request, request.GET.get("doctor"))
+        day = requested_day(request)
+
+    query = search_query(request)
+    found = []
+    available_only = request.GET.get("available", "") in TRUTHY
+    if doctor is None and query:
+        found = services.search_doctors(query, day=day, available_only=available_only)
+    slots = services.free_slots(doctor, day) if doctor else []
+    if form is None and doctor:
+        form = BookingForm(initial={"doctor": doctor.pk, "date": day})
+    return render_reception(
+        request,
+        "appointments/book.html",
+        {
+            "title": "Book an appointment",
+            "doctor": doctor,
+            "day": day,
+            "today": today,
+            "search_day": max(day, today),
+            "is_past": day < today,
+            "slots": slots,
+            "chosen_start": (form["start"].value() or "") if form is not None else "",
+            "form": form,
+            "query": query,
+            "available_only": available_only,
+            "found": [{"match": m, "url": book_url(m.doctor.pk, day)} for m in found],
+        },
+    )
+
+
+# --- One-time code ------------------------------------------------------------------------
+
+
+def appointment_or_404(public_id) -> Appointment:
+    return get_object_or_404(
+        Appointment.objects.select_related("patient", "doctor", "doctor__department"),
+        public_id=public_id,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@reception_required
+def verify(request, public_id):
+    appointment = appointment_or_404(public_id)
+    if appointment.status != Appointment.Status.HELD and not hold_has_expired(appointment):
+        messages.info(request, f"This appointment is {appointment.get_status_display().lower()}.")
+        return redirect("reception_appointment", public_id=appointment.public_id)
+    form = VerifyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            appointment = services.verify_otp(
+                appointment, form.cleaned_data["code"], actor=request.user
+            )
+        except BookingError as exc:
+            form.add_error("code", str(exc))
+        else:
+            messages.success(
+                request,
+                f"Booked: {appointment.patient.name} with {appointment.doctor.name} on "
+                f"{appointment.date:%a %d %b} at {appointment.start:%H:%M}.",
+            )
+            return redirect("reception_appointment", public_id=appointment.public_id)
+        appointment.refresh_from_db()
+    return render_reception(
+        request,
+        "appointments/verify.html",
+        {
+            "title": "Confirm with the code",
+            "appointment": appointment,
+            "mobile": mask_mobile(appointment.patient.mobile),
+            "expired": hold_has_expired(appointment),
+            "form": form,
+            "resend_wait": services.seconds_until_resend(appointment),
+            "failures": failed_notifications(appointment),
+            "rebook_link": book_url(appointment.doctor_id, appointment.date),
+        },
+    )
+
+
+@require_POST
+@reception_required
+def resend_code(request, public_id):
+    appointment = appointment_or_404(public_id)
+    try:
+        services.send_otp(appointment, actor=request.user)
+    except BookingError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, f"A new code was sent to {mask_mobile(appointment.patient.mobile)}."
+        )
+    return redirect("reception_verify", public_id=appointment.public_id)
+
+
+# --- Appointment ----------------------------------------------------------------------------
+
+
+@require_GET
+@reception_required
+def appointment_detail(request, public_id):
+    appointment = appointment_or_404(public_id)
+    return render_reception(
+        request,
+        "appointments/appointment.html",
+        {
+            "title": f"Appointment of {appointment.patient.name}",
+            "appointment": appointment,
+            "mobile": mask_mobile(appointment.patient.mobile),
+            "awaiting_code": appointment.status == Appointment.Status.HELD
+            and not hold_has_expired(appointment),
+            "expired": hold_has_expired(appointment),
+            "failures": failed_notifications(appointment),
+            "notifications": [
+                {
+                    "n": n,
+                    "what": f"{PURPOSE_NAMES.get(n.purpose, n.purpose.capitalize())} "
+                    f"({CHANNEL_NAMES.get(n.channel, n.channel)})",
+                    "to": mask_mobile(n.to) if n.channel == "sms" else n.to,
+                }
+                for n in appointment.notifications.order_by("created_at")
+            ],
+            "events": appointment.events.select_related("actor"),
+        },
+    )

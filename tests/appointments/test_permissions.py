@@ -1,0 +1,201 @@
+"""Who may open every URL of appointments/urls.py: anonymous, a doctor, a receptionist
+and a superuser; plus the roles themselves (groups with permissions, from a migration)."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.urls import reverse
+from django.utils import timezone
+
+from appointments import services
+from appointments.models import DoctorSchedule
+from hospital.models import Roles
+from hospital.roles import is_receptionist
+from tests.conftest import WEDNESDAY, at
+
+NOW = at(WEDNESDAY, 8)
+
+LOGIN = "login"
+OK = 200
+REDIRECT = 302
+FORBIDDEN = 403
+NOT_ALLOWED = 405
+
+PERSONAS = ["anonymous", "doctor", "receptionist", "admin"]
+
+# (method, url name, takes the appointment's id, expected outcome per persona)
+MATRIX = [
+    ("get", "reception_dashboard", False, [LOGIN, FORBIDDEN, OK, OK]),
+    ("post", "reception_dashboard", False, [NOT_ALLOWED] * 4),
+    ("get", "reception_doctor_search", False, [LOGIN, FORBIDDEN, OK, OK]),
+    ("post", "reception_doctor_search", False, [NOT_ALLOWED] * 4),
+    ("get", "reception_book", False, [LOGIN, FORBIDDEN, OK, OK]),
+    ("post", "reception_book", False, [LOGIN, FORBIDDEN, OK, OK]),  # form errors shown
+    ("get", "reception_appointment", True, [LOGIN, FORBIDDEN, OK, OK]),
+    ("post", "reception_appointment", True, [NOT_ALLOWED] * 4),
+    ("get", "reception_verify", True, [LOGIN, FORBIDDEN, OK, OK]),
+    ("post", "reception_verify", True, [LOGIN, FORBIDDEN, OK, OK]),  # wrong code shown
+    ("post", "reception_resend", True, [LOGIN, FORBIDDEN, REDIRECT, REDIRECT]),
+    ("get", "reception_resend", True, [NOT_ALLOWED] * 4),
+]
+
+
+def make_receptionist(username="frontdesk"):
+    user = get_user_model().objects.create_user(username=username, password="pw-" + username)
+    # get_or_create: a transactional test elsewhere may have flushed the migration's rows.
+    user.groups.add(Group.objects.get_or_create(name=Roles.RECEPTIONIST)[0])
+    return user
+
+
+@pytest.fixture(autouse=True)
+def wednesday_morning(monkeypatch, settings, tmp_path):
+    monkeypatch.setattr(timezone, "now", lambda: NOW)
+    settings.SMS_BACKEND = "outbox"
+    settings.OUTBOX_DIR = tmp_path
+
+
+@pytest.fixture
+def held(dr_rao, admin_user):
+    DoctorSchedule.objects.create(
+        doctor=dr_rao, weekday=WEDNESDAY.weekday(), start=at(WEDNESDAY, 9).time(),
+        end=at(WEDNESDAY, 12).time(),
+    )  # fmt: skip
+    return services.hold_slot(
+        doctor=dr_rao,
+        day=WEDNESDAY,
+        start=at(WEDNESDAY, 9).time(),
+        patient_name="Asha Rao",
+        mobile="98123 45678",
+        reason="Knee pain",
+        actor=admin_user,
+    )
+
+
+@pytest.fixture
+def persona(request, client, dr_shah, admin_user):
+    users = {
+        "anonymous": None,
+        "doctor": dr_shah.user,
+        "receptionist": make_receptionist(),
+        "admin": admin_user,
+    }
+    if users[request.param]:
+        client.force_login(users[request.param])
+    return request.param
+
+
+def test_the_matrix_covers_every_reception_url():
+    from appointments.urls import urlpatterns
+
+    assert {p.name for p in urlpatterns} == {name for _, name, _, _ in MATRIX}
+
+
+@pytest.mark.parametrize("persona", PERSONAS, indirect=True)
+@pytest.mark.parametrize(
+    "method, name, with_id, outcomes", MATRIX, ids=[f"{m}-{n}" for m, n, _, _ in MATRIX]
+)
+def test_who_may_open_what(client, persona, held, method, name, with_id, outcomes):
+    url = reverse(name, args=[held.public_id] if with_id else [])
+    data = {"code": "000000"} if (method, name) == ("post", "reception_verify") else {}
+    response = getattr(client, method)(url, data)
+    expected = outcomes[PERSONAS.index(persona)]
+    if expected == LOGIN:
+        assert response.status_code == 302
+        assert response["Location"] == f"/accounts/login/?next={url}"
+    elif expected == REDIRECT:
+        assert response.status_code == 302
+        assert response["Location"] == reverse("reception_verify", args=[held.public_id])
+    else:
+        assert response.status_code == expected
+
+
+def test_a_user_without_a_role_gets_the_403_page(client, plain_user):
+    client.force_login(plain_user)
+    response = client.get(reverse("reception_dashboard"))
+    assert response.status_code == 403
+    assert "for the reception desk" in response.content.decode()
+
+
+def test_an_unknown_appointment_is_a_404_for_reception(client, db):
+    client.force_login(make_receptionist())
+    missing = "00000000-0000-4000-8000-000000000000"
+    for name in ("reception_appointment", "reception_verify"):
+        assert client.get(reverse(name, args=[missing])).status_code == 404
+
+
+# --- The roles ------------------------------------------------------------------------
+
+
+def codenames(group_name: str) -> set[str]:
+    group = Group.objects.get(name=group_name)
+    return {
+        f"{p.content_type.app_label}.{p.codename}"
+        for p in group.permissions.select_related("content_type")
+    }
+
+
+def test_the_migration_made_the_role_groups_with_permissions(db):
+    receptionist = codenames(Roles.RECEPTIONIST)
+    assert {
+        "appointments.view_appointment",
+        "appointments.add_appointment",
+        "appointments.change_appointment",
+        "appointments.add_patient",
+        "appointments.view_doctorschedule",
+        "appointments.view_doctorleave",
+        "hospital.view_doctor",
+        "hospital.view_department",
+    } <= receptionist
+    assert not any(p.split(".")[1].startswith("delete_") for p in receptionist)
+
+    doctor = codenames(Roles.DOCTOR)
+    assert "queues.view_token" in doctor
+    assert "appointments.add_appointment" not in doctor
+
+    hospital_admin = codenames(Roles.HOSPITAL_ADMIN)
+    assert {
+        "hospital.change_department",
+        "queues.change_token",
+        "appointments.delete_appointment",
+        "appointments.change_doctorschedule",
+    } <= hospital_admin
+    # History is written by the services only, for everyone.
+    assert "appointments.change_appointmentevent" not in hospital_admin
+    assert "queues.change_tokenevent" not in hospital_admin
+
+
+@pytest.mark.parametrize(
+    "how, expected",
+    [
+        ("nothing", False),
+        ("receptionist group", True),
+        ("hospital admin group", True),
+        ("doctor group", False),
+        ("reception permission only", True),
+        ("superuser", True),
+        ("inactive receptionist", False),
+    ],
+)
+def test_who_counts_as_a_receptionist(db, how, expected):
+    User = get_user_model()
+    user = User.objects.create_user(username="someone", password="pw")
+    group = {
+        "receptionist group": Roles.RECEPTIONIST,
+        "inactive receptionist": Roles.RECEPTIONIST,
+        "hospital admin group": Roles.HOSPITAL_ADMIN,
+        "doctor group": Roles.DOCTOR,
+    }.get(how)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    if how == "reception permission only":
+        user.user_permissions.add(
+            Permission.objects.get(
+                content_type__app_label="appointments", codename="add_appointment"
+            )
+        )
+    if how == "superuser":
+        user.is_superuser = True
+    if how == "inactive receptionist":
+        user.is_active = False
+    user.save()
+    assert is_receptionist(User.objects.get(pk=user.pk)) is expected
