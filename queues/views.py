@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from hospital.models import Department, Doctor, is_doctor
+from hospital.roles import is_receptionist
 from queues import services, terminal
 from queues.forms import TokenForm
 from queues.models import Token
@@ -235,6 +236,9 @@ class LoginView(DjangoLoginView):
     authentication_form = StaffAuthenticationForm
 
     def get_default_redirect_url(self):
-        if is_doctor(self.request.user):
+        user = self.request.user
+        if is_doctor(user):
             return reverse("doctor_terminal")
+        if is_receptionist(user) and not user.is_superuser:
+            return reverse("reception_dashboard")
         return super().get_default_redirect_url()

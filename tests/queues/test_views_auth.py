@@ -40,6 +40,16 @@ def test_next_wins_over_the_doctor_default(client, dr_rao):
     assert response["Location"] == "/progress/"
 
 
+def test_a_receptionist_lands_on_the_reception_dashboard(client, db):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user = get_user_model().objects.create_user(username="desk", password="pw-desk")
+    user.groups.add(Group.objects.get(name="Receptionist"))
+    response = client.post(reverse("login"), {"username": "desk", "password": "pw-desk"})
+    assert response["Location"] == "/reception/"
+
+
 def test_anyone_else_lands_on_the_home_page(client, admin_user):
     response = client.post(reverse("login"), {"username": "admin", "password": "pw-admin"})
     assert response["Location"] == "/"
