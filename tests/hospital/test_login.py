@@ -226,3 +226,18 @@ def test_a_session_ends_with_the_browser_and_after_8_hours(client, desk):
     cookie = response.cookies[settings.SESSION_COOKIE_NAME]
     # A browser-session cookie: no expiry date for the browser to keep it past closing.
     assert cookie["expires"] == "" and cookie["max-age"] == ""
+
+
+def test_production_settings_hash_passwords_with_argon2_first():
+    # The test settings put a fast hasher in front; the real settings must not.
+    from tests.settings import PRODUCTION_PASSWORD_HASHERS
+
+    assert PRODUCTION_PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+
+
+def test_a_password_stored_by_the_real_hasher_is_argon2(db):
+    from django.contrib.auth.hashers import check_password, make_password
+
+    encoded = make_password("s3cret-Pass", hasher="argon2")
+    assert encoded.startswith("argon2$argon2id$")
+    assert check_password("s3cret-Pass", encoded)
