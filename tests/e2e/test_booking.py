@@ -94,8 +94,9 @@ def test_a_receptionist_books_with_the_keyboard_and_a_texted_code(
     page.get_by_role("heading", name="Book an appointment with Dr. Shah").wait_for()
 
     # A slot, the patient, and hold it.
+    # The radio sits under its styled label; a person clicks the label.
+    page.locator("label.slot").filter(has_text=re.compile(r"^\s*09:15\s*$")).click()
     slot = page.get_by_role("radio", name="09:15", exact=True)
-    slot.click()
     assert slot.is_checked()
     page.get_by_label("Patient's name").fill("Meera Bose")
     page.get_by_label("Mobile").fill("98123 45678")
