@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP through Django, websockets through Channels (daphne serves both)."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -25,3 +26,11 @@ application = ServerLoop(
         }
     )
 )
+
+# A server holding thousands of sockets allocates many short-lived objects per message;
+# with CPython's default thresholds the cyclic collector then ran so often, over so large
+# a heap, that it took ~45 % of the event loop at 5,000 sockets (bench/fanout.py,
+# docs/PERFORMANCE.md). Freeze what import created (Django, the app: never garbage) and
+# collect less often; the memory measured the same.
+gc.freeze()
+gc.set_threshold(50_000, 20, 100)
