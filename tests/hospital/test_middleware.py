@@ -15,7 +15,7 @@ def test_the_static_middleware_is_async_capable():
 async def test_a_static_file_is_served_through_the_async_chain():
     response = await AsyncClient().get("/static/js/live.js")
     assert response.status_code == 200
-    body = b"".join([chunk async for chunk in response.streaming_content])
+    body = b"".join(response.streaming_content)
     assert b"OPDLive" in body
 
 
