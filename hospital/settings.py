@@ -107,6 +107,9 @@ DATABASES = {
 _db = DATABASES["default"]
 _run_id = os.getpid()
 if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's SQLite backend, with this process's writers queued on a lock instead of
+    # in SQLite's sleeping busy handler (hospital/db/sqlite3/base.py).
+    _db["ENGINE"] = "hospital.db.sqlite3"
     _db["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
