@@ -27,6 +27,10 @@ logger = logging.getLogger(__name__)
 # How long the publisher waits for the server's event loop to take a message.
 SEND_TIMEOUT = 5.0
 
+# The version last published for each department by this process.
+_last_sent: dict[int, int] = {}
+_sent_lock = threading.Lock()
+
 
 def department_group(department_id: int) -> str:
     """Group name for a department's live screens; built from the id only, never from
@@ -46,6 +50,13 @@ def department_message(department_id: int) -> dict | None:
     if department is None:
         return None
     state = public_state(department)
+    # Coalescing skips versions on purpose. "since" is the version this process last sent
+    # for the department, so a screen asks for the state again only when it missed a
+    # message, not when changes were folded into one (which would send thousands of
+    # screens to the database at once after every rush).
+    with _sent_lock:
+        state["since"] = _last_sent.get(department_id)
+        _last_sent[department_id] = max(state["version"], _last_sent.get(department_id, 0))
     # Serialised once here; consumers forward the text as it is, so fan-out to
     # thousands of sockets costs no JSON encoding and no database work per socket.
     return {"type": "queue.state", "text": json.dumps(state), "version": state["version"]}

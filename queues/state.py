@@ -40,6 +40,9 @@ def public_state(department: Department, day: datetime.date | None = None) -> di
     return {
         "type": "state",
         "version": department.state_version,
+        # Set by the broadcaster to the version it sent before this one; None on a full
+        # resync (on connect, or when a screen asks), which has nothing to compare.
+        "since": None,
         "date": day.isoformat(),
         "generated_at": timezone.now().isoformat(),
         "department": {"slug": department.slug, "code": code, "name": department.name},

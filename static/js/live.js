@@ -7,9 +7,10 @@
  *   });
  *
  * The server sends the full state on connect and after every change, each with a
- * per-department version that only goes up. Delivery is at most once, so: an older
- * version is ignored; a skipped version, or a reconnect, makes the page ask for the
- * state again. Reconnects back off exponentially with jitter, so a room full of TVs
+ * per-department version that only goes up, and "since", the version of the message
+ * sent before it. Delivery is at most once, so: an older version is ignored; a missed
+ * message (since > the version we hold) makes the page ask for the state again, and a
+ * reconnect brings the full state anyway. Reconnects back off exponentially with jitter, so a room full of TVs
  * does not hammer a restarting server in lockstep. A page that hears nothing for 45 s
  * (it pings every 20 s) says it is offline and reconnects.
  */
@@ -72,8 +73,12 @@
           if (version !== null && message.version < version) {
             return; // an older state overtaken by a newer one
           }
-          if (version !== null && message.version > version + 1) {
-            send({ type: "state" }); // we missed one: make sure we hold the latest
+          // Every message is the full state, and the server folds a rush of changes into
+          // one, so versions may jump. "since" names the message sent before this one: if
+          // we never saw it, one was lost on the way, and we ask for the state again.
+          const missed = typeof message.since === "number" && message.since > version;
+          if (version !== null && missed) {
+            send({ type: "state" });
           }
           version = message.version;
         }

@@ -144,4 +144,9 @@ def test_a_rush_of_changes_is_coalesced_into_a_few_publishes_ending_with_the_lat
     assert versions[-1] == 20
     assert len(json.loads(messages[-1]["text"])["queue"]) == 20
     assert len(messages) <= 3
+    # Each message names the one before it, so a screen can tell a coalesced jump in
+    # versions from a lost message.
+    states = [json.loads(m["text"]) for m in messages]
+    for before, after in zip(states, states[1:], strict=False):
+        assert after["since"] == before["version"]
     async_to_sync(layer.flush)()

@@ -46,6 +46,7 @@ async def test_a_display_gets_the_full_state_on_connect(orth, dr_rao):
     assert state["queue"] == ["ORTH-001", "ORTH-002"]
     assert state["waiting_count"] == 2
     assert state["version"] == 2
+    assert state["since"] is None  # a full resync: nothing to compare with
     await communicator.disconnect()
 
 
