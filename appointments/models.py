@@ -97,6 +97,10 @@ class Appointment(models.Model):
     )  # fmt: skip
     created_at = models.DateTimeField()
     booked_at = models.DateTimeField(null=True, blank=True)
+    # A walk-in booked at the desk into a free or emergency slot (no OTP: the patient is
+    # standing there), and whether it was an emergency.
+    is_walk_in = models.BooleanField(default=False)
+    is_emergency = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["date", "start"]
@@ -129,6 +133,7 @@ class AppointmentEvent(models.Model):
         CHECKED_IN = "checked_in", "Checked in"
         NO_SHOW = "no_show", "No-show"
         NOTIFY_FAILED = "notify_failed", "Notification failed"
+        WALK_IN = "walk_in", "Walk-in booked"
 
     appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -197,3 +202,45 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.purpose} to {self.to}: {self.status}"
+
+
+class WaitingListEntry(models.Model):
+    """A patient with no free slot, waiting for one: for a doctor, or for any doctor of
+    a department. Offered the next freed slot, emergencies first, then by arrival."""
+
+    class Priority(models.IntegerChoices):
+        NORMAL = 0, "Normal"
+        EMERGENCY = 1, "Emergency"
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        BOOKED = "booked", "Given a slot"
+        LEFT = "left", "Left"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="waiting")
+    department = models.ForeignKey(
+        "hospital.Department", on_delete=models.PROTECT, related_name="waiting_list"
+    )
+    doctor = models.ForeignKey(
+        Doctor, null=True, blank=True, on_delete=models.PROTECT, related_name="waiting_list",
+        help_text="Empty: any doctor of the department.",
+    )  # fmt: skip
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    reason = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    arrived_at = models.DateTimeField()
+    appointment = models.OneToOneField(
+        Appointment, null=True, blank=True, on_delete=models.SET_NULL, related_name="from_waiting"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-priority", "arrived_at"]
+        indexes = [models.Index(fields=["status", "department"])]
+
+    def __str__(self) -> str:
+        return f"{self.patient} waiting for {self.doctor or self.department}"
