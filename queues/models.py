@@ -62,6 +62,19 @@ class Token(models.Model):
         related_name="tokens",
         help_text="The doctor who called this token.",
     )
+    # A booked patient's token is for their doctor only; other tokens any doctor of the
+    # department may call.
+    assigned_doctor = models.ForeignKey(
+        Doctor, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_tokens"
+    )
+    appointment = models.OneToOneField(
+        "appointments.Appointment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="token",
+        help_text="Set when a booked patient checked in.",
+    )
     # Set when a skipped token is recalled: it goes back to the front of the queue.
     recalled_at = models.DateTimeField(null=True, blank=True)
     issued_at = models.DateTimeField()
