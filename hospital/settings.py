@@ -258,6 +258,9 @@ OTP_TTL_MINUTES = 10
 OTP_MAX_ATTEMPTS = 5
 OTP_RESEND_SECONDS = 60
 OTP_MAX_SENDS_PER_DAY = 5
+# A checked-in patient whose slot starts within this many minutes is called before
+# earlier walk-in tokens (queues.services: the calling order).
+CHECK_IN_GRACE_MINUTES = env_int("CHECK_IN_GRACE_MINUTES", 10)
 
 # --- Security -------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
