@@ -11,7 +11,7 @@ import functools
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 
-from hospital.models import Roles
+from hospital.models import Roles, is_doctor
 
 # The permission that stands for "may work at the reception desk".
 RECEPTION_PERMISSION = "appointments.add_appointment"
@@ -25,15 +25,23 @@ def is_receptionist(user) -> bool:
     return user.groups.filter(name=Roles.RECEPTIONIST).exists()
 
 
-def reception_required(view):
-    """Anonymous -> login page; signed in without the reception role -> 403."""
+def role_required(has_role, refusal: str):
+    """A view decorator: anonymous -> the login page; signed in without the role -> 403
+    with `refusal` as the reason."""
 
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not is_receptionist(request.user):
-            raise PermissionDenied("This page is for the reception desk.")
-        return view(request, *args, **kwargs)
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not has_role(request.user):
+                raise PermissionDenied(refusal)
+            return view(request, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorator
+
+
+reception_required = role_required(is_receptionist, "This page is for the reception desk.")
+doctor_required = role_required(is_doctor, "This page is for doctors.")

@@ -4,22 +4,19 @@ Views stay thin: parse the input, check the user's role, call ONE service from
 queues.services, and show a QueueError's message as it is. They never save a Token.
 """
 
-import functools
 import re
 
 import segno
 from django.contrib import messages
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView as DjangoLoginView
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from hospital.models import Department, Doctor, is_doctor
-from hospital.roles import is_receptionist
+from hospital.roles import doctor_required, is_receptionist
 from queues import services, terminal
 from queues.forms import TokenForm
 from queues.models import Token
@@ -152,20 +149,6 @@ def display(request):
 
 
 # --- Doctor terminal ----------------------------------------------------------------------
-
-
-def doctor_required(view):
-    """Anonymous -> login page; signed in but not a doctor -> 403."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not is_doctor(request.user):
-            raise PermissionDenied("This page is for doctors.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 @doctor_required
