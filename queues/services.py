@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from hospital.models import Department, Doctor
@@ -36,17 +36,59 @@ def local_today(now: datetime.datetime | None = None) -> datetime.date:
     return timezone.localdate(now or timezone.now())
 
 
-def queue_order() -> list:
-    """THE calling order, in one place: emergencies first; then tokens recalled after a
-    no-show, in the order they were recalled; then everyone else by token number
-    (first come, first served)."""
-    return [F("priority").desc(), F("recalled_at").asc(nulls_last=True), F("number").asc()]
+def calling_order(day: datetime.date, now: datetime.datetime | None = None) -> tuple[dict, list]:
+    """THE calling policy, in one place. Returns (annotations, ordering) for a queryset of
+    one department's waiting tokens on `day`:
+
+    1. emergencies first;
+    2. then tokens recalled after a no-show, in the order they were recalled;
+    3. then checked-in appointments whose slot has started, or starts within
+       settings.CHECK_IN_GRACE_MINUTES (default 10) of `now` — a booked patient who came
+       on time is seen at their time, not after every walk-in who arrived earlier;
+    4. then everyone else (walk-ins, appointments not yet due) by token number: first
+       come, first served.
+
+    Within each group the token number decides. Appointment times are local wall-clock
+    times on the token's service date, so "due" is decided in the hospital's time zone.
+    """
+    now = now or timezone.now()
+    grace = datetime.timedelta(minutes=getattr(settings, "CHECK_IN_GRACE_MINUTES", 10))
+    local_now = timezone.localtime(now)
+    horizon = local_now + grace
+    has_appointment = Q(appointment__isnull=False)
+    if day < local_now.date() or horizon.date() > day:
+        due = When(has_appointment, then=Value(1))  # every slot of that day has started
+    elif day > horizon.date():
+        due = None  # no slot of a later day is due yet
+    else:
+        due = When(has_appointment & Q(appointment__start__lte=horizon.time()), then=Value(1))
+    due_now = Case(due, default=Value(0), output_field=IntegerField()) if due else Value(0)
+    annotations = {"due_now": due_now}
+    ordering = [
+        F("priority").desc(),
+        F("recalled_at").asc(nulls_last=True),
+        F("due_now").desc(),
+        F("number").asc(),
+    ]
+    return annotations, ordering
 
 
-def waiting_tokens(department: Department, day: datetime.date) -> QuerySet[Token]:
-    return Token.objects.filter(
+def waiting_tokens(
+    department: Department,
+    day: datetime.date,
+    *,
+    doctor: Doctor | None = None,
+    now: datetime.datetime | None = None,
+) -> QuerySet[Token]:
+    """The department's waiting tokens in calling order. With `doctor`: only those that
+    doctor may call (a booked patient's token is for their own doctor only)."""
+    tokens = Token.objects.filter(
         department=department, service_date=day, status=Token.Status.WAITING
-    ).order_by(*queue_order())
+    )
+    if doctor is not None:
+        tokens = tokens.filter(Q(assigned_doctor__isnull=True) | Q(assigned_doctor=doctor))
+    annotations, ordering = calling_order(day, now)
+    return tokens.annotate(**annotations).order_by(*ordering)
 
 
 def open_token_for(doctor: Doctor) -> Token | None:
@@ -61,7 +103,9 @@ def tokens_ahead(token: Token) -> int:
     """How many waiting tokens will be called before this one."""
     if token.status != Token.Status.WAITING:
         return 0
-    ids = list(waiting_tokens(token.department, token.service_date).values_list("pk", flat=True))
+    # A booked patient's token waits in their own doctor's line.
+    line = waiting_tokens(token.department, token.service_date, doctor=token.assigned_doctor_id)
+    ids = list(line.values_list("pk", flat=True))
     return ids.index(token.pk) if token.pk in ids else 0
 
 
@@ -179,8 +223,11 @@ def issue_token(
     priority: int = Token.Priority.NORMAL,
     actor=None,
     now: datetime.datetime | None = None,
+    assigned_doctor: Doctor | None = None,
+    appointment=None,
 ) -> Token:
-    """Give the patient the next token number of `department` on `service_date`."""
+    """Give the patient the next token number of `department` on `service_date`. A booked
+    patient's token (check-in) names the `appointment` and is `assigned_doctor`'s only."""
     now = now or timezone.now()
     today = local_today(now)
     service_date = service_date or today
@@ -189,7 +236,7 @@ def issue_token(
         mobile = normalize_mobile(mobile)
     except InvalidMobile as exc:
         raise QueueError(str(exc)) from None
-    if priority == Token.Priority.EMERGENCY and not (actor and actor.is_staff):
+    if priority == Token.Priority.EMERGENCY and not _may_mark_emergency(actor):
         raise QueueError("Only hospital staff can mark a token as an emergency.")
 
     with transaction.atomic():
@@ -222,9 +269,18 @@ def issue_token(
             mobile=mobile,
             priority=priority,
             issued_at=now,
+            assigned_doctor=assigned_doctor,
+            appointment=appointment,
         )
         _record(token, TokenEvent.Kind.ISSUED, actor, now)
     return token
+
+
+def _may_mark_emergency(actor) -> bool:
+    # Staff, or the reception desk (checking in an emergency appointment).
+    if actor is None or not actor.is_authenticated or not actor.is_active:
+        return False
+    return actor.is_staff or actor.has_perm("appointments.add_appointment")
 
 
 # --- Working the queue --------------------------------------------------------------------
@@ -237,7 +293,8 @@ def _lock_doctor(doctor: Doctor) -> Doctor:
 
 
 def call_next(doctor: Doctor, *, actor=None, now: datetime.datetime | None = None) -> Token:
-    """Call the first waiting patient of the doctor's department today."""
+    """Call the first waiting patient of the doctor's department today that this doctor
+    may call, in the order of calling_order()."""
     now = now or timezone.now()
     today = local_today(now)
     actor = actor or doctor.user
@@ -249,7 +306,8 @@ def call_next(doctor: Doctor, *, actor=None, now: datetime.datetime | None = Non
                 f"Finish {current.display_number} first: complete it, or skip it as a no-show."
             )
         for _ in range(CALL_NEXT_ATTEMPTS):
-            candidate = waiting_tokens(doctor.department, today).values_list("pk", flat=True)
+            candidate = waiting_tokens(doctor.department, today, doctor=doctor, now=now)
+            candidate = candidate.values_list("pk", flat=True)
             candidate = candidate.first()
             if candidate is None:
                 raise QueueError("Nobody is waiting. Nothing to call.")

@@ -25,7 +25,9 @@ def panel_context(doctor: Doctor) -> dict:
     today = services.local_today()
     waiting = [
         {"token": t, "since": services.wait_started(t)}
-        for t in services.waiting_tokens(doctor.department, today).select_related("department")
+        for t in services.waiting_tokens(doctor.department, today, doctor=doctor).select_related(
+            "department"
+        )
     ]
     figures = services.doctor_figures(doctor, today)
     return {

@@ -1,0 +1,353 @@
+"""Changes to a booked appointment at the desk: find it, reschedule it, cancel it, check
+the patient in (which gives them a token in the live queue), or mark a no-show.
+
+Same rules as appointments.services (whose helpers these reuse): each function owns its
+transaction and locks the appointment row first, refuses with a BookingError a person can
+read, writes an AppointmentEvent naming who did it and why, and texts the patient only
+after commit.
+"""
+
+import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from appointments import notify
+from appointments.models import Appointment, AppointmentEvent, DoctorSchedule, OtpChallenge
+from appointments.services import (
+    SLOT_NOT_FREE,
+    SLOT_TAKEN,
+    BookingError,
+    _clean_text,
+    _lock,
+    _record,
+    _require_actor,
+    free_slots,
+    local_today,
+)
+from hospital.models import Doctor
+from queues.models import Token
+from queues.services import QueueError, issue_token
+
+MAX_CANCEL_REASON_LENGTH = AppointmentEvent._meta.get_field("reason").max_length
+CANCEL_REASONS = [
+    "Patient asked to cancel",
+    "Doctor unavailable",
+    "Booked by mistake",
+    "Duplicate booking",
+]
+FIND_LIMIT = 100
+
+
+# --- Finding ------------------------------------------------------------------------------
+
+
+def find_appointments(query: str, *, limit: int = FIND_LIMIT) -> QuerySet[Appointment]:
+    """Appointments on any date whose patient's name or mobile matches `query`, or whose
+    date is `query` (YYYY-MM-DD); newest first. Lapsed holds are left out."""
+    query = " ".join((query or "").split())[:100]
+    appointments = (
+        Appointment.objects.select_related("patient", "doctor", "doctor__department")
+        .exclude(status=Appointment.Status.EXPIRED)
+        .order_by("-date", "-start", "doctor__name")
+    )
+    if not query:
+        return appointments.none()
+    match = Q(patient__name__icontains=query)
+    digits = "".join(c for c in query if c.isdigit())
+    if len(digits) >= 3:
+        match |= Q(patient__mobile__contains=digits)
+    try:
+        match |= Q(date=datetime.date.fromisoformat(query))
+    except ValueError:
+        pass
+    return appointments.filter(match)[:limit]
+
+
+def _where(appointment: Appointment) -> dict:
+    return {
+        "date": appointment.date.isoformat(),
+        "start": f"{appointment.start:%H:%M}",
+        "doctor": appointment.doctor.name,
+    }
+
+
+def _notify_on_commit(appointment: Appointment, purpose: str, subject: str, text: str) -> None:
+    patient = appointment.patient
+
+    def send():
+        notify.send_sms(patient.mobile, text, purpose=purpose, appointment=appointment)
+        if patient.email:
+            notify.send_email(
+                patient.email,
+                subject,
+                f"Dear {patient.name},\n\n{text}\n\nOPD Queue",
+                purpose=purpose,
+                appointment=appointment,
+            )
+
+    transaction.on_commit(send)
+
+
+# --- Rescheduling -------------------------------------------------------------------------
+
+
+def reschedule_appointment(
+    appointment: Appointment,
+    *,
+    day: datetime.date,
+    start: datetime.time,
+    doctor: Doctor | None = None,
+    reason: str = "",
+    actor,
+    now=None,
+) -> Appointment:
+    """Move a booked appointment to a free slot (same doctor, or another doctor of the
+    same department). The same row moves, in one transaction: the old slot is freed only
+    if the new one was taken, and the database's one-per-slot constraint has the last word."""
+    now = now or timezone.now()
+    _require_actor(actor)
+    reason = " ".join((reason or "").split())[:MAX_CANCEL_REASON_LENGTH]
+    with transaction.atomic():
+        appointment = _lock(appointment)
+        if appointment.status != Appointment.Status.BOOKED:
+            raise BookingError(
+                f"This appointment is {appointment.get_status_display().lower()}; "
+                "only a booked appointment can be rescheduled."
+            )
+        doctor = doctor or appointment.doctor
+        if doctor.department_id != appointment.doctor.department_id:
+            raise BookingError(
+                f"{doctor.name} is not in {appointment.doctor.department.name}; "
+                "choose a doctor of the same department."
+            )
+        if doctor.pk == appointment.doctor_id and (day, start) == (
+            appointment.date,
+            appointment.start,
+        ):
+            raise BookingError("That is the appointment's current slot. Choose another.")
+        slot = next((s for s in free_slots(doctor, day, now=now) if s.start == start), None)
+        if slot is None:
+            raise BookingError(SLOT_NOT_FREE)
+        before = _where(appointment)
+        appointment.doctor, appointment.date = doctor, day
+        appointment.start, appointment.end = slot.start, slot.end
+        try:
+            # Savepoint: a concurrent booking of the new slot makes the constraint refuse
+            # this update; only the savepoint rolls back and the old slot stays booked.
+            with transaction.atomic():
+                appointment.save(update_fields=["doctor", "date", "start", "end"])
+        except IntegrityError:
+            raise BookingError(SLOT_TAKEN) from None
+        _record(
+            appointment,
+            AppointmentEvent.Kind.RESCHEDULED,
+            actor,
+            now,
+            reason=reason,
+            changes={"from": before, "to": _where(appointment)},
+        )
+        department = doctor.department
+        when = notify.format_when(day, slot.start)
+        _notify_on_commit(
+            appointment,
+            "rescheduled",
+            f"Appointment moved: {doctor.name}, {when}",
+            f"Your appointment has been moved to {when} with {doctor.name} "
+            f"({department.name}, room {doctor.room}). Please bring this message to the "
+            "reception desk.",
+        )
+    return appointment
+
+
+# --- Cancelling ---------------------------------------------------------------------------
+
+
+def cancel_appointment(appointment: Appointment, *, reason: str, actor, now=None) -> Appointment:
+    """Cancel a held or booked appointment; its slot is free again at once."""
+    now = now or timezone.now()
+    _require_actor(actor)
+    reason = _clean_text(reason, "reason for cancelling", MAX_CANCEL_REASON_LENGTH)
+    with transaction.atomic():
+        appointment = _lock(appointment)
+        if appointment.status not in (Appointment.Status.HELD, Appointment.Status.BOOKED):
+            raise BookingError(
+                f"This appointment is {appointment.get_status_display().lower()}; "
+                "only a held or booked appointment can be cancelled."
+            )
+        was = appointment.status
+        appointment.status = Appointment.Status.CANCELLED
+        appointment.hold_expires_at = None
+        appointment.save(update_fields=["status", "hold_expires_at"])
+        appointment.otps.filter(status=OtpChallenge.Status.ACTIVE).update(
+            status=OtpChallenge.Status.VOIDED
+        )
+        _record(
+            appointment,
+            AppointmentEvent.Kind.CANCELLED,
+            actor,
+            now,
+            reason=reason,
+            changes={"status": {"from": was, "to": Appointment.Status.CANCELLED}},
+        )
+        doctor = appointment.doctor
+        when = notify.format_when(appointment.date, appointment.start)
+        _notify_on_commit(
+            appointment,
+            "cancellation",
+            f"Appointment cancelled: {doctor.name}, {when}",
+            f"Your appointment with {doctor.name} ({doctor.department.name}) on {when} "
+            f"has been cancelled. Reason: {reason}. Call the hospital to book again.",
+        )
+    return appointment
+
+
+def waiting_offer(appointment: Appointment) -> dict | None:
+    """The first patient on the waiting list for a freed slot's doctor, with the link to
+    offer it: {"name", "url"}; None when there is nobody (or no waiting list yet)."""
+    try:
+        from appointments import walkins
+    except ImportError:
+        return None
+    first_waiting_for = getattr(walkins, "first_waiting_for", None)
+    if first_waiting_for is None:
+        return None
+    entry = first_waiting_for(appointment.doctor)
+    if entry is None:
+        return None
+    try:
+        url = reverse("reception_waiting_offer", args=[entry.pk])
+    except NoReverseMatch:
+        url = ""
+    name = getattr(getattr(entry, "patient", None), "name", "") or str(entry)
+    return {"name": name, "url": url}
+
+
+# --- Check-in -----------------------------------------------------------------------------
+
+
+def check_in(appointment: Appointment, *, actor, now=None) -> tuple[Token, bool]:
+    """The patient has arrived: give them a token in their doctor's department queue,
+    for their doctor only (an emergency appointment's token is an emergency), in the same
+    transaction that marks the appointment CHECKED_IN. Returns (token, created): a second
+    click returns the first token, it never makes a second one."""
+    now = now or timezone.now()
+    _require_actor(actor)
+    with transaction.atomic():
+        # The row lock serialises two clicks (or two desks): the second waits here and
+        # then sees CHECKED_IN. Token.appointment being one-to-one backs this up.
+        appointment = _lock(appointment)
+        if appointment.status == Appointment.Status.CHECKED_IN:
+            return Token.objects.select_related("department").get(appointment=appointment), False
+        if appointment.status != Appointment.Status.BOOKED:
+            raise BookingError(
+                f"This appointment is {appointment.get_status_display().lower()}; "
+                "only a booked appointment can be checked in."
+            )
+        today = local_today(now)
+        if appointment.date != today:
+            raise BookingError(
+                f"This appointment is for {appointment.date:%a %d %b %Y}; "
+                "a patient can be checked in only on the day."
+            )
+        doctor = appointment.doctor
+        try:
+            token = issue_token(
+                doctor.department,
+                appointment.patient.name,
+                mobile=appointment.patient.mobile,
+                service_date=today,
+                priority=Token.Priority.EMERGENCY
+                if appointment.is_emergency
+                else Token.Priority.NORMAL,
+                actor=actor,
+                now=now,
+                assigned_doctor=doctor,
+                appointment=appointment,
+            )
+        except QueueError as exc:
+            raise BookingError(str(exc)) from None
+        appointment.status = Appointment.Status.CHECKED_IN
+        appointment.save(update_fields=["status"])
+        _record(
+            appointment,
+            AppointmentEvent.Kind.CHECKED_IN,
+            actor,
+            now,
+            changes={"token": token.display_number},
+        )
+    return token, True
+
+
+# --- No-show ------------------------------------------------------------------------------
+
+
+def session_end(appointment: Appointment) -> datetime.datetime:
+    """When the OPD session holding the appointment's slot ends (aware, local): from the
+    doctor's schedule for that weekday, or the slot's own end when no session holds it."""
+    schedule = (
+        DoctorSchedule.objects.filter(
+            doctor_id=appointment.doctor_id,
+            weekday=appointment.date.weekday(),
+            start__lte=appointment.start,
+            end__gt=appointment.start,
+        )
+        .order_by("-end")
+        .first()
+    )
+    end = schedule.end if schedule else appointment.end
+    return timezone.make_aware(datetime.datetime.combine(appointment.date, end))
+
+
+def may_mark_no_show(appointment: Appointment, now=None) -> bool:
+    return appointment.status == Appointment.Status.BOOKED and (
+        now or timezone.now()
+    ) >= session_end(appointment)
+
+
+def mark_no_show(appointment: Appointment, *, actor, reason: str = "", now=None) -> Appointment:
+    """A booked patient who was not checked in by the end of their session."""
+    now = now or timezone.now()
+    _require_actor(actor)
+    with transaction.atomic():
+        appointment = _lock(appointment)
+        if appointment.status != Appointment.Status.BOOKED:
+            raise BookingError(
+                f"This appointment is {appointment.get_status_display().lower()}; "
+                "only a booked appointment can be marked as a no-show."
+            )
+        ends = session_end(appointment)
+        if now < ends:
+            raise BookingError(
+                f"The session ends at {timezone.localtime(ends):%H:%M} on "
+                f"{appointment.date:%d %b}; mark a no-show only after it has ended."
+            )
+        appointment.status = Appointment.Status.NO_SHOW
+        appointment.save(update_fields=["status"])
+        _record(
+            appointment,
+            AppointmentEvent.Kind.NO_SHOW,
+            actor,
+            now,
+            reason=" ".join((reason or "").split())[:MAX_CANCEL_REASON_LENGTH],
+        )
+    return appointment
+
+
+# --- The cancellations log ----------------------------------------------------------------
+
+
+def cancellations_on(day: datetime.date) -> QuerySet[AppointmentEvent]:
+    """The cancellations made on `day` (local), newest first."""
+    begin = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    return (
+        AppointmentEvent.objects.filter(
+            kind=AppointmentEvent.Kind.CANCELLED,
+            at__gte=begin,
+            at__lt=begin + datetime.timedelta(days=1),
+        )
+        .select_related("appointment__patient", "appointment__doctor__department", "actor")
+        .order_by("-at", "-pk")
+    )
