@@ -1,0 +1,199 @@
+"""The end-of-day report: what happened at the OPD on one day, from the history.
+
+Every figure comes from the event rows (AppointmentEvent, TokenEvent) whose time falls on
+the day (local time), and from the tokens' and appointments' own times:
+
+- booked: appointments confirmed that day (BOOKED or WALK_IN events), for any date;
+- completed: booked patients whose consultation was completed that day (a COMPLETED
+  token event of a token that belongs to an appointment);
+- no-shows, cancellations (counted per reason), reschedules: those events that day;
+- walk-ins: WALK_IN events that day (including patients given a slot from the waiting
+  list); emergencies: those of them that were emergencies;
+- still waiting: waiting-list entries that had arrived by the day's end and were not
+  yet given a slot or gone by then;
+- per doctor: appointments in that doctor's slots that day (not cancelled, not an
+  expired hold), and over the tokens that doctor called that day: patients seen, average
+  wait (issue to first call) and consultation (start to completion), as the doctor's
+  terminal counts them (queues.services.day_figures); free slots left: the regular slots
+  of the day nobody is booked into;
+- patients per hour: consultations completed in each hour (COMPLETED token events).
+"""
+
+import datetime
+from collections import Counter
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils import timezone
+
+from appointments.models import Appointment, AppointmentEvent, DoctorSchedule, WaitingListEntry
+from appointments.services import _day_slots, _leave_on, _taking_slots
+from hospital.models import Doctor
+from queues.models import Token, TokenEvent
+from queues.services import day_figures
+
+NO_REASON = "No reason given"
+
+
+@dataclass(frozen=True)
+class DoctorRow:
+    doctor: Doctor
+    appointments: int
+    patients_seen: int
+    average_wait_minutes: float | None
+    average_consultation_minutes: float | None
+    free_slots_left: int
+
+
+@dataclass(frozen=True)
+class HourCount:
+    hour: int  # 0-23, local
+    patients: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.hour:02d}:00"
+
+
+@dataclass(frozen=True)
+class DailyReport:
+    day: datetime.date
+    booked: int
+    completed: int
+    no_shows: int
+    cancellations: int
+    cancellation_reasons: list[tuple[str, int]]
+    reschedules: int
+    walk_ins: int
+    emergencies: int
+    still_waiting: int
+    doctors: list[DoctorRow]
+    per_hour: list[HourCount]
+
+    @property
+    def totals(self) -> list[tuple[str, int]]:
+        return [
+            ("Appointments booked", self.booked),
+            ("Completed", self.completed),
+            ("No-shows", self.no_shows),
+            ("Cancellations", self.cancellations),
+            ("Reschedules", self.reschedules),
+            ("Walk-ins", self.walk_ins),
+            ("Emergencies", self.emergencies),
+            ("Still on the waiting list", self.still_waiting),
+        ]
+
+
+def day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    """The local day as [start, end) in aware datetimes (a DST-safe day length)."""
+    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    end = timezone.make_aware(
+        datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min)
+    )
+    return start, end
+
+
+def daily_report(day: datetime.date, *, now=None) -> DailyReport:
+    now = now or timezone.now()
+    start, end = day_bounds(day)
+    events = AppointmentEvent.objects.filter(at__gte=start, at__lt=end)
+
+    def count(kind, **extra) -> int:
+        return events.filter(kind=kind, **extra).values("appointment").distinct().count()
+
+    Kind = AppointmentEvent.Kind
+    booked = (
+        events.filter(kind__in=[Kind.BOOKED, Kind.WALK_IN]).values("appointment").distinct().count()
+    )
+    reasons = Counter(
+        " ".join(reason.split()) or NO_REASON
+        for reason in events.filter(kind=Kind.CANCELLED).values_list("reason", flat=True)
+    )
+    token_events = TokenEvent.objects.filter(at__gte=start, at__lt=end)
+    completed_events = token_events.filter(kind=TokenEvent.Kind.COMPLETED, token__isnull=False)
+    completed = (
+        completed_events.filter(token__appointment__isnull=False).values("token").distinct().count()
+    )
+    # Had arrived by the day's end and was still waiting then (given a slot or gone later).
+    still_waiting = (
+        WaitingListEntry.objects.filter(arrived_at__lt=end)
+        .filter(Q(status=WaitingListEntry.Status.WAITING) | Q(closed_at__gte=end))
+        .count()
+    )
+
+    return DailyReport(
+        day=day,
+        booked=booked,
+        completed=completed,
+        no_shows=count(Kind.NO_SHOW),
+        cancellations=sum(reasons.values()),
+        cancellation_reasons=sorted(reasons.items(), key=lambda item: (-item[1], item[0])),
+        reschedules=events.filter(kind=Kind.RESCHEDULED).count(),
+        walk_ins=count(Kind.WALK_IN),
+        emergencies=count(Kind.WALK_IN, appointment__is_emergency=True),
+        still_waiting=still_waiting,
+        doctors=_doctor_rows(day, now),
+        per_hour=_per_hour(completed_events),
+    )
+
+
+def _per_hour(completed_events) -> list[HourCount]:
+    hours = Counter(
+        timezone.localtime(at).hour for at in completed_events.values_list("at", flat=True)
+    )
+    if not hours:
+        return []
+    return [HourCount(hour, hours.get(hour, 0)) for hour in range(min(hours), max(hours) + 1)]
+
+
+def _doctor_rows(day: datetime.date, now) -> list[DoctorRow]:
+    counted = [
+        Appointment.Status.BOOKED,
+        Appointment.Status.CHECKED_IN,
+        Appointment.Status.COMPLETED,
+        Appointment.Status.NO_SHOW,
+    ]
+    appointments = Appointment.objects.filter(date=day)
+    tokens = Token.objects.filter(service_date=day, doctor__isnull=False)
+    schedules = DoctorSchedule.objects.filter(weekday=day.weekday())
+    doctors = (
+        Doctor.objects.filter(
+            Q(pk__in=appointments.filter(status__in=counted).values("doctor"))
+            | Q(pk__in=tokens.values("doctor"))
+            | Q(pk__in=schedules.values("doctor"))
+        )
+        .select_related("department")
+        .order_by("department__name", "name")
+    )
+    on_leave = set(_leave_on(day).values_list("doctor_id", flat=True))
+    by_doctor: dict[int, list] = {}
+    for schedule in schedules:
+        by_doctor.setdefault(schedule.doctor_id, []).append(schedule)
+    taken: dict[int, set] = {}
+    # A no-show's slot was used up, not left free.
+    occupying = _taking_slots(now) | Q(status=Appointment.Status.NO_SHOW)
+    for doctor_id, start in appointments.filter(occupying).values_list("doctor_id", "start"):
+        taken.setdefault(doctor_id, set()).add(start)
+    booked_counts = Counter(
+        appointments.filter(status__in=counted).values_list("doctor_id", flat=True)
+    )
+    doctor_tokens: dict[int, list] = {}
+    for token in tokens:
+        doctor_tokens.setdefault(token.doctor_id, []).append(token)
+
+    rows = []
+    for doctor in doctors:
+        figures = day_figures(doctor_tokens.get(doctor.pk, []))
+        slots = [] if doctor.pk in on_leave else _day_slots(by_doctor.get(doctor.pk, []), day)
+        free = [s for s in slots if s.start not in taken.get(doctor.pk, set())]
+        rows.append(
+            DoctorRow(
+                doctor=doctor,
+                appointments=booked_counts.get(doctor.pk, 0),
+                patients_seen=figures.patients_seen,
+                average_wait_minutes=figures.average_wait_minutes,
+                average_consultation_minutes=figures.average_consultation_minutes,
+                free_slots_left=len(free),
+            )
+        )
+    return rows

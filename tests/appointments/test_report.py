@@ -1,0 +1,167 @@
+"""The end-of-day report over a known Wednesday: every figure checked exactly.
+
+The day is made through the services with fixed times (now=). Cancellations, a reschedule
+and a no-show are written as the status change plus its event row by small helpers below,
+so the report's arithmetic is tested whatever the cancel / reschedule screens do."""
+
+import datetime
+
+import pytest
+
+from appointments import reports, services, walkins
+from appointments.models import Appointment, AppointmentEvent, DoctorSchedule, WaitingListEntry
+from queues import services as queue
+from tests.appointments.conftest import latest_code, t
+from tests.appointments.test_permissions import make_receptionist
+from tests.conftest import WEDNESDAY, at
+
+TUESDAY = WEDNESDAY - datetime.timedelta(days=1)
+THURSDAY = WEDNESDAY + datetime.timedelta(days=1)
+Kind = AppointmentEvent.Kind
+
+
+@pytest.fixture
+def desk(db):
+    return make_receptionist("desk")
+
+
+def book(doctor, start, mobile, actor, run_on_commit, *, name="Patient"):
+    """Hold at 08:00, confirm with the texted code at 08:01."""
+    held = run_on_commit(
+        services.hold_slot, doctor=doctor, day=WEDNESDAY, start=start, patient_name=name,
+        mobile=mobile, reason="Check-up", actor=actor, now=at(WEDNESDAY, 8),
+    )  # fmt: skip
+    return services.verify_otp(held, latest_code(mobile), actor=actor, now=at(WEDNESDAY, 8, 1))
+
+
+def happened(appointment, kind, status, when, actor, reason=""):
+    """A status change with its event row, as the change services write them."""
+    if status:
+        Appointment.objects.filter(pk=appointment.pk).update(status=status)
+    AppointmentEvent.objects.create(
+        appointment=appointment, kind=kind, actor=actor, at=when, reason=reason
+    )
+
+
+def see(doctor, called, started, completed):
+    token = queue.call_next(doctor, now=called)
+    queue.start_consultation(doctor, token, now=started)
+    queue.complete_token(doctor, token, now=completed)
+    return token
+
+
+def waiting(department, actor, mobile, when):
+    return walkins.add_to_waiting_list(
+        department=department, patient_name="Waiting", mobile=mobile, reason="Fever",
+        priority=WaitingListEntry.Priority.NORMAL, actor=actor, now=when,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def seeded_day(orth, card, dr_rao, dr_shah, dr_iyer, desk, outbox, run_on_commit):
+    # Dr. Rao 09:00-10:00 with the 09:45 slot kept for emergencies; Dr. Shah 09:00-10:00.
+    # Dr. Iyer has no session on Wednesdays and no patients: not in the report.
+    for doctor, kept in ((dr_rao, 1), (dr_shah, 0)):
+        DoctorSchedule.objects.create(
+            doctor=doctor, weekday=WEDNESDAY.weekday(), start=t(9), end=t(10),
+            slot_minutes=15, emergency_slots=kept,
+        )  # fmt: skip
+    a = book(dr_rao, t(9), "+919800000001", desk, run_on_commit)
+    b = book(dr_rao, t(9, 15), "+919800000002", desk, run_on_commit)
+    c = book(dr_shah, t(9), "+919800000003", desk, run_on_commit)
+    d = book(dr_shah, t(9, 15), "+919800000004", desk, run_on_commit)
+    g = book(dr_shah, t(9, 30), "+919800000005", desk, run_on_commit)
+    h = book(dr_shah, t(9, 45), "+919800000006", desk, run_on_commit)
+    happened(b, Kind.RESCHEDULED, None, at(WEDNESDAY, 8, 20), desk, "Asked for later")
+    happened(d, Kind.CANCELLED, Appointment.Status.CANCELLED, at(WEDNESDAY, 8, 30), desk,
+             "Patient unwell")  # fmt: skip
+    happened(g, Kind.CANCELLED, Appointment.Status.CANCELLED, at(WEDNESDAY, 8, 40), desk)
+    happened(h, Kind.CANCELLED, Appointment.Status.CANCELLED, at(WEDNESDAY, 8, 45), desk,
+             "  Patient   unwell ")  # fmt: skip
+    # A cancellation on Tuesday does not count on Wednesday.
+    happened(h, Kind.CANCELLED, None, at(TUESDAY, 18), desk, "Earlier")
+
+    walkins.check_in_now(a, actor=desk, now=at(WEDNESDAY, 8, 50))
+    walkins.check_in_now(c, actor=desk, now=at(WEDNESDAY, 8, 55))
+    e = walkins.book_walk_in(
+        doctor=dr_rao, start=t(9, 30), patient_name="Walker", mobile="+919800000007",
+        reason="Sprain", emergency=False, actor=desk, now=at(WEDNESDAY, 9, 5),
+    )  # fmt: skip
+    f = walkins.book_walk_in(
+        doctor=dr_rao, start=t(9, 45), patient_name="Urgent", mobile="+919800000008",
+        reason="Fracture", emergency=True, actor=desk, now=at(WEDNESDAY, 9, 5),
+    )  # fmt: skip
+
+    # Dr. Shah sees C (issued 08:55): wait 5, consultation 10.
+    see(dr_shah, at(WEDNESDAY, 9), at(WEDNESDAY, 9, 1), at(WEDNESDAY, 9, 11))
+    # Dr. Rao: the emergency F first (wait 1, consultation 13), then A (issued 08:50:
+    # wait 31, consultation 18), then the walk-in E (issued 09:05: wait 36, consultation 20).
+    seen = [
+        see(dr_rao, at(WEDNESDAY, 9, 6), at(WEDNESDAY, 9, 7), at(WEDNESDAY, 9, 20)),
+        see(dr_rao, at(WEDNESDAY, 9, 21), at(WEDNESDAY, 9, 22), at(WEDNESDAY, 9, 40)),
+        see(dr_rao, at(WEDNESDAY, 9, 41), at(WEDNESDAY, 9, 42), at(WEDNESDAY, 10, 2)),
+    ]
+    assert [token.appointment for token in seen] == [f, a, e]
+    happened(b, Kind.NO_SHOW, Appointment.Status.NO_SHOW, at(WEDNESDAY, 10, 5), desk)
+
+    # Waiting list: one still waiting from Tuesday, one from Wednesday, one who left on
+    # Wednesday, one who arrives on Thursday.
+    waiting(orth, desk, "+919800000011", at(TUESDAY, 17))
+    waiting(orth, desk, "+919800000012", at(WEDNESDAY, 9, 10))
+    left = waiting(card, desk, "+919800000013", at(WEDNESDAY, 9, 12))
+    walkins.remove_from_waiting_list(left, actor=desk, now=at(WEDNESDAY, 9, 30))
+    waiting(card, desk, "+919800000014", at(THURSDAY, 9))
+
+
+def test_every_figure_of_a_known_day(seeded_day, dr_rao, dr_shah):
+    report = reports.daily_report(WEDNESDAY, now=at(WEDNESDAY, 18))
+    assert report.day == WEDNESDAY
+    assert report.totals == [
+        ("Appointments booked", 8),  # six confirmed with a code, two walk-ins
+        ("Completed", 4),
+        ("No-shows", 1),
+        ("Cancellations", 3),
+        ("Reschedules", 1),
+        ("Walk-ins", 2),
+        ("Emergencies", 1),
+        ("Still on the waiting list", 2),
+    ]
+    assert report.cancellation_reasons == [("Patient unwell", 2), ("No reason given", 1)]
+
+    shah, rao = report.doctors  # Cardiology before Orthopedic Surgery
+    assert shah == reports.DoctorRow(
+        doctor=dr_shah, appointments=1, patients_seen=1, average_wait_minutes=5.0,
+        average_consultation_minutes=10.0, free_slots_left=3,
+    )  # fmt: skip
+    assert rao.doctor == dr_rao
+    assert rao.appointments == 4  # A, the no-show B, the walk-ins E and F
+    assert rao.patients_seen == 3
+    assert rao.average_wait_minutes == pytest.approx((1 + 31 + 36) / 3)
+    assert rao.average_consultation_minutes == pytest.approx((13 + 18 + 20) / 3)
+    assert rao.free_slots_left == 0  # the emergency slot is not a regular slot
+
+    assert [(h.label, h.patients) for h in report.per_hour] == [("09:00", 3), ("10:00", 1)]
+
+
+def test_the_day_before_and_the_day_after(seeded_day):
+    tuesday = reports.daily_report(TUESDAY, now=at(WEDNESDAY, 18))
+    assert tuesday.totals == [
+        ("Appointments booked", 0),
+        ("Completed", 0),
+        ("No-shows", 0),
+        ("Cancellations", 1),
+        ("Reschedules", 0),
+        ("Walk-ins", 0),
+        ("Emergencies", 0),
+        ("Still on the waiting list", 1),
+    ]
+    assert tuesday.cancellation_reasons == [("Earlier", 1)]
+    assert tuesday.doctors == [] and tuesday.per_hour == []
+    thursday = reports.daily_report(THURSDAY, now=at(WEDNESDAY, 18))
+    assert thursday.still_waiting == 3
+
+
+def test_an_empty_day(db):
+    report = reports.daily_report(WEDNESDAY)
+    assert all(value == 0 for _, value in report.totals)
+    assert report.doctors == [] and report.per_hour == [] and report.cancellation_reasons == []
