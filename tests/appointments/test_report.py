@@ -12,7 +12,7 @@ from appointments import reports, services, walkins
 from appointments.models import Appointment, AppointmentEvent, DoctorSchedule, WaitingListEntry
 from queues import services as queue
 from tests.appointments.conftest import latest_code, t
-from tests.appointments.test_permissions import make_receptionist
+from tests.appointments.test_walkins import receptionist
 from tests.conftest import WEDNESDAY, at
 
 TUESDAY = WEDNESDAY - datetime.timedelta(days=1)
@@ -22,7 +22,8 @@ Kind = AppointmentEvent.Kind
 
 @pytest.fixture
 def desk(db):
-    return make_receptionist("desk")
+    """A receptionist (the role's permissions let them mark an emergency token)."""
+    return receptionist("desk")
 
 
 def book(doctor, start, mobile, actor, run_on_commit, *, name="Patient"):

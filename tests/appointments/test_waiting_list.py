@@ -8,7 +8,7 @@ from appointments.models import Appointment, DoctorSchedule, WaitingListEntry
 from appointments.services import BookingError
 from queues.models import Token
 from tests.appointments.conftest import place, t
-from tests.appointments.test_permissions import make_receptionist
+from tests.appointments.test_walkins import receptionist
 from tests.conftest import WEDNESDAY, at
 
 NORMAL = WaitingListEntry.Priority.NORMAL
@@ -17,8 +17,8 @@ EMERGENCY = WaitingListEntry.Priority.EMERGENCY
 
 @pytest.fixture
 def desk(db):
-    """A receptionist (the group's permissions let them mark an emergency token)."""
-    return make_receptionist("desk")
+    """A receptionist (the role's permissions let them mark an emergency token)."""
+    return receptionist("desk")
 
 
 def add(department, actor, name, minute, *, doctor=None, priority=NORMAL):
