@@ -57,17 +57,22 @@ def calling_order(day: datetime.date, now: datetime.datetime | None = None) -> t
     horizon = local_now + grace
     has_appointment = Q(appointment__isnull=False)
     if day < local_now.date() or horizon.date() > day:
-        due = When(has_appointment, then=Value(1))  # every slot of that day has started
+        due = has_appointment  # every slot of that day has started
     elif day > horizon.date():
         due = None  # no slot of a later day is due yet
     else:
-        due = When(has_appointment & Q(appointment__start__lte=horizon.time()), then=Value(1))
-    due_now = Case(due, default=Value(0), output_field=IntegerField()) if due else Value(0)
-    annotations = {"due_now": due_now}
+        due = has_appointment & Q(appointment__start__lte=horizon.time())
+    annotations, by_due = {}, []
+    if due is not None:
+        # (A constant instead would compile to "ORDER BY 0", which PostgreSQL refuses.)
+        annotations["due_now"] = Case(
+            When(due, then=Value(1)), default=Value(0), output_field=IntegerField()
+        )
+        by_due = [F("due_now").desc()]
     ordering = [
         F("priority").desc(),
         F("recalled_at").asc(nulls_last=True),
-        F("due_now").desc(),
+        *by_due,
         F("number").asc(),
     ]
     return annotations, ordering
