@@ -1,0 +1,194 @@
+"""The end-of-day report page: figures from appointments.reports, two server-rendered SVG
+bar charts (no JavaScript, nothing from a CDN), a CSV download and a print layout."""
+
+import csv
+from dataclasses import dataclass
+
+from django.http import HttpResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from appointments import reports
+from appointments.views import render_reception, requested_day
+from hospital.roles import reception_required
+
+
+def minutes(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+# --- Charts -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float
+    text: str  # the value as written on the chart
+    x: float
+    y: float
+    width: float
+    height: float
+    label_x: float
+    label_y: float
+    text_x: float
+    text_y: float
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    description: str
+    width: int
+    height: int
+    bars: list[Bar]
+    axis: tuple[float, float, float, float]  # x1, y1, x2, y2 of the baseline
+
+
+def column_chart(title, description, items, *, width=560, height=240) -> Chart:
+    """Vertical bars, one per (label, value, text); labels under, values over."""
+    top, bottom, left, right = 24, 28, 8, 8
+    plot = height - top - bottom
+    peak = max((value for _, value, _ in items), default=0) or 1
+    slot = (width - left - right) / max(1, len(items))
+    bar_width = slot * 0.62
+    bars = []
+    for i, (label, value, text) in enumerate(items):
+        h = plot * value / peak
+        x = left + i * slot + (slot - bar_width) / 2
+        y = top + plot - h
+        centre = x + bar_width / 2
+        bars.append(
+            Bar(label, value, text, round(x, 1), round(y, 1), round(bar_width, 1), round(h, 1),
+                round(centre, 1), height - 10, round(centre, 1), round(y - 6, 1))
+        )  # fmt: skip
+    return Chart(
+        title, description, width, height, bars, (left, top + plot, width - right, top + plot)
+    )
+
+
+def row_chart(title, description, items, *, width=560, label_width=190, row=30) -> Chart:
+    """Horizontal bars, one per (label, value, text): long labels (doctors' names) fit."""
+    top, right = 8, 70
+    height = top * 2 + row * max(1, len(items))
+    peak = max((value for _, value, _ in items), default=0) or 1
+    plot = width - label_width - right
+    bars = []
+    for i, (label, value, text) in enumerate(items):
+        w = plot * value / peak
+        y = top + i * row + row * 0.18
+        h = row * 0.64
+        bars.append(
+            Bar(label, value, text, label_width, round(y, 1), round(w, 1), round(h, 1),
+                label_width - 8, round(y + h / 2 + 4, 1), round(label_width + w + 6, 1),
+                round(y + h / 2 + 4, 1))
+        )  # fmt: skip
+    return Chart(
+        title, description, width, height, bars, (label_width, top, label_width, height - top)
+    )
+
+
+def charts(report: reports.DailyReport) -> tuple[Chart | None, Chart | None]:
+    per_hour = None
+    if report.per_hour:
+        per_hour = column_chart(
+            "Patients seen per hour",
+            "Consultations completed in each hour of the day.",
+            [(h.label, h.patients, str(h.patients)) for h in report.per_hour],
+        )
+    waits = [r for r in report.doctors if r.average_wait_minutes is not None]
+    per_doctor = None
+    if waits:
+        per_doctor = row_chart(
+            "Average wait per doctor (minutes)",
+            "From token to first call, for each doctor's patients.",
+            [
+                (r.doctor.name, r.average_wait_minutes, f"{minutes(r.average_wait_minutes)} min")
+                for r in waits
+            ],
+        )
+    return per_hour, per_doctor
+
+
+# --- CSV ----------------------------------------------------------------------------------
+
+
+def csv_response(report: reports.DailyReport) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="opd-report-{report.day:%Y-%m-%d}.csv"'
+    out = csv.writer(response)
+    out.writerow(["OPD daily report", report.day.isoformat()])
+    out.writerow([])
+    out.writerow(["Figure", "Value"])
+    out.writerows(report.totals)
+    out.writerow([])
+    out.writerow(["Cancellation reason", "Count"])
+    out.writerows((_safe(reason), n) for reason, n in report.cancellation_reasons)
+    out.writerow([])
+    out.writerow(
+        [
+            "Doctor",
+            "Department",
+            "Appointments",
+            "Patients seen",
+            "Average wait (min)",
+            "Average consultation (min)",
+            "Free slots left",
+        ]
+    )
+    for r in report.doctors:
+        out.writerow(
+            [
+                _safe(r.doctor.name),
+                _safe(r.doctor.department.name),
+                r.appointments,
+                r.patients_seen,
+                "" if r.average_wait_minutes is None else f"{r.average_wait_minutes:.1f}",
+                ""
+                if r.average_consultation_minutes is None
+                else f"{r.average_consultation_minutes:.1f}",
+                r.free_slots_left,
+            ]
+        )
+    out.writerow([])
+    out.writerow(["Hour", "Patients seen"])
+    out.writerows((h.label, h.patients) for h in report.per_hour)
+    return response
+
+
+def _safe(text: str) -> str:
+    """A cell a spreadsheet will not run as a formula (CSV injection)."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+# --- Page ---------------------------------------------------------------------------------
+
+
+@require_GET
+@reception_required
+def daily_report(request):
+    day = requested_day(request)
+    report = reports.daily_report(day)
+    if request.GET.get("format") == "csv":
+        return csv_response(report)
+    per_hour, per_doctor = charts(report)
+    return render_reception(
+        request,
+        "appointments/report_daily.html",
+        {
+            "title": f"Daily report, {day:%d %b %Y}",
+            "day": day,
+            "is_today": day == timezone.localdate(),
+            "report": report,
+            "doctor_rows": [
+                {
+                    "row": r,
+                    "wait": minutes(r.average_wait_minutes),
+                    "consultation": minutes(r.average_consultation_minutes),
+                }
+                for r in report.doctors
+            ],
+            "per_hour": per_hour,
+            "per_doctor": per_doctor,
+        },
+    )
