@@ -51,7 +51,7 @@ def column_chart(title, description, items, *, width=560, height=240) -> Chart:
     plot = height - top - bottom
     peak = max((value for _, value, _ in items), default=0) or 1
     slot = (width - left - right) / max(1, len(items))
-    bar_width = slot * 0.62
+    bar_width = min(slot * 0.62, 56)
     bars = []
     for i, (label, value, text) in enumerate(items):
         h = plot * value / peak
