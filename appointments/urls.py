@@ -1,6 +1,6 @@
 from django.urls import path
 
-from appointments import views
+from appointments import views, views_changes
 
 urlpatterns = [
     path("", views.dashboard, name="reception_dashboard"),
@@ -9,4 +9,16 @@ urlpatterns = [
     path("appointments/<uuid:public_id>/", views.appointment_detail, name="reception_appointment"),
     path("appointments/<uuid:public_id>/verify/", views.verify, name="reception_verify"),
     path("appointments/<uuid:public_id>/resend/", views.resend_code, name="reception_resend"),
+    path("appointments/", views_changes.find, name="reception_find"),
+    path(
+        "appointments/<uuid:public_id>/reschedule/",
+        views_changes.reschedule,
+        name="reception_reschedule",
+    ),
+    path("appointments/<uuid:public_id>/cancel/", views_changes.cancel, name="reception_cancel"),
+    path(
+        "appointments/<uuid:public_id>/check-in/", views_changes.check_in, name="reception_check_in"
+    ),
+    path("appointments/<uuid:public_id>/no-show/", views_changes.no_show, name="reception_no_show"),
+    path("cancellations/", views_changes.cancellations, name="reception_cancellations"),
 ]

@@ -371,6 +371,8 @@ def resend_code(request, public_id):
 @require_GET
 @reception_required
 def appointment_detail(request, public_id):
+    from appointments import views_changes  # it imports this module
+
     appointment = appointment_or_404(public_id)
     return render_reception(
         request,
@@ -393,5 +395,6 @@ def appointment_detail(request, public_id):
                 for n in appointment.notifications.order_by("created_at")
             ],
             "events": appointment.events.select_related("actor"),
+            **views_changes.detail_context(appointment),
         },
     )

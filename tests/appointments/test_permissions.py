@@ -20,6 +20,8 @@ OK = 200
 REDIRECT = 302
 FORBIDDEN = 403
 NOT_ALLOWED = 405
+BAD_REQUEST = 400  # the form shown again with its error
+APPOINTMENT = "appointment"  # 302 back to the appointment, with a message
 
 PERSONAS = ["anonymous", "doctor", "receptionist", "admin"]
 
@@ -37,6 +39,19 @@ MATRIX = [
     ("post", "reception_verify", True, [LOGIN, FORBIDDEN, OK, OK]),  # wrong code shown
     ("post", "reception_resend", True, [LOGIN, FORBIDDEN, REDIRECT, REDIRECT]),
     ("get", "reception_resend", True, [NOT_ALLOWED] * 4),
+    # Finding and changing an appointment, the cancellations log.
+    ("get", "reception_find", False, [LOGIN, FORBIDDEN, OK, OK]),
+    ("post", "reception_find", False, [NOT_ALLOWED] * 4),
+    ("get", "reception_reschedule", True, [LOGIN, FORBIDDEN, OK, OK]),
+    ("post", "reception_reschedule", True, [LOGIN, FORBIDDEN, BAD_REQUEST, BAD_REQUEST]),
+    ("get", "reception_cancel", True, [LOGIN, FORBIDDEN, OK, OK]),
+    ("post", "reception_cancel", True, [LOGIN, FORBIDDEN, BAD_REQUEST, BAD_REQUEST]),  # no reason
+    ("post", "reception_check_in", True, [LOGIN, FORBIDDEN, APPOINTMENT, APPOINTMENT]),
+    ("get", "reception_check_in", True, [NOT_ALLOWED] * 4),
+    ("post", "reception_no_show", True, [LOGIN, FORBIDDEN, APPOINTMENT, APPOINTMENT]),
+    ("get", "reception_no_show", True, [NOT_ALLOWED] * 4),
+    ("get", "reception_cancellations", False, [LOGIN, FORBIDDEN, OK, OK]),
+    ("post", "reception_cancellations", False, [NOT_ALLOWED] * 4),
 ]
 
 
@@ -102,6 +117,9 @@ def test_who_may_open_what(client, persona, held, method, name, with_id, outcome
     if expected == LOGIN:
         assert response.status_code == 302
         assert response["Location"] == f"/accounts/login/?next={url}"
+    elif expected == APPOINTMENT:
+        assert response.status_code == 302
+        assert response["Location"] == reverse("reception_appointment", args=[held.public_id])
     elif expected == REDIRECT:
         assert response.status_code == 302
         assert response["Location"] == reverse("reception_verify", args=[held.public_id])
