@@ -192,6 +192,7 @@ def reschedule(request, public_id):
             "chosen_start": request.POST.get("start", ""),
             "reason": reason,
             "errors": errors,
+            "can_reschedule": appointment.status == Appointment.Status.BOOKED,
         },
         status=status,
     )

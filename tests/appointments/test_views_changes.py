@@ -179,3 +179,18 @@ def test_state_changes_need_the_csrf_token(client, db, booked):
             == 403
         )
     assert Token.objects.count() == 0
+
+
+def test_after_a_cancellation_the_first_on_the_waiting_list_is_offered_the_slot(
+    frontdesk, booked, dr_rao
+):
+    from appointments.models import Patient, WaitingListEntry
+
+    WaitingListEntry.objects.create(
+        patient=Patient.objects.create(name="Ravi Kumar", mobile="+919800000009"),
+        department=dr_rao.department, doctor=dr_rao, reason="Back pain", arrived_at=NOW,
+    )  # fmt: skip
+    response = frontdesk.post(
+        url("reception_cancel", booked), {"reason_choice": "Patient asked to cancel"}, follow=True
+    )
+    assert "Offer this slot to Ravi Kumar" in response.content.decode()
