@@ -1,6 +1,6 @@
 from django.urls import path
 
-from appointments import views, views_changes
+from appointments import views, views_changes, views_reports, views_walkins
 
 urlpatterns = [
     path("", views.dashboard, name="reception_dashboard"),
@@ -21,4 +21,8 @@ urlpatterns = [
     ),
     path("appointments/<uuid:public_id>/no-show/", views_changes.no_show, name="reception_no_show"),
     path("cancellations/", views_changes.cancellations, name="reception_cancellations"),
+    path("walk-in/", views_walkins.walk_in, name="reception_walk_in"),
+    path("waiting/<int:pk>/offer/", views_walkins.waiting_offer, name="reception_waiting_offer"),
+    path("waiting/<int:pk>/remove/", views_walkins.waiting_remove, name="reception_waiting_remove"),
+    path("reports/daily/", views_reports.daily_report, name="reception_daily_report"),
 ]

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appointments import services
-from appointments.models import DoctorSchedule
+from appointments.models import DoctorSchedule, WaitingListEntry
 from hospital.models import Roles
 from hospital.roles import is_receptionist
 from tests.conftest import WEDNESDAY, at
@@ -22,6 +22,7 @@ FORBIDDEN = 403
 NOT_ALLOWED = 405
 BAD_REQUEST = 400  # the form shown again with its error
 APPOINTMENT = "appointment"  # 302 back to the appointment, with a message
+DASHBOARD = "dashboard"  # 302 back to the reception dashboard
 
 PERSONAS = ["anonymous", "doctor", "receptionist", "admin"]
 
@@ -52,6 +53,15 @@ MATRIX = [
     ("get", "reception_no_show", True, [NOT_ALLOWED] * 4),
     ("get", "reception_cancellations", False, [LOGIN, FORBIDDEN, OK, OK]),
     ("post", "reception_cancellations", False, [NOT_ALLOWED] * 4),
+    # Walk-ins, the waiting list ("entry": takes a waiting-list entry's id) and the report.
+    ("get", "reception_walk_in", False, [LOGIN, FORBIDDEN, OK, OK]),
+    ("post", "reception_walk_in", False, [LOGIN, FORBIDDEN, OK, OK]),  # form errors shown
+    ("get", "reception_waiting_offer", "entry", [LOGIN, FORBIDDEN, OK, OK]),
+    ("post", "reception_waiting_offer", "entry", [LOGIN, FORBIDDEN, OK, OK]),  # no slot given
+    ("post", "reception_waiting_remove", "entry", [LOGIN, FORBIDDEN, DASHBOARD, DASHBOARD]),
+    ("get", "reception_waiting_remove", "entry", [NOT_ALLOWED] * 4),
+    ("get", "reception_daily_report", False, [LOGIN, FORBIDDEN, OK, OK]),
+    ("post", "reception_daily_report", False, [NOT_ALLOWED] * 4),
 ]
 
 
@@ -86,6 +96,12 @@ def held(dr_rao, admin_user):
     )
 
 
+def waiting_entry(held):
+    return WaitingListEntry.objects.create(
+        patient=held.patient, department=held.doctor.department, reason="Fever", arrived_at=NOW
+    )
+
+
 @pytest.fixture
 def persona(request, client, dr_shah, admin_user):
     users = {
@@ -110,13 +126,19 @@ def test_the_matrix_covers_every_reception_url():
     "method, name, with_id, outcomes", MATRIX, ids=[f"{m}-{n}" for m, n, _, _ in MATRIX]
 )
 def test_who_may_open_what(client, persona, held, method, name, with_id, outcomes):
-    url = reverse(name, args=[held.public_id] if with_id else [])
+    args = [held.public_id] if with_id is True else []
+    if with_id == "entry":
+        args = [waiting_entry(held).pk]
+    url = reverse(name, args=args)
     data = {"code": "000000"} if (method, name) == ("post", "reception_verify") else {}
     response = getattr(client, method)(url, data)
     expected = outcomes[PERSONAS.index(persona)]
     if expected == LOGIN:
         assert response.status_code == 302
         assert response["Location"] == f"/accounts/login/?next={url}"
+    elif expected == DASHBOARD:
+        assert response.status_code == 302
+        assert response["Location"] == reverse("reception_dashboard")
     elif expected == APPOINTMENT:
         assert response.status_code == 302
         assert response["Location"] == reverse("reception_appointment", args=[held.public_id])

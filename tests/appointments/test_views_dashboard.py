@@ -96,7 +96,8 @@ def test_it_looks_like_the_admin(desk, wednesday):
     assert 'href="/reception/book/' in html and 'href="/"' in html
     assert "/admin/password_change/" not in html
     assert 'class="addlink">Book an appointment' in html
-    for not_yet in (">Cancel<", "Reschedule", "Walk-in", "coming soon"):
+    assert 'class="addlink">Walk-in' in html and ">Daily report<" in html
+    for not_yet in (">Cancel<", "Reschedule", "coming soon"):
         assert not_yet not in html
 
 
