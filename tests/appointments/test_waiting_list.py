@@ -39,9 +39,11 @@ def full_morning(dr_rao):
 
 
 def cancel(appointment):
-    """Frees the slot. Until appointments.changes.cancel_appointment is used here, the
-    status is set directly: the waiting list only cares that the slot is free."""
-    Appointment.objects.filter(pk=appointment.pk).update(status=Appointment.Status.CANCELLED)
+    """Frees the slot through the reception's cancel service."""
+    from appointments.changes import cancel_appointment
+
+    desk = receptionist("canceller")
+    cancel_appointment(appointment, reason="Patient unwell", actor=desk, now=at(WEDNESDAY, 9, 8))
 
 
 def test_no_slot_means_no_walk_in_option(orth, full_morning):
