@@ -45,7 +45,7 @@ def test_a_receptionist_lands_on_the_reception_dashboard(client, db):
     from django.contrib.auth.models import Group
 
     user = get_user_model().objects.create_user(username="desk", password="pw-desk")
-    user.groups.add(Group.objects.get(name="Receptionist"))
+    user.groups.add(Group.objects.get_or_create(name="Receptionist")[0])
     response = client.post(reverse("login"), {"username": "desk", "password": "pw-desk"})
     assert response["Location"] == "/reception/"
 
