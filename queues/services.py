@@ -359,7 +359,19 @@ def _transition(
         except IntegrityError:
             raise QueueError("You already have a patient open; finish that one first.") from None
         _record(token, kind, actor or doctor.user, now, doctor=doctor)
+        if kind == TokenEvent.Kind.COMPLETED and token.appointment_id:
+            _complete_appointment(token.appointment_id)
     return token
+
+
+def _complete_appointment(appointment_id: int) -> None:
+    """A checked-in patient's consultation is over: their appointment is completed too,
+    in the same transaction, so the reception desk never shows them as still here."""
+    from appointments.models import Appointment
+
+    Appointment.objects.filter(pk=appointment_id, status=Appointment.Status.CHECKED_IN).update(
+        status=Appointment.Status.COMPLETED
+    )
 
 
 def start_consultation(doctor, token, *, actor=None, now=None) -> Token:

@@ -85,3 +85,17 @@ def test_two_desks_checking_in_at_once_make_one_token(dr_rao, desk):
     assert sorted(created for _, created in results) == [False] * 7 + [True]
     assert {token.pk for token, _ in results} == {Token.objects.get().pk}
     assert AppointmentEvent.objects.filter(kind="checked_in").count() == 1
+
+
+def test_completing_the_token_completes_the_appointment(dr_rao, desk):
+    from queues import services as queue
+
+    appointment = place(dr_rao, t(9))
+    token, _ = changes.check_in(appointment, actor=desk, now=NINE)
+    queue.call_next(dr_rao, now=at(WEDNESDAY, 9))
+    queue.start_consultation(dr_rao, token, now=at(WEDNESDAY, 9, 1))
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.CHECKED_IN  # still with the doctor
+    queue.complete_token(dr_rao, token, now=at(WEDNESDAY, 9, 12))
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.COMPLETED
