@@ -14,7 +14,7 @@ from appointments.models import (
     Notification,
     Patient,
 )
-from hospital.phones import InvalidMobile, normalize_mobile
+from hospital.forms import MobileField
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -29,20 +29,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 class PatientForm(forms.ModelForm):
+    mobile = MobileField(help_text="Stored in E.164, e.g. +919812345678.")
+
     class Meta:
         model = Patient
         fields = ["name", "mobile", "email"]
-
-    def clean_mobile(self):
-        # Stored in E.164 like every booking stores it, or a returning patient would
-        # not be found by their number.
-        try:
-            mobile = normalize_mobile(self.cleaned_data["mobile"])
-        except InvalidMobile as exc:
-            raise forms.ValidationError(str(exc)) from None
-        if not mobile:
-            raise forms.ValidationError("Enter the patient's mobile number.")
-        return mobile
 
 
 @admin.register(Patient)

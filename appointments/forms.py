@@ -5,8 +5,8 @@ import datetime
 
 from django import forms
 
+from hospital.forms import MobileField
 from hospital.models import Doctor
-from hospital.phones import InvalidMobile, normalize_mobile
 
 
 def parse_day(raw: str | None) -> datetime.date | None:
@@ -34,7 +34,7 @@ class BookingForm(forms.Form):
         max_length=100,
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "words"}),
     )
-    mobile = forms.CharField(
+    mobile = MobileField(
         label="Mobile",
         max_length=30,
         help_text="A 6-digit code is sent here to confirm the booking.",
@@ -57,15 +57,6 @@ class BookingForm(forms.Form):
         if not name:
             raise forms.ValidationError("Enter the patient's name.")
         return name
-
-    def clean_mobile(self):
-        try:
-            mobile = normalize_mobile(self.cleaned_data["mobile"])
-        except InvalidMobile as exc:
-            raise forms.ValidationError(str(exc)) from None
-        if not mobile:
-            raise forms.ValidationError("Enter the patient's mobile number.")
-        return mobile
 
     def clean_reason(self):
         return " ".join(self.cleaned_data["reason"].split())
