@@ -302,6 +302,16 @@ def _clean_mobile(raw: str) -> str:
 # --- Holding a slot -----------------------------------------------------------------------
 
 
+def clean_patient_details(patient_name: str, mobile: str, reason: str) -> tuple[str, str, str]:
+    """The patient's name, mobile (E.164) and reason for the visit, as every booking path
+    (held, walk-in, waiting list) stores them; a BookingError says what is wrong."""
+    return (
+        _clean_text(patient_name, "patient's name", MAX_NAME_LENGTH),
+        _clean_mobile(mobile),
+        _clean_text(reason, "reason for the visit", MAX_REASON_LENGTH),
+    )
+
+
 def _event(appointment, kind, actor, now, *, reason: str = "", changes=None):
     return AppointmentEvent(
         appointment=appointment,
@@ -420,9 +430,7 @@ def hold_slot(
     it (verify_otp)."""
     now = now or timezone.now()
     _require_actor(actor)
-    name = _clean_text(patient_name, "patient's name", MAX_NAME_LENGTH)
-    mobile = _clean_mobile(mobile)
-    reason = _clean_text(reason, "reason for the visit", MAX_REASON_LENGTH)
+    name, mobile, reason = clean_patient_details(patient_name, mobile, reason)
     email = _clean_email(email)
 
     with transaction.atomic():

@@ -31,17 +31,14 @@ from appointments.models import (
     WaitingListEntry,
 )
 from appointments.services import (
-    MAX_NAME_LENGTH,
-    MAX_REASON_LENGTH,
     SLOT_TAKEN,
     BookingError,
-    _clean_mobile,
-    _clean_text,
     _leave_on,
     _patient_for,
     _record,
     _require_actor,
     _taking_slots,
+    clean_patient_details,
     local_today,
 )
 from hospital.models import Department, Doctor
@@ -254,9 +251,7 @@ def book_walk_in(
 
     now = now or timezone.now()
     _require_actor(actor)
-    name = _clean_text(patient_name, "patient's name", MAX_NAME_LENGTH)
-    mobile = _clean_mobile(mobile)
-    reason = _clean_text(reason, "reason for the visit", MAX_REASON_LENGTH)
+    name, mobile, reason = clean_patient_details(patient_name, mobile, reason)
     day = local_today(now)
     with transaction.atomic():
         doctor = Doctor.objects.select_related("department").get(pk=doctor.pk)
@@ -298,9 +293,7 @@ def add_to_waiting_list(
 ) -> WaitingListEntry:
     now = now or timezone.now()
     _require_actor(actor)
-    name = _clean_text(patient_name, "patient's name", MAX_NAME_LENGTH)
-    mobile = _clean_mobile(mobile)
-    reason = _clean_text(reason, "reason for the visit", MAX_REASON_LENGTH)
+    name, mobile, reason = clean_patient_details(patient_name, mobile, reason)
     if priority not in WaitingListEntry.Priority.values:
         raise BookingError("Choose a priority: normal or emergency.")
     if doctor is not None and doctor.department_id != department.pk:
