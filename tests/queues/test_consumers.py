@@ -173,3 +173,35 @@ async def test_a_doctor_sees_new_patients_join_their_waiting_list(orth, dr_rao):
     assert pushed["waiting"] == ["ORTH-001"]
     assert pushed["version"] == first["version"] + 1
     await communicator.disconnect()
+
+
+async def test_a_burst_of_connects_computes_the_state_once_until_it_changes(
+    orth, dr_rao, monkeypatch
+):
+    from queues import consumers
+
+    consumers._connect_states.clear()
+    computed = []
+    real_public_state = consumers.public_state
+
+    def counting_public_state(department):
+        computed.append(department.pk)
+        return real_public_state(department)
+
+    monkeypatch.setattr(consumers, "public_state", counting_public_state)
+    await issue(orth, "Asha Rao")
+    displays = [socket("/ws/departments/orth/") for _ in range(5)]
+    for display in displays:
+        await display.connect()
+        assert (await receive(display))["queue"] == ["ORTH-001"]
+    assert len(computed) == 1
+
+    await issue(orth, "Bala Iyer")  # a new version: the next connect sees it
+    for display in displays:
+        await receive(display)  # the broadcast itself
+    late = socket("/ws/departments/orth/")
+    await late.connect()
+    assert (await receive(late))["queue"] == ["ORTH-001", "ORTH-002"]
+    assert len(computed) == 2
+    for display in [*displays, late]:
+        await display.disconnect()
