@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
@@ -219,6 +219,33 @@ def check_service_date(department: Department, day: datetime.date, today: dateti
         )
 
 
+def _next_number(department: Department, service_date: datetime.date) -> int:
+    """Bump the department's counter for the day and return the new number.
+
+    The bump takes the counter row's lock and holds it to commit, so concurrent issuers
+    queue here and each gets its own number; a rollback (the daily limit, or any error)
+    undoes the bump, keeping numbers gapless. One statement in the common case
+    (UPDATE ... RETURNING, on PostgreSQL and SQLite >= 3.35), so the lock is taken as
+    late as possible; the day's first token creates the row first.
+    """
+    sql = (
+        f"UPDATE {TokenCounter._meta.db_table} SET last = last + 1 "
+        "WHERE department_id = %s AND service_date = %s RETURNING last"
+    )
+    params = [department.pk, connection.ops.adapt_datefield_value(service_date)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+        if row is None:
+            TokenCounter.objects.bulk_create(
+                [TokenCounter(department=department, service_date=service_date)],
+                ignore_conflicts=True,
+            )
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+    return row[0]
+
+
 def issue_token(
     department: Department,
     patient_name: str,
@@ -250,16 +277,7 @@ def issue_token(
             raise QueueError(f"{department.name} is not taking tokens at the moment.")
         check_service_date(department, service_date, today)
 
-        TokenCounter.objects.bulk_create(
-            [TokenCounter(department=department, service_date=service_date)],
-            ignore_conflicts=True,
-        )
-        # The bump takes the counter row's lock and holds it to commit, so concurrent
-        # issuers queue here and each reads back its own number; a rollback (daily
-        # limit below, or any error) undoes the bump, keeping numbers gapless.
-        counter = TokenCounter.objects.filter(department=department, service_date=service_date)
-        counter.update(last=F("last") + 1)
-        number = counter.values_list("last", flat=True).get()
+        number = _next_number(department, service_date)
         limit = department.daily_token_limit
         if limit is not None and number > limit:
             raise QueueError(
