@@ -33,7 +33,6 @@ import json
 import os
 import random
 import secrets
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,8 +40,9 @@ import threading
 import time
 from pathlib import Path
 
+import scratchdb
+
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 DOCTORS = 10
 SLOT_MINUTES = 5
 
@@ -50,34 +50,12 @@ SLOT_MINUTES = 5
 # --- Parent: databases and the table ------------------------------------------------------
 
 
-class SqliteDatabase:
-    name = "SQLite"
-
-    def __enter__(self):
-        self.dir = Path(tempfile.mkdtemp(prefix="opdq-bench-booking-"))
-        self.url = f"sqlite:///{self.dir / 'bench.sqlite3'}"
-        return self
-
-    def __exit__(self, *exc):
-        shutil.rmtree(self.dir, ignore_errors=True)
+class SqliteDatabase(scratchdb.SqliteDatabase):
+    prefix = "opdq-bench-booking-"
 
 
-class PostgresDatabase:
-    name = "PostgreSQL"
-
-    def __enter__(self):
-        import psycopg
-
-        self.psycopg = psycopg
-        self.db_name = f"opdq_bench_booking_{os.getpid()}_{secrets.token_hex(3)}"
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{self.db_name}"')
-        self.url = f"postgres://postgres@127.0.0.1:5432/{self.db_name}"
-        return self
-
-    def __exit__(self, *exc):
-        with self.psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+class PostgresDatabase(scratchdb.PostgresDatabase):
+    prefix = "opdq_bench_booking_"
 
 
 def run_child(database_cls, args) -> dict:

@@ -24,7 +24,6 @@ import datetime
 import os
 import re
 import secrets
-import shutil
 import signal
 import socket
 import sqlite3
@@ -37,13 +36,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+import scratchdb
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 PYTHON = BIN / "python" if (BIN / "python").exists() else Path(sys.executable)
 DAPHNE = BIN / "daphne"
 HOST = "127.0.0.1"
-PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 DEPARTMENT_CODE = "BNCH"
 SUCCESS = re.compile(r"^/tokens/[0-9a-f-]{36}/$")
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -106,17 +105,8 @@ HEADER = (
 # --- Databases ----------------------------------------------------------------------------
 
 
-class SqliteDatabase:
+class SqliteDatabase(scratchdb.SqliteDatabase):
     name = "sqlite"
-
-    def __enter__(self):
-        self.dir = Path(tempfile.mkdtemp(prefix="opdq-bench-"))
-        self.path = self.dir / "bench.sqlite3"
-        self.url = f"sqlite:///{self.path}"
-        return self
-
-    def __exit__(self, *exc):
-        shutil.rmtree(self.dir, ignore_errors=True)
 
     def numbers(self, day: str) -> list[int]:
         with sqlite3.connect(self.path) as db:
@@ -128,22 +118,8 @@ class SqliteDatabase:
         return [number for (number,) in rows]
 
 
-class PostgresDatabase:
+class PostgresDatabase(scratchdb.PostgresDatabase):
     name = "postgresql"
-
-    def __enter__(self):
-        import psycopg
-
-        self.psycopg = psycopg
-        self.db_name = f"opdq_bench_{os.getpid()}_{secrets.token_hex(3)}"
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{self.db_name}"')
-        self.url = f"postgres://postgres@127.0.0.1:5432/{self.db_name}"
-        return self
-
-    def __exit__(self, *exc):
-        with self.psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
 
     def numbers(self, day: str) -> list[int]:
         with self.psycopg.connect(self.url) as db:
