@@ -63,12 +63,20 @@ def department_message(department_id: int) -> dict | None:
 
 
 def publish_department(department_id: int) -> None:
-    """Compute and send one department's state now, from a thread with no event loop."""
+    """Compute and send one department's state now: through the server's event loop when
+    there is one (it owns the channel layer's connections), else on a loop of our own."""
     try:
         message = department_message(department_id)
         layer = get_channel_layer()
-        if message and layer is not None:
-            async_to_sync(layer.group_send)(department_group(department_id), message)
+        if message is None or layer is None:
+            return
+        group = department_group(department_id)
+        loop = ServerLoop.running()
+        if loop is None:
+            async_to_sync(layer.group_send)(group, message)
+        else:
+            future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
+            future.result(timeout=SEND_TIMEOUT)
     except Exception:
         logger.exception("Could not publish the state of department %s", department_id)
 
@@ -119,26 +127,9 @@ class Publisher:
             with self._lock:
                 pending, self._dirty = self._dirty, set()
             for department_id in pending:
-                self._send(department_id)
+                publish_department(department_id)
             # Give the connection back (to the pool on PostgreSQL) between rounds.
             close_old_connections()
-
-    def _send(self, department_id: int) -> None:
-        try:
-            message = department_message(department_id)
-            layer = get_channel_layer()
-            loop = ServerLoop.running()
-            if message is None or layer is None:
-                return
-            if loop is None:
-                async_to_sync(layer.group_send)(department_group(department_id), message)
-                return
-            future = asyncio.run_coroutine_threadsafe(
-                layer.group_send(department_group(department_id), message), loop
-            )
-            future.result(timeout=SEND_TIMEOUT)
-        except Exception:
-            logger.exception("Could not publish the state of department %s", department_id)
 
 
 _publisher = Publisher()
