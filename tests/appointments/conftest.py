@@ -6,9 +6,11 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
 from appointments import notify
 from appointments.models import Appointment, DoctorSchedule, Patient
+from hospital.models import Roles
 from tests.conftest import WEDNESDAY, at
 
 # Before the morning session, so every slot of the day is still ahead.
@@ -21,6 +23,15 @@ CODE = re.compile(r"\b(\d{6})\b")
 def desk(db):
     """A receptionist: signed in, not staff."""
     return get_user_model().objects.create_user(username="desk", password="pw-desk")
+
+
+@pytest.fixture
+def desk_client(client, db):
+    """The test client, signed in as a receptionist (in the Receptionist group)."""
+    user = get_user_model().objects.create_user(username="frontdesk", password="pw")
+    user.groups.add(Group.objects.get_or_create(name=Roles.RECEPTIONIST)[0])
+    client.force_login(user)
+    return client
 
 
 @pytest.fixture

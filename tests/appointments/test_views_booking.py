@@ -1,4 +1,4 @@
-"""Booking at the desk: choose a doctor and a free slot, enter the patient, hold the slot,
+"""Booking at the desk_client: choose a doctor and a free slot, enter the patient, hold the slot,
 confirm with the code texted to the patient, see it on the dashboard."""
 
 import datetime
@@ -6,7 +6,6 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,7 +18,6 @@ from appointments.models import (
     OtpChallenge,
     Patient,
 )
-from hospital.models import Roles
 from tests.conftest import WEDNESDAY, at
 
 BOOK = reverse("reception_book")
@@ -49,14 +47,6 @@ def outbox(settings, tmp_path):
 
 
 @pytest.fixture
-def desk(client, db):
-    user = get_user_model().objects.create_user(username="frontdesk", password="pw")
-    user.groups.add(Group.objects.get_or_create(name=Roles.RECEPTIONIST)[0])
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
 def rao(dr_rao):
     """Dr. Rao's Wednesday morning: 09:00-10:00 in four 15-minute slots."""
     DoctorSchedule.objects.create(
@@ -66,12 +56,12 @@ def rao(dr_rao):
 
 
 @pytest.fixture
-def post(desk, django_capture_on_commit_callbacks):
-    """POST as the desk, running the after-commit work (the texts) as a real request does."""
+def post(desk_client, django_capture_on_commit_callbacks):
+    """POST as the desk_client, running the after-commit work (the texts) as a real request does."""
 
     def run(url, data):
         with django_capture_on_commit_callbacks(execute=True):
-            return desk.post(url, data)
+            return desk_client.post(url, data)
 
     return run
 
@@ -119,34 +109,34 @@ def nothing_written():
 # --- Choosing the doctor and the slot ---------------------------------------------------
 
 
-def test_without_a_doctor_the_page_offers_the_search(desk, rao):
-    html = text(desk.get(BOOK))
+def test_without_a_doctor_the_page_offers_the_search(desk_client, rao):
+    html = text(desk_client.get(BOOK))
     assert 'role="combobox"' in html and 'aria-controls="doctor-suggestions"' in html
     assert 'role="listbox"' in html
     assert f'data-endpoint="{reverse("reception_doctor_search")}"' in html
     assert 'name="available"' in html and 'type="date"' in html
 
 
-def test_without_javascript_the_search_lists_the_matches(desk, rao, dr_shah):
-    response = desk.get(BOOK, {"q": "ortho", "date": WEDNESDAY.isoformat()})
+def test_without_javascript_the_search_lists_the_matches(desk_client, rao, dr_shah):
+    response = desk_client.get(BOOK, {"q": "ortho", "date": WEDNESDAY.isoformat()})
     html = text(response)
     assert "Doctors matching “ortho”" in html
     assert f'href="/reception/book/?doctor={rao.pk}&amp;date=2026-11-18">Dr. Rao</a>' in html
     assert "Dr. Shah" not in html
-    everyone = desk.get(BOOK, {"q": "dr"}).context["found"]
+    everyone = desk_client.get(BOOK, {"q": "dr"}).context["found"]
     assert [row["match"].doctor.name for row in everyone] == ["Dr. Rao", "Dr. Shah"]
-    free = desk.get(BOOK, {"q": "dr", "available": "1"})
+    free = desk_client.get(BOOK, {"q": "dr", "available": "1"})
     assert [row["match"].doctor.name for row in free.context["found"]] == ["Dr. Rao"]
     assert 'name="available" value="1" checked' in text(free)
 
 
-def test_the_slot_picker_offers_only_free_slots(desk, rao):
+def test_the_slot_picker_offers_only_free_slots(desk_client, rao):
     frontdesk = get_user_model().objects.get(username="frontdesk")
     services.hold_slot(
         doctor=rao, day=WEDNESDAY, start=datetime.time(9, 30), patient_name="Bala",
         mobile="98123 00001", reason="Back", actor=frontdesk,
     )  # fmt: skip
-    response = desk.get(BOOK, {"doctor": rao.pk, "date": WEDNESDAY.isoformat()})
+    response = desk_client.get(BOOK, {"doctor": rao.pk, "date": WEDNESDAY.isoformat()})
     assert response.status_code == 200
     html = text(response)
     offered = re.findall(r'<input type="radio" name="start" value="(\d\d:\d\d)"', html)
@@ -157,16 +147,16 @@ def test_the_slot_picker_offers_only_free_slots(desk, rao):
     assert 'name="csrfmiddlewaretoken"' in html
 
 
-def test_a_day_without_free_slots_says_so(desk, rao):
+def test_a_day_without_free_slots_says_so(desk_client, rao):
     thursday = WEDNESDAY + datetime.timedelta(days=1)
-    html = text(desk.get(BOOK, {"doctor": rao.pk, "date": thursday.isoformat()}))
+    html = text(desk_client.get(BOOK, {"doctor": rao.pk, "date": thursday.isoformat()}))
     assert "No free slots on this date." in html
     assert 'name="start"' not in html and 'name="patient_name"' not in html
 
 
 @pytest.mark.parametrize("doctor", ["999999", "abc", "1 OR 1=1", "-1", "9" * 40])
-def test_an_unknown_doctor_gives_a_message_not_an_error(desk, rao, doctor):
-    response = desk.get(BOOK, {"doctor": doctor})
+def test_an_unknown_doctor_gives_a_message_not_an_error(desk_client, rao, doctor):
+    response = desk_client.get(BOOK, {"doctor": doctor})
     assert response.status_code == 200
     assert page_messages(response) == [
         "That doctor could not be found. Search for the doctor again."
@@ -175,8 +165,8 @@ def test_an_unknown_doctor_gives_a_message_not_an_error(desk, rao, doctor):
 
 
 @pytest.mark.parametrize("date", ["soon", "2026-02-30", "<b>"])
-def test_a_garbage_date_falls_back_to_today(desk, rao, date):
-    response = desk.get(BOOK, {"doctor": rao.pk, "date": date})
+def test_a_garbage_date_falls_back_to_today(desk_client, rao, date):
+    response = desk_client.get(BOOK, {"doctor": rao.pk, "date": date})
     assert response.status_code == 200
     assert response.context["day"] == WEDNESDAY
     assert "is not a date; showing today instead" in page_messages(response)[0]
@@ -240,15 +230,15 @@ def test_a_slot_in_the_past_is_refused_without_writing(post, rao, clock):
     assert nothing_written()
 
 
-def test_a_get_to_book_writes_nothing(desk, rao):
-    desk.get(BOOK, booking(rao))
+def test_a_get_to_book_writes_nothing(desk_client, rao):
+    desk_client.get(BOOK, booking(rao))
     assert nothing_written()
 
 
 # --- The whole flow ---------------------------------------------------------------------
 
 
-def test_book_verify_and_see_it_on_the_dashboard(desk, post, rao):
+def test_book_verify_and_see_it_on_the_dashboard(desk_client, post, rao):
     response = post(BOOK, booking(rao, email="asha@example.org"))
     appointment = Appointment.objects.get()
     verify_url = reverse("reception_verify", args=[appointment.public_id])
@@ -257,7 +247,7 @@ def test_book_verify_and_see_it_on_the_dashboard(desk, post, rao):
     assert (appointment.patient.name, appointment.patient.mobile) == ("Asha Rao", MOBILE)
     assert appointment.start == datetime.time(9, 15)
 
-    page = desk.get(verify_url)
+    page = desk_client.get(verify_url)
     html = text(page)
     assert 'A 6-digit code was sent to <strong class="mono">••••••5678</strong>' in html
     code_input = re.search(r'<input type="text" name="code"[^>]*>', html).group(0)
@@ -274,7 +264,7 @@ def test_book_verify_and_see_it_on_the_dashboard(desk, post, rao):
     appointment.refresh_from_db()
     assert appointment.status == Appointment.Status.BOOKED
 
-    detail = desk.get(detail_url)
+    detail = desk_client.get(detail_url)
     assert page_messages(detail) == ["Booked: Asha Rao with Dr. Rao on Wed 18 Nov at 09:15."]
     html = text(detail)
     assert "Booked" in html and "Knee pain" in html and "••••••5678" in html
@@ -284,16 +274,16 @@ def test_book_verify_and_see_it_on_the_dashboard(desk, post, rao):
     assert "Confirmation (SMS)" in html and "Confirmation (email)" in html
     assert code not in html
 
-    dashboard = desk.get(reverse("reception_dashboard"))
+    dashboard = desk_client.get(reverse("reception_dashboard"))
     [row] = dashboard.context["rows"]
     assert row["appointment"] == appointment
     assert "Asha Rao" in text(dashboard) and ">Booked<" in text(dashboard)
     # A confirmed appointment needs no code any more.
-    back = desk.get(verify_url)
+    back = desk_client.get(verify_url)
     assert back["Location"] == detail_url
 
 
-def test_a_wrong_code_says_so_and_is_not_echoed(desk, post, rao):
+def test_a_wrong_code_says_so_and_is_not_echoed(desk_client, post, rao):
     post(BOOK, booking(rao))
     appointment = Appointment.objects.get()
     [code] = codes_sent()
@@ -309,7 +299,7 @@ def test_a_wrong_code_says_so_and_is_not_echoed(desk, post, rao):
 
 
 @pytest.mark.parametrize("code", ["", "12345", "abcdef", "1234567", "１２３４５６"])
-def test_a_code_that_is_not_six_digits_is_refused_before_the_service(desk, post, rao, code):
+def test_a_code_that_is_not_six_digits_is_refused_before_the_service(desk_client, post, rao, code):
     post(BOOK, booking(rao))
     appointment = Appointment.objects.get()
     response = post(reverse("reception_verify", args=[appointment.public_id]), {"code": code})
@@ -319,7 +309,7 @@ def test_a_code_that_is_not_six_digits_is_refused_before_the_service(desk, post,
     assert OtpChallenge.objects.get().attempts == 0
 
 
-def test_resending_too_soon_is_refused_then_allowed(desk, post, rao, clock):
+def test_resending_too_soon_is_refused_then_allowed(desk_client, post, rao, clock):
     post(BOOK, booking(rao))
     appointment = Appointment.objects.get()
     resend = reverse("reception_resend", args=[appointment.public_id])
@@ -328,14 +318,14 @@ def test_resending_too_soon_is_refused_then_allowed(desk, post, rao, clock):
     clock.advance(seconds=20)
     response = post(resend, {})
     assert response["Location"] == verify_url
-    page = desk.get(verify_url)
+    page = desk_client.get(verify_url)
     assert page_messages(page)[-1] == "You can send a new code in 40 seconds."
     assert 'data-wait="40" disabled' in text(page)
     assert len(codes_sent()) == 1
 
     clock.advance(seconds=41)
     post(resend, {})
-    page = desk.get(verify_url)
+    page = desk_client.get(verify_url)
     assert page_messages(page) == ["A new code was sent to ••••••5678."]
     first, second = codes_sent()
     # The newest code works.
@@ -345,11 +335,11 @@ def test_resending_too_soon_is_refused_then_allowed(desk, post, rao, clock):
     assert appointment.status == Appointment.Status.BOOKED
 
 
-def test_an_expired_hold_says_so_and_links_back_to_booking(desk, post, rao, clock):
+def test_an_expired_hold_says_so_and_links_back_to_booking(desk_client, post, rao, clock):
     post(BOOK, booking(rao))
     appointment = Appointment.objects.get()
     clock.advance(minutes=11)
-    page = desk.get(reverse("reception_verify", args=[appointment.public_id]))
+    page = desk_client.get(reverse("reception_verify", args=[appointment.public_id]))
     html = text(page)
     assert "The hold has expired" in html
     assert 'name="code"' not in html and "resend-button" not in html
@@ -361,24 +351,24 @@ def test_an_expired_hold_says_so_and_links_back_to_booking(desk, post, rao, cloc
     assert appointment.status != Appointment.Status.BOOKED
 
 
-def test_a_failed_text_is_shown_to_the_receptionist(desk, post, rao, settings):
+def test_a_failed_text_is_shown_to_the_receptionist(desk_client, post, rao, settings):
     settings.SMS_BACKEND = "carrier-pigeon"
     post(BOOK, booking(rao))
     appointment = Appointment.objects.get()
     assert Notification.objects.get().status == Notification.Status.FAILED
     for name in ("reception_verify", "reception_appointment"):
-        html = text(desk.get(reverse(name, args=[appointment.public_id])))
+        html = text(desk_client.get(reverse(name, args=[appointment.public_id])))
         failure = "The SMS with the code could not be sent: unknown SMS_BACKEND"
         assert f"{failure} &#x27;carrier-pigeon&#x27;" in html, name
         assert 'class="notify-failures" role="alert"' in html
 
 
-def test_a_failed_confirmation_is_shown_on_the_appointment(desk, post, rao, settings):
+def test_a_failed_confirmation_is_shown_on_the_appointment(desk_client, post, rao, settings):
     post(BOOK, booking(rao))
     appointment = Appointment.objects.get()
     [code] = codes_sent()
     settings.SMS_BACKEND = "carrier-pigeon"
     post(reverse("reception_verify", args=[appointment.public_id]), {"code": code})
-    html = text(desk.get(reverse("reception_appointment", args=[appointment.public_id])))
+    html = text(desk_client.get(reverse("reception_appointment", args=[appointment.public_id])))
     assert "The confirmation SMS could not be sent: unknown SMS_BACKEND" in html
     assert "Notification failed" in html  # in the history too

@@ -5,13 +5,10 @@ import datetime
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import Appointment, DoctorLeave, DoctorSchedule, Patient
-from hospital.models import Roles
 from tests.conftest import WEDNESDAY, at
 
 NOW = at(WEDNESDAY, 8)
@@ -21,14 +18,6 @@ URL = reverse("reception_dashboard")
 @pytest.fixture(autouse=True)
 def wednesday_morning(monkeypatch):
     monkeypatch.setattr(timezone, "now", lambda: NOW)
-
-
-@pytest.fixture
-def desk(client, db):
-    user = get_user_model().objects.create_user(username="frontdesk", password="pw")
-    user.groups.add(Group.objects.get_or_create(name=Roles.RECEPTIONIST)[0])
-    client.force_login(user)
-    return client
 
 
 def session(doctor, start, end, day=WEDNESDAY):
@@ -71,8 +60,8 @@ def text(response) -> str:
     return re.sub(r"\s+", " ", response.content.decode())
 
 
-def test_it_lists_todays_appointments_in_time_order(desk, wednesday):
-    response = desk.get(URL)
+def test_it_lists_todays_appointments_in_time_order(desk_client, wednesday):
+    response = desk_client.get(URL)
     assert response.status_code == 200
     assert listed(response) == ["Asha Rao", "Bala Iyer", "Chitra Menon"]
     html = text(response)
@@ -86,8 +75,8 @@ def test_it_lists_todays_appointments_in_time_order(desk, wednesday):
     assert reverse("reception_appointment", args=[wednesday[0].public_id]) in html
 
 
-def test_it_looks_like_the_admin(desk, wednesday):
-    html = desk.get(URL).content.decode()
+def test_it_looks_like_the_admin(desk_client, wednesday):
+    html = desk_client.get(URL).content.decode()
     for part in ('id="changelist"', 'id="result_list"', 'id="changelist-filter"', 'id="toolbar"'):
         assert part in html
     assert "admin/css/base.css" in html and "css/reception.css" in html
@@ -101,13 +90,15 @@ def test_it_looks_like_the_admin(desk, wednesday):
         assert not_yet not in html
 
 
-def test_it_shows_each_doctors_availability_in_words_and_colour(desk, dr_rao, dr_iyer, dr_shah):
+def test_it_shows_each_doctors_availability_in_words_and_colour(
+    desk_client, dr_rao, dr_iyer, dr_shah
+):
     session(dr_rao, datetime.time(9), datetime.time(12))
     session(dr_iyer, datetime.time(9), datetime.time(9, 15))
     place(dr_iyer, 9, 0, "Asha Rao", "+919812300001")
     session(dr_shah, datetime.time(9), datetime.time(12))
     DoctorLeave.objects.create(doctor=dr_shah, start_date=WEDNESDAY, end_date=WEDNESDAY)
-    response = desk.get(URL)
+    response = desk_client.get(URL)
     html = text(response)
     states = {
         a["item"].doctor.name: (a["item"].label, a["colour"])
@@ -123,16 +114,16 @@ def test_it_shows_each_doctors_availability_in_words_and_colour(desk, dr_rao, dr
         assert re.search(rf'class="avail avail-{colour}">.*?{label}', html)
 
 
-def test_an_off_duty_doctor_says_so(desk, dr_rao):
+def test_an_off_duty_doctor_says_so(desk_client, dr_rao):
     session(dr_rao, datetime.time(9), datetime.time(12))
     dr_rao.on_duty = False
     dr_rao.save()
-    assert "Off duty" in text(desk.get(URL))
+    assert "Off duty" in text(desk_client.get(URL))
 
 
-def test_date_navigation(desk, wednesday):
+def test_date_navigation(desk_client, wednesday):
     thursday = WEDNESDAY + datetime.timedelta(days=1)
-    response = desk.get(URL, {"date": thursday.isoformat()})
+    response = desk_client.get(URL, {"date": thursday.isoformat()})
     assert listed(response) == ["Thursday Tara"]
     html = text(response)
     assert "Appointments Thursday 19 November 2026" in html
@@ -143,8 +134,10 @@ def test_date_navigation(desk, wednesday):
 
 
 @pytest.mark.parametrize("garbage", ["yesterday", "2026-13-45", "<script>", "9" * 40, "2026-11"])
-def test_a_date_that_cannot_be_read_falls_back_to_today_with_a_message(desk, wednesday, garbage):
-    response = desk.get(URL, {"date": garbage})
+def test_a_date_that_cannot_be_read_falls_back_to_today_with_a_message(
+    desk_client, wednesday, garbage
+):
+    response = desk_client.get(URL, {"date": garbage})
     assert response.status_code == 200
     assert response.context["day"] == WEDNESDAY
     assert listed(response) == ["Asha Rao", "Bala Iyer", "Chitra Menon"]
@@ -164,42 +157,42 @@ def test_a_date_that_cannot_be_read_falls_back_to_today_with_a_message(desk, wed
         ("\x00bala", ["Bala Iyer"]),
     ],
 )
-def test_search_by_patient_name_or_mobile(desk, wednesday, q, expected):
-    response = desk.get(URL, {"q": q})
+def test_search_by_patient_name_or_mobile(desk_client, wednesday, q, expected):
+    response = desk_client.get(URL, {"q": q})
     assert response.status_code == 200
     assert listed(response) == expected
     if not expected:
         assert "No appointments match" in text(response)
 
 
-def test_filters_by_doctor_and_status(desk, wednesday, dr_rao):
-    assert listed(desk.get(URL, {"doctor": dr_rao.pk})) == ["Bala Iyer", "Chitra Menon"]
-    assert listed(desk.get(URL, {"status": "held"})) == ["Bala Iyer"]
-    assert listed(desk.get(URL, {"status": "nonsense", "doctor": "x"})) == [
+def test_filters_by_doctor_and_status(desk_client, wednesday, dr_rao):
+    assert listed(desk_client.get(URL, {"doctor": dr_rao.pk})) == ["Bala Iyer", "Chitra Menon"]
+    assert listed(desk_client.get(URL, {"status": "held"})) == ["Bala Iyer"]
+    assert listed(desk_client.get(URL, {"status": "nonsense", "doctor": "x"})) == [
         "Asha Rao",
         "Bala Iyer",
         "Chitra Menon",
     ]
-    html = text(desk.get(URL, {"doctor": dr_rao.pk}))
+    html = text(desk_client.get(URL, {"doctor": dr_rao.pk}))
     assert '<li class="selected"><a href="?date=2026-11-18&amp;doctor=' in html
 
 
-def test_an_empty_day_says_so(desk, db):
-    response = desk.get(URL)
+def test_an_empty_day_says_so(desk_client, db):
+    response = desk_client.get(URL)
     assert "No appointments on this day." in text(response)
 
 
-def test_the_site_nav_shows_reception_to_receptionists_only(client, desk, dr_rao):
-    assert 'href="/reception/">Reception</a>' in desk.get("/").content.decode()
+def test_the_site_nav_shows_reception_to_receptionists_only(client, desk_client, dr_rao):
+    assert 'href="/reception/">Reception</a>' in desk_client.get("/").content.decode()
     client.logout()
     client.force_login(dr_rao.user)
     assert "/reception/" not in client.get("/").content.decode()
 
 
-def test_a_lapsed_hold_shows_as_expired_without_the_code_link(desk, wednesday, monkeypatch):
+def test_a_lapsed_hold_shows_as_expired_without_the_code_link(desk_client, wednesday, monkeypatch):
     later = NOW + datetime.timedelta(minutes=11)
     monkeypatch.setattr(timezone, "now", lambda: later)
     held = wednesday[2]
-    html = text(desk.get(URL))
+    html = text(desk_client.get(URL))
     assert "status-held" not in html and "Hold expired</span>" in html
     assert reverse("reception_verify", args=[held.public_id]) not in html

@@ -3,13 +3,10 @@
 import datetime
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import DoctorSchedule
-from hospital.models import Roles
 from tests.conftest import WEDNESDAY, at
 
 NOW = at(WEDNESDAY, 8)
@@ -19,14 +16,6 @@ URL = reverse("reception_doctor_search")
 @pytest.fixture(autouse=True)
 def wednesday_morning(monkeypatch):
     monkeypatch.setattr(timezone, "now", lambda: NOW)
-
-
-@pytest.fixture
-def desk(client, db):
-    user = get_user_model().objects.create_user(username="frontdesk", password="pw")
-    user.groups.add(Group.objects.get_or_create(name=Roles.RECEPTIONIST)[0])
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -63,13 +52,13 @@ def names(response) -> list[str]:
         ("zzz", []),
     ],
 )
-def test_it_matches_name_specialization_and_department(desk, doctors, q, expected):
-    assert names(desk.get(URL, {"q": q})) == expected
+def test_it_matches_name_specialization_and_department(desk_client, doctors, q, expected):
+    assert names(desk_client.get(URL, {"q": q})) == expected
 
 
-def test_each_result_says_where_and_how_free_and_links_to_booking(desk, doctors):
+def test_each_result_says_where_and_how_free_and_links_to_booking(desk_client, doctors):
     thursday = WEDNESDAY + datetime.timedelta(days=1)
-    [result] = desk.get(URL, {"q": "card", "date": thursday.isoformat()}).json()["results"]
+    [result] = desk_client.get(URL, {"q": "card", "date": thursday.isoformat()}).json()["results"]
     shah = doctors["shah"]
     assert result == {
         "id": shah.pk,
@@ -82,19 +71,19 @@ def test_each_result_says_where_and_how_free_and_links_to_booking(desk, doctors)
     }
 
 
-def test_available_only_leaves_out_doctors_with_no_free_slot(desk, doctors):
-    assert names(desk.get(URL, {"q": "dr"})) == ["Dr. Iyer", "Dr. Rao", "Dr. Shah"]
-    assert names(desk.get(URL, {"q": "dr", "available": "1"})) == ["Dr. Rao"]
+def test_available_only_leaves_out_doctors_with_no_free_slot(desk_client, doctors):
+    assert names(desk_client.get(URL, {"q": "dr"})) == ["Dr. Iyer", "Dr. Rao", "Dr. Shah"]
+    assert names(desk_client.get(URL, {"q": "dr", "available": "1"})) == ["Dr. Rao"]
     thursday = (WEDNESDAY + datetime.timedelta(days=1)).isoformat()
-    assert names(desk.get(URL, {"q": "dr", "available": "1", "date": thursday})) == [
+    assert names(desk_client.get(URL, {"q": "dr", "available": "1", "date": thursday})) == [
         "Dr. Iyer",
         "Dr. Shah",
     ]
 
 
 @pytest.mark.parametrize("q", ["", "   ", None])
-def test_an_empty_query_gives_an_empty_list(desk, doctors, q):
-    response = desk.get(URL, {} if q is None else {"q": q})
+def test_an_empty_query_gives_an_empty_list(desk_client, doctors, q):
+    response = desk_client.get(URL, {} if q is None else {"q": q})
     assert response.json() == {"results": []}
 
 
@@ -110,14 +99,14 @@ def test_an_empty_query_gives_an_empty_list(desk, doctors, q):
         {"q": "rao", "date": "1999-01-01"},
     ],
 )
-def test_garbage_never_breaks_it(desk, doctors, params):
-    response = desk.get(URL, params)
+def test_garbage_never_breaks_it(desk_client, doctors, params):
+    response = desk_client.get(URL, params)
     assert response.status_code == 200
     assert isinstance(response.json()["results"], list)
 
 
 @pytest.mark.parametrize("date", ["tomorrow", "2026-02-30", "9" * 30])
-def test_a_bad_date_is_a_400_with_a_reason(desk, doctors, date):
-    response = desk.get(URL, {"q": "rao", "date": date})
+def test_a_bad_date_is_a_400_with_a_reason(desk_client, doctors, date):
+    response = desk_client.get(URL, {"q": "rao", "date": date})
     assert response.status_code == 400
     assert response.json() == {"results": [], "error": "Choose a valid date."}
