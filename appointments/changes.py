@@ -11,7 +11,7 @@ import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from appointments import notify
@@ -206,23 +206,16 @@ def cancel_appointment(appointment: Appointment, *, reason: str, actor, now=None
 
 def waiting_offer(appointment: Appointment) -> dict | None:
     """The first patient on the waiting list for a freed slot's doctor, with the link to
-    offer it: {"name", "url"}; None when there is nobody (or no waiting list yet)."""
-    try:
-        from appointments import walkins
-    except ImportError:
-        return None
-    first_waiting_for = getattr(walkins, "first_waiting_for", None)
-    if first_waiting_for is None:
-        return None
+    offer it: {"name", "url"}; None when nobody is waiting."""
+    from appointments.walkins import first_waiting_for  # walkins builds on this module
+
     entry = first_waiting_for(appointment.doctor)
     if entry is None:
         return None
-    try:
-        url = reverse("reception_waiting_offer", args=[entry.pk])
-    except NoReverseMatch:
-        url = ""
-    name = getattr(getattr(entry, "patient", None), "name", "") or str(entry)
-    return {"name": name, "url": url}
+    return {
+        "name": entry.patient.name,
+        "url": reverse("reception_waiting_offer", args=[entry.pk]),
+    }
 
 
 # --- Check-in -----------------------------------------------------------------------------

@@ -17,13 +17,13 @@ Decisions worth knowing:
 """
 
 import datetime
-import importlib
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from appointments import changes
 from appointments.models import (
     Appointment,
     AppointmentEvent,
@@ -188,45 +188,10 @@ def _create_booked(*, patient, doctor, day, slot, reason, emergency, actor, now)
 # --- Checking in ----------------------------------------------------------------------
 
 
-def _changes_check_in():
-    """appointments.changes.check_in, once the check-in work has landed; else None."""
-    try:
-        module = importlib.import_module("appointments.changes")
-    except ImportError:
-        return None
-    return getattr(module, "check_in", None)
-
-
 def check_in_now(appointment: Appointment, *, actor, now):
-    """Check the patient in: their token in the doctor's queue. An emergency's token is
-    an emergency token (front of the queue)."""
-    from queues import services as queue
-    from queues.models import Token
-
-    check_in = _changes_check_in()
-    if check_in is not None:
-        token = check_in(appointment, actor=actor, now=now)
-        if isinstance(token, tuple):  # (token, created)
-            token = token[0]
-    else:
-        # Until appointments.changes lands: issue the token here. issue_token lets only
-        # staff mark an emergency, and a receptionist need not be staff, so the priority
-        # is set below, inside this same transaction.
-        token = queue.issue_token(
-            appointment.doctor.department,
-            appointment.patient.name,
-            mobile=appointment.patient.mobile,
-            actor=actor,
-            now=now,
-        )
-        Token.objects.filter(pk=token.pk).update(
-            assigned_doctor=appointment.doctor, appointment=appointment
-        )
-        Appointment.objects.filter(pk=appointment.pk).update(status=Appointment.Status.CHECKED_IN)
-        _record(appointment, AppointmentEvent.Kind.CHECKED_IN, actor, now)
-    if appointment.is_emergency and token.priority != Token.Priority.EMERGENCY:
-        Token.objects.filter(pk=token.pk).update(priority=Token.Priority.EMERGENCY)
-    token.refresh_from_db()
+    """Check the patient in at once: their token in the doctor's queue (an emergency's
+    token is an emergency token, at the front)."""
+    token, _ = changes.check_in(appointment, actor=actor, now=now)
     appointment.refresh_from_db()
     return token
 

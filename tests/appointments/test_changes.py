@@ -146,33 +146,17 @@ def test_only_held_or_booked_can_be_cancelled(dr_rao, desk, status):
         changes.cancel_appointment(place(dr_rao, t(9), status), reason="x", actor=desk)
 
 
-def test_no_waiting_offer_without_the_waiting_list(booked, monkeypatch):
-    import sys
-    import types
+def test_the_waiting_offer_names_the_first_patient_or_nobody(booked, dr_rao, desk):
+    from appointments import walkins
 
-    # The waiting list's module without first_waiting_for (not written yet).
-    monkeypatch.setitem(sys.modules, "appointments.walkins", types.ModuleType("walkins"))
-    import appointments
-
-    monkeypatch.setattr(appointments, "walkins", sys.modules["appointments.walkins"], raising=False)
-    assert changes.waiting_offer(booked) is None
-
-
-def test_the_waiting_offer_names_the_first_patient(booked, monkeypatch):
-    import sys
-    import types
-
-    fake = types.ModuleType("appointments.walkins")
-    entry = types.SimpleNamespace(pk=7, patient=types.SimpleNamespace(name="Ravi K"))
-    fake.first_waiting_for = lambda doctor: entry
-    monkeypatch.setitem(sys.modules, "appointments.walkins", fake)
-    import appointments
-
-    monkeypatch.setattr(appointments, "walkins", fake, raising=False)
+    assert changes.waiting_offer(booked) is None  # nobody waiting
+    entry = walkins.add_to_waiting_list(
+        department=dr_rao.department, doctor=dr_rao, patient_name="Ravi K",
+        mobile="98111 22334", reason="Back pain", priority=0, actor=desk, now=MORNING,
+    )  # fmt: skip
     offer = changes.waiting_offer(booked)
     assert offer["name"] == "Ravi K"
-    fake.first_waiting_for = lambda doctor: None
-    assert changes.waiting_offer(booked) is None
+    assert offer["url"] == f"/reception/waiting/{entry.pk}/offer/"
 
 
 # --- No-show ------------------------------------------------------------------------------

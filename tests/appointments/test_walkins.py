@@ -149,10 +149,9 @@ def test_walk_in_option_label():
     assert option.day == datetime.date(2026, 11, 18)
 
 
-def test_without_the_check_in_service_the_token_is_issued_here(
-    monkeypatch, dr_rao, rao_session, desk
+def test_an_emergency_walk_in_is_checked_in_with_an_emergency_token_for_its_doctor(
+    dr_rao, rao_session, desk
 ):
-    monkeypatch.setattr(walkins, "_changes_check_in", lambda: None)
     appointment = walk_in(dr_rao, t(9, 45), desk, emergency=True)
     assert appointment.status == Appointment.Status.CHECKED_IN
     token = Token.objects.get(appointment=appointment)
