@@ -137,6 +137,10 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Threads per server process that run HTTP requests (hospital/handlers.py). Each holds at
+# most one database connection, so keep it at or below DB_POOL_MAX on PostgreSQL.
+HTTP_THREADS = env_int("HTTP_THREADS", 4)
+
 # --- Channels -------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # Several hospitals (or test runs) can share one Redis under different prefixes.

@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import threading
+import time
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -26,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 # How long the publisher waits for the server's event loop to take a message.
 SEND_TIMEOUT = 5.0
+
+# At most this share of a process's time goes to publishing during a rush (Publisher).
+PUBLISH_SHARE = 0.25
 
 # The version last published for each department by this process.
 _last_sent: dict[int, int] = {}
@@ -121,15 +125,27 @@ class Publisher:
         self._wake.set()
 
     def _run(self) -> None:
+        next_round = 0.0
         while True:
             self._wake.wait()
+            # A round costs more the longer the queues are (each message carries the
+            # whole waiting line). Under a rush the next round waits until the last
+            # one's cost is at most PUBLISH_SHARE of the time, so publishing can't
+            # starve the requests; what arrives meanwhile is folded in. A change after a
+            # quiet spell goes out at once.
+            delay = next_round - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
             self._wake.clear()
             with self._lock:
                 pending, self._dirty = self._dirty, set()
+            started = time.monotonic()
             for department_id in pending:
                 publish_department(department_id)
             # Give the connection back (to the pool on PostgreSQL) between rounds.
             close_old_connections()
+            finished = time.monotonic()
+            next_round = started + (finished - started) / PUBLISH_SHARE
 
 
 _publisher = Publisher()

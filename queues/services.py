@@ -8,6 +8,7 @@ Views and consumers call exactly one of these; they never save a Token themselve
 
 import datetime
 import unicodedata
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from hospital.models import Department, Doctor
 from hospital.phones import InvalidMobile, normalize_mobile
-from queues import broadcast
+from queues import broadcast, numbering
 from queues.models import Token, TokenCounter, TokenEvent
 
 MAX_NAME_LENGTH = Token._meta.get_field("patient_name").max_length
@@ -219,33 +220,6 @@ def check_service_date(department: Department, day: datetime.date, today: dateti
         )
 
 
-def _next_number(department: Department, service_date: datetime.date) -> int:
-    """Bump the department's counter for the day and return the new number.
-
-    The bump takes the counter row's lock and holds it to commit, so concurrent issuers
-    queue here and each gets its own number; a rollback (the daily limit, or any error)
-    undoes the bump, keeping numbers gapless. One statement in the common case
-    (UPDATE ... RETURNING, on PostgreSQL and SQLite >= 3.35), so the lock is taken as
-    late as possible; the day's first token creates the row first.
-    """
-    sql = (
-        f"UPDATE {TokenCounter._meta.db_table} SET last = last + 1 "
-        "WHERE department_id = %s AND service_date = %s RETURNING last"
-    )
-    params = [department.pk, connection.ops.adapt_datefield_value(service_date)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-        if row is None:
-            TokenCounter.objects.bulk_create(
-                [TokenCounter(department=department, service_date=service_date)],
-                ignore_conflicts=True,
-            )
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-    return row[0]
-
-
 def issue_token(
     department: Department,
     patient_name: str,
@@ -259,7 +233,12 @@ def issue_token(
     appointment=None,
 ) -> Token:
     """Give the patient the next token number of `department` on `service_date`. A booked
-    patient's token (check-in) names the `appointment` and is `assigned_doctor`'s only."""
+    patient's token (check-in) names the `appointment` and is `assigned_doctor`'s only.
+
+    Numbers come from the day's counter row (queues.numbering): gapless, because the bump
+    is undone with anything that fails after it, and unique, because the row lock
+    serialises issuers. Everything is prepared before the lock is taken.
+    """
     now = now or timezone.now()
     today = local_today(now)
     service_date = service_date or today
@@ -270,33 +249,55 @@ def issue_token(
         raise QueueError(str(exc)) from None
     if priority == Token.Priority.EMERGENCY and not _may_mark_emergency(actor):
         raise QueueError("Only hospital staff can mark a token as an emergency.")
+    if not department.is_active:
+        raise QueueError(f"{department.name} is not taking tokens at the moment.")
+    check_service_date(department, service_date, today)
 
-    with transaction.atomic():
-        department = Department.objects.get(pk=department.pk)
-        if not department.is_active:
-            raise QueueError(f"{department.name} is not taking tokens at the moment.")
-        check_service_date(department, service_date, today)
+    token = Token(
+        department=department,
+        service_date=service_date,
+        number=0,
+        patient_name=name,
+        mobile=mobile,
+        priority=priority,
+        issued_at=now,
+        assigned_doctor=assigned_doctor,
+        appointment=appointment,
+    )
+    event = _event(token, TokenEvent.Kind.ISSUED, actor, now)
+    # On PostgreSQL the insert is one statement, which commits on its own unless a caller
+    # holds a transaction open (check-in); SQLite needs a transaction for its four.
+    one_statement = connection.vendor == "postgresql"
+    with nullcontext() if one_statement else transaction.atomic():
+        for _ in range(3):
+            if numbering.insert_numbered(token, event):
+                broadcast.department_changed(token.department_id)
+                return token
+            _why_no_number(department, service_date)
+    raise QueueError("Could not number the token; please try again.")  # pragma: no cover
 
-        number = _next_number(department, service_date)
-        limit = department.daily_token_limit
-        if limit is not None and number > limit:
-            raise QueueError(
-                f"All {limit} tokens for {department.name} on {service_date:%d %b %Y} "
-                "have been given out."
-            )
-        token = Token.objects.create(
-            department=department,
-            service_date=service_date,
-            number=number,
-            patient_name=name,
-            mobile=mobile,
-            priority=priority,
-            issued_at=now,
-            assigned_doctor=assigned_doctor,
-            appointment=appointment,
+
+def _why_no_number(department: Department, service_date: datetime.date) -> None:
+    """The counter gave no number: raise the reason, or create the day's counter row
+    (the day's first token) so that the caller can try again."""
+    department = Department.objects.get(pk=department.pk)
+    if not department.is_active:
+        raise QueueError(f"{department.name} is not taking tokens at the moment.")
+    counter = TokenCounter.objects.filter(department=department, service_date=service_date)
+    last = counter.values_list("last", flat=True).first()
+    if last is None:
+        TokenCounter.objects.bulk_create(
+            [TokenCounter(department=department, service_date=service_date)],
+            ignore_conflicts=True,
         )
-        _record(token, TokenEvent.Kind.ISSUED, actor, now)
-    return token
+        return
+    limit = department.daily_token_limit
+    if limit is None or last < limit:
+        return  # another issuer created the row after our attempt: try again
+    raise QueueError(
+        f"All {limit} tokens for {department.name} on {service_date:%d %b %Y} "
+        "have been given out."
+    )
 
 
 def _may_mark_emergency(actor) -> bool:
@@ -495,8 +496,8 @@ def delete_token(token: Token, *, actor, now=None) -> None:
 # --- Events and announcements -------------------------------------------------------------
 
 
-def _record(token: Token, kind: str, actor, now, *, doctor=None, note: str = "") -> TokenEvent:
-    event = TokenEvent.objects.create(
+def _event(token: Token, kind: str, actor, now, *, doctor=None, note: str = "") -> TokenEvent:
+    return TokenEvent(
         token=token,
         department_id=token.department_id,
         service_date=token.service_date,
@@ -507,6 +508,11 @@ def _record(token: Token, kind: str, actor, now, *, doctor=None, note: str = "")
         at=now,
         note=note,
     )
+
+
+def _record(token: Token, kind: str, actor, now, *, doctor=None, note: str = "") -> TokenEvent:
+    event = _event(token, kind, actor, now, doctor=doctor, note=note)
+    event.save(force_insert=True)
     # Each change moves the department's version on by one, in the same transaction,
     # so live screens can tell a missed update from a duplicate.
     Department.objects.filter(pk=token.department_id).update(state_version=F("state_version") + 1)
