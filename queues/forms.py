@@ -3,6 +3,7 @@
 import datetime
 
 from django import forms
+from django.utils.functional import cached_property
 
 from hospital.models import Department
 from queues.services import MAX_NAME_LENGTH, bookable_dates
@@ -63,13 +64,18 @@ class TokenForm(forms.Form):
         self.fields["department"].choices = [("", "Choose a department…")] + [
             (d.slug, d.name) for d in departments
         ]
-        # The union of every department's open days; each option names the departments
-        # open that day (data-departments), and static/js/kiosk.js hides the others.
+
+    @cached_property
+    def date_options(self) -> list[dict]:
+        """The union of every department's open days; each option names the departments
+        open that day (data-departments), and static/js/kiosk.js hides the others. Only
+        a rendered form needs them."""
+        today = self.today
         open_on: dict[datetime.date, list[str]] = {}
-        for department in departments:
+        for department in self.departments:
             for day in bookable_dates(department, today):
                 open_on.setdefault(day, []).append(department.slug)
-        self.date_options = [
+        return [
             {
                 "value": day.isoformat(),
                 "label": date_label(day, today),

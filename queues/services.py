@@ -295,8 +295,7 @@ def _why_no_number(department: Department, service_date: datetime.date) -> None:
     if limit is None or last < limit:
         return  # another issuer created the row after our attempt: try again
     raise QueueError(
-        f"All {limit} tokens for {department.name} on {service_date:%d %b %Y} "
-        "have been given out."
+        f"All {limit} tokens for {department.name} on {service_date:%d %b %Y} have been given out."
     )
 
 

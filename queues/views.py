@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from hospital.departments import active_departments
 from hospital.models import Department, Doctor, is_doctor
 from hospital.roles import doctor_required, is_receptionist
 from queues import services, terminal
@@ -24,10 +25,6 @@ from queues.services import QueueError
 from queues.state import public_state
 
 # --- Read-only helpers (no service exists for these pages' reads) ------------------------
-
-
-def active_departments() -> list[Department]:
-    return list(Department.objects.filter(is_active=True).order_by("name"))
 
 
 def progress_boards(day) -> list[dict]:

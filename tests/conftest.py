@@ -106,3 +106,14 @@ def end_stray_database_sessions(django_db_setup, django_db_blocker):
                 "WHERE datname = %s AND pid <> pg_backend_pid()",
                 [connection.settings_dict["NAME"]],
             )
+
+
+@pytest.fixture(autouse=True)
+def fresh_department_list():
+    """Each test's database starts over (rolled back or flushed, which sends no signal),
+    so the process's cached list of active departments must too."""
+    from hospital import departments
+
+    departments.forget()
+    yield
+    departments.forget()
