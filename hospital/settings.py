@@ -110,6 +110,10 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # Django's SQLite backend, with this process's writers queued on a lock instead of
     # in SQLite's sleeping busy handler (hospital/db/sqlite3/base.py).
     _db["ENGINE"] = "hospital.db.sqlite3"
+    # Requests run on a fixed pool of HTTP_THREADS threads (hospital/handlers.py), so a
+    # connection per thread, kept open, is a handful of file handles; opening one per
+    # request (and running the PRAGMAs below each time) cost ~10 % of a token's time.
+    _db["CONN_MAX_AGE"] = None
     _db["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
@@ -138,8 +142,11 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Threads per server process that run HTTP requests (hospital/handlers.py). Each holds at
-# most one database connection, so keep it at or below DB_POOL_MAX on PostgreSQL.
-HTTP_THREADS = env_int("HTTP_THREADS", 4)
+# most one database connection, so keep it at or below DB_POOL_MAX on PostgreSQL. On
+# SQLite writers queue for one lock anyway, and more threads only wait for each other's
+# GIL (bench/tokens.py: 1 thread 281/s, 2 263/s, 4 213/s); two keep a slow page (the
+# day's report) from holding up the kiosks.
+HTTP_THREADS = env_int("HTTP_THREADS", 4 if _db["ENGINE"] != "hospital.db.sqlite3" else 2)
 
 # --- Channels -------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
