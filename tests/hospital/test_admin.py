@@ -103,6 +103,9 @@ def test_unknown_weekdays_are_refused(staff):
 
 
 def test_the_deactivate_action(staff, orth, card):
+    from hospital.departments import active_departments
+
+    assert len(active_departments()) == 2  # the kiosk's list, cached
     response = staff.post(
         reverse("admin:hospital_department_changelist"),
         {"action": "deactivate", "_selected_action": [orth.pk]},
@@ -111,6 +114,7 @@ def test_the_deactivate_action(staff, orth, card):
     orth.refresh_from_db()
     card.refresh_from_db()
     assert (orth.is_active, card.is_active) == (False, True)
+    assert active_departments() == [card]  # the kiosk stops offering it at once
 
 
 def test_doctors_list_filter_and_search(staff, dr_rao, dr_iyer, dr_shah, orth):

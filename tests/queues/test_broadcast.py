@@ -150,3 +150,42 @@ def test_a_rush_of_changes_is_coalesced_into_a_few_publishes_ending_with_the_lat
     for before, after in zip(states, states[1:], strict=False):
         assert after["since"] == before["version"]
     async_to_sync(layer.flush)()
+
+
+def test_under_a_rush_publishing_takes_at_most_its_share_of_the_time(server_loop):
+    """A round that used c seconds of CPU is followed by the next no sooner than
+    c / PUBLISH_SHARE after it started; everything marked meanwhile is folded into it.
+    After a quiet spell a change goes out at once."""
+    from queues.broadcast import PUBLISH_SHARE, Publisher
+
+    rounds: list[tuple[float, int]] = []
+    cost = 0.05  # CPU seconds per department published
+
+    def publish(department_id):
+        rounds.append((time.monotonic(), department_id))
+        busy_until = time.thread_time() + cost
+        while time.thread_time() < busy_until:
+            pass
+
+    def wait_for(count, timeout):
+        deadline = time.monotonic() + timeout
+        while len(rounds) < count and time.monotonic() < deadline:
+            time.sleep(0.002)
+        assert len(rounds) >= count
+
+    publisher = Publisher(publish=publish)
+    publisher.mark(1)
+    wait_for(1, 5)
+    for department_id in (1, 2, 1, 2):  # while round one runs
+        publisher.mark(department_id)
+    wait_for(3, 10)
+    assert sorted(d for _, d in rounds[1:]) == [1, 2]  # four marks, one round
+    assert rounds[1][0] - rounds[0][0] >= cost / PUBLISH_SHARE * 0.95
+
+    # Round two cost 2 * cost; after that much quiet and a little more, no wait.
+    time.sleep(rounds[1][0] + 2 * cost / PUBLISH_SHARE + 0.2 - time.monotonic())
+    marked = time.monotonic()
+    publisher.mark(3)
+    wait_for(4, 5)
+    assert rounds[3][1] == 3
+    assert rounds[3][0] - marked < cost / PUBLISH_SHARE / 2
