@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 SEND_TIMEOUT = 5.0
 
 # At most this share of a process's time goes to publishing during a rush (Publisher).
-PUBLISH_SHARE = 0.1
+PUBLISH_SHARE = 0.05
 
 # The version last published for each department by this process.
 _last_sent: dict[int, int] = {}
