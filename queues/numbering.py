@@ -18,6 +18,8 @@ The bump only happens if the department is active and under its daily limit; whe
 number comes back, `issue_token` finds out why (no counter row yet, inactive, full).
 """
 
+import functools
+
 from django.db import connection
 from django.db.models import Model
 
@@ -25,21 +27,32 @@ from hospital.models import Department
 from queues.models import Token, TokenCounter, TokenEvent
 
 
-def _columns(obj: Model, computed: dict[str, str]) -> tuple[list[str], list[str], list]:
-    """Every concrete column of `obj` but the primary key: quoted names, SQL value
-    expressions (a placeholder, or the given SQL for the columns in `computed`), params."""
+def _fields(model: type[Model], computed: tuple[str, ...]) -> tuple:
+    """The concrete fields whose values are passed as parameters, in column order."""
+    return tuple(
+        f for f in model._meta.concrete_fields if not f.primary_key and f.attname not in computed
+    )
+
+
+def _params(obj: Model, fields: tuple) -> list:
+    return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+
+
+def _insert(model: type[Model], computed: dict[str, str], select_from: str = "") -> str:
+    """INSERT of every concrete column but the primary key: placeholders for the
+    parameters (in _fields order), the given SQL for the `computed` columns. With
+    `select_from`, an INSERT ... SELECT from that relation; else INSERT ... VALUES."""
     qn = connection.ops.quote_name
-    names, values, params = [], [], []
-    for field in obj._meta.concrete_fields:
+    names, values = [], []
+    for field in model._meta.concrete_fields:
         if field.primary_key:
             continue
         names.append(qn(field.column))
-        if field.attname in computed:
-            values.append(computed[field.attname])
-        else:
-            values.append("%s")
-            params.append(field.get_db_prep_save(field.pre_save(obj, True), connection))
-    return names, values, params
+        values.append(computed.get(field.attname, "%s"))
+    head = f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(names)})"
+    if select_from:
+        return f"{head} SELECT {', '.join(values)} FROM {select_from}"
+    return f"{head} VALUES ({', '.join(values)})"
 
 
 def _bump_sql() -> str:
@@ -59,6 +72,28 @@ def _version_sql() -> str:
     return f"UPDATE {department} SET state_version = state_version + 1 WHERE id = %s"
 
 
+# The statements depend only on the models and the database, so they are built once.
+@functools.cache
+def _postgresql_statement() -> tuple[str, tuple, tuple]:
+    token_computed = {"number": "n.last"}
+    event_computed = {"token_id": "t.id", "token_number": "t.number"}
+    sql = (
+        f"WITH n AS ({_bump_sql()}), "
+        f"t AS ({_insert(Token, token_computed, 'n')} RETURNING id, number), "
+        f"e AS ({_insert(TokenEvent, event_computed, 't')}), "
+        f"v AS ({_version_sql()} AND EXISTS (SELECT 1 FROM t)) "
+        "SELECT id, number FROM t"
+    )
+    return sql, _fields(Token, tuple(token_computed)), _fields(TokenEvent, tuple(event_computed))
+
+
+@functools.cache
+def _sqlite_statements() -> tuple[str, str, tuple, str, tuple]:
+    token_sql = _insert(Token, {}) + " RETURNING id"
+    event_sql = _insert(TokenEvent, {})
+    return _bump_sql(), token_sql, _fields(Token, ()), event_sql, _fields(TokenEvent, ())
+
+
 def insert_numbered(token: Token, event: TokenEvent) -> bool:
     """Number and insert `token` and its ISSUED `event`, and move the department's
     version on. Sets token.pk and token.number; False (and nothing written) when the
@@ -68,46 +103,33 @@ def insert_numbered(token: Token, event: TokenEvent) -> bool:
         connection.ops.adapt_datefield_value(token.service_date),
         token.department_id,
     ]
-    qn = connection.ops.quote_name
     if connection.vendor == "postgresql":
-        t_names, t_values, t_params = _columns(token, {"number": "n.last"})
-        e_names, e_values, e_params = _columns(
-            event, {"token_id": "t.id", "token_number": "t.number"}
-        )
-        sql = (
-            f"WITH n AS ({_bump_sql()}), "
-            f"t AS (INSERT INTO {qn(Token._meta.db_table)} ({', '.join(t_names)}) "
-            f"SELECT {', '.join(t_values)} FROM n RETURNING id, number), "
-            f"e AS (INSERT INTO {qn(TokenEvent._meta.db_table)} ({', '.join(e_names)}) "
-            f"SELECT {', '.join(e_values)} FROM t), "
-            f"v AS ({_version_sql()} AND EXISTS (SELECT 1 FROM t)) "
-            "SELECT id, number FROM t"
-        )
+        sql, token_fields, event_fields = _postgresql_statement()
+        params = [
+            *bump_params,
+            *_params(token, token_fields),
+            *_params(event, event_fields),
+            token.department_id,
+        ]
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*bump_params, *t_params, *e_params, token.department_id])
+            cursor.execute(sql, params)
             row = cursor.fetchone()
         if row is None:
             return False
         token.pk, token.number = row
     else:
+        bump_sql, token_sql, token_fields, event_sql, event_fields = _sqlite_statements()
         with connection.cursor() as cursor:
-            cursor.execute(_bump_sql(), bump_params)
+            cursor.execute(bump_sql, bump_params)
             row = cursor.fetchone()
             if row is None:
                 return False
             token.number = row[0]
-            cursor.execute(*_insert_sql(token, "RETURNING id"))
+            cursor.execute(token_sql, _params(token, token_fields))
             token.pk = cursor.fetchone()[0]
             event.token_id, event.token_number = token.pk, token.number
-            cursor.execute(*_insert_sql(event))
+            cursor.execute(event_sql, _params(event, event_fields))
             cursor.execute(_version_sql(), [token.department_id])
     token._state.adding = False
     token._state.db = connection.alias
     return True
-
-
-def _insert_sql(obj: Model, suffix: str = "") -> tuple[str, list]:
-    names, values, params = _columns(obj, {})
-    table = connection.ops.quote_name(obj._meta.db_table)
-    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(values)}) {suffix}"
-    return sql, params
