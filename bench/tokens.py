@@ -27,6 +27,7 @@ import secrets
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -395,6 +396,12 @@ def main() -> int:
         help="what-if: turn off the on-commit publish to live screens, to measure its cost",
     )
     parser.add_argument("--show-log", action="store_true", help="print the servers' log tail")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run each row this many times and add the medians (a shared machine is noisy)",
+    )
     args = parser.parse_args()
 
     databases = {
@@ -407,12 +414,25 @@ def main() -> int:
         f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}; "
         f"Python {sys.version.split()[0]}"
     )
-    results = [bench(db, n, args) for db in databases for n in workers]
+    results = [bench(db, n, args) for _ in range(args.repeat) for db in databases for n in workers]
 
     print()
     print(HEADER)
     for result in results:
         print(result.row())
+    if args.repeat > 1:
+        print(f"\nMedians of {args.repeat} runs (each run's figures in the table above):\n")
+        print("| database | workers | runs | tokens/s (each) | median tokens/s | median p99 |")
+        print("|---|---|---|---|---|---|")
+        for db in databases:
+            for n in workers:
+                runs = [r for r in results if r.database.startswith(db.name) and r.workers == n]
+                rates = [r.rate for r in runs]
+                p99s = [r.percentile(99) for r in runs]
+                print(
+                    f"| {db.name} | {n} | {len(runs)} | {', '.join(f'{x:.0f}' for x in rates)} "
+                    f"| {statistics.median(rates):.0f} | {statistics.median(p99s):.0f} ms |"
+                )
     clean = all(
         r.issued == r.wanted and r.duplicates == 0 and r.gaps == 0 and not r.server_errors
         and not r.locked and r.stored == r.issued
