@@ -3,9 +3,10 @@
 service layer (appointments.services.hold_slot) from 50 threads in one process.
 
 Not through HTTP: the reception booking page was being built at the same time as this
-script, and the hold is where the races are. Each thread stands for one desk and, like a
-request under these settings (CONN_MAX_AGE=0), closes its database connection after every
-attempt; on PostgreSQL that hands it back to the psycopg pool.
+script, and the hold is where the races are. Each thread stands for one desk and ends
+every attempt as a request ends (`close_old_connections`, Django's request_finished
+handler): on PostgreSQL (CONN_MAX_AGE=0) that hands the connection back to the psycopg
+pool; on SQLite the server keeps one connection per request thread, and so does a desk.
 
 For each database asked for, this script makes a fresh database (an SQLite file in a
 temporary directory, or a new PostgreSQL database on 127.0.0.1 that it drops again),
@@ -122,8 +123,8 @@ def main() -> int:
     parser.add_argument(
         "--keep-connections",
         action="store_true",
-        help="what-if: each desk keeps its database connection instead of closing it "
-        "after every attempt as a request does (CONN_MAX_AGE=0)",
+        help="what-if: each desk keeps its database connection instead of ending every "
+        "attempt as a request does (on PostgreSQL: back to the pool)",
     )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -171,7 +172,7 @@ def child(args) -> int:
 
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
-    from django.db import connection
+    from django.db import close_old_connections, connection
     from django.db.models import Count
     from django.utils import timezone
 
@@ -233,7 +234,7 @@ def child(args) -> int:
                 unexpected.append(repr(exc))
         finally:
             if not args.keep_connections:
-                connection.close()  # as at the end of a request
+                close_old_connections()  # as at the end of a request
         return won, time.perf_counter() - began
 
     # Round 1: spread over 2,000 slots, from a free list that goes stale.
