@@ -18,6 +18,7 @@ Decisions worth knowing:
 """
 
 import datetime
+import functools
 import hmac
 import math
 import re
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -44,6 +45,7 @@ from appointments.models import (
 )
 from hospital.models import Doctor
 from hospital.phones import InvalidMobile, normalize_mobile
+from hospital.sql import insert_fields, insert_params, insert_sql
 
 MAX_NAME_LENGTH = Patient._meta.get_field("name").max_length
 MAX_REASON_LENGTH = Appointment._meta.get_field("reason").max_length
@@ -456,27 +458,22 @@ def hold_slot(
         if slot is None:
             raise BookingError(SLOT_NOT_FREE)
 
-        patient, new = _patient_for(mobile, name, email)
-        if not new:  # a patient registered just now has had no codes
-            _check_daily_limit(mobile, now)
-        try:
-            # Savepoint: when a concurrent booking wins the slot, the constraint refuses
-            # this insert and only the savepoint rolls back, not the whole transaction.
-            with transaction.atomic():
-                appointment = Appointment.objects.create(
-                    patient=patient,
-                    doctor=doctor,
-                    date=day,
-                    start=slot.start,
-                    end=slot.end,
-                    reason=reason,
-                    status=Appointment.Status.HELD,
-                    hold_expires_at=now + datetime.timedelta(minutes=settings.SLOT_HOLD_MINUTES),
-                    created_by=actor,
-                    created_at=now,
-                )
-        except IntegrityError:
-            raise BookingError(SLOT_TAKEN) from None
+        patient = _patient_for(mobile, name, email)
+        _check_daily_limit(mobile, now)
+        appointment = Appointment(
+            patient=patient,
+            doctor=doctor,
+            date=day,
+            start=slot.start,
+            end=slot.end,
+            reason=reason,
+            status=Appointment.Status.HELD,
+            hold_expires_at=now + datetime.timedelta(minutes=settings.SLOT_HOLD_MINUTES),
+            created_by=actor,
+            created_at=now,
+        )
+        if not _insert_unless_taken(appointment):
+            raise BookingError(SLOT_TAKEN)
         held = _event(
             appointment,
             AppointmentEvent.Kind.HELD,
@@ -488,27 +485,57 @@ def hold_slot(
     return appointment
 
 
-def _patient_for(mobile: str, name: str, email: str) -> tuple[Patient, bool]:
-    """The patient with this mobile (created if new: True), locked for the rest of the
-    transaction (their daily code count is checked next)."""
-    patient = Patient.objects.select_for_update().filter(mobile=mobile).first()
-    if patient is None:
-        try:
-            with transaction.atomic():
-                return Patient.objects.create(name=name, mobile=mobile, email=email), True
-        except IntegrityError:
-            # Registered a moment ago by another desk.
-            patient = Patient.objects.select_for_update().get(mobile=mobile)
-    changed = []
-    if not patient.name:
-        patient.name = name
-        changed.append("name")
-    if email and email != patient.email:
-        patient.email = email
-        changed.append("email")
-    if changed:
-        patient.save(update_fields=changed)
-    return patient, False
+def _patient_for(mobile: str, name: str, email: str) -> Patient:
+    """The patient with this mobile, registered if new, in one statement (an upsert on
+    the unique mobile; two desks registering one patient at once both get the one row).
+    The stored name is kept unless it is empty; an email given now replaces the stored
+    one. The row stays locked to the end of the transaction (PostgreSQL locks an upserted
+    row, SQLite the database), so the daily code count checked next is not raced."""
+    patient = Patient(name=name, mobile=mobile, email=email)
+    with connection.cursor() as cursor:
+        cursor.execute(_patient_upsert_sql(), insert_params(patient, insert_fields(Patient)))
+        pk, stored_name, stored_email = cursor.fetchone()
+    return Patient.from_db(
+        connection.alias, ["id", "name", "mobile", "email"], [pk, stored_name, mobile, stored_email]
+    )
+
+
+@functools.cache
+def _patient_upsert_sql() -> str:
+    qn = connection.ops.quote_name
+    table = qn(Patient._meta.db_table)
+    name, mobile, email = (
+        qn(Patient._meta.get_field(f).column) for f in ("name", "mobile", "email")
+    )
+    return (
+        f"{insert_sql(Patient)} ON CONFLICT ({mobile}) DO UPDATE SET "
+        f"{name} = CASE WHEN {table}.{name} = '' THEN excluded.{name} ELSE {table}.{name} END, "
+        f"{email} = CASE WHEN excluded.{email} <> '' THEN excluded.{email} "
+        f"ELSE {table}.{email} END "
+        f"RETURNING {qn(Patient._meta.pk.column)}, {name}, {email}"
+    )
+
+
+def _insert_unless_taken(appointment: Appointment) -> bool:
+    """Insert a slot-taking appointment, or nothing if the slot is taken: the
+    one_active_appointment_per_slot index decides, inside the database, with no savepoint
+    (ON CONFLICT DO NOTHING; a concurrent insert of the same slot is waited for)."""
+    with connection.cursor() as cursor:
+        params = insert_params(appointment, insert_fields(Appointment))
+        cursor.execute(_appointment_insert_sql(), params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    appointment.pk = row[0]
+    appointment._state.adding = False
+    appointment._state.db = connection.alias
+    return True
+
+
+@functools.cache
+def _appointment_insert_sql() -> str:
+    pk = connection.ops.quote_name(Appointment._meta.pk.column)
+    return f"{insert_sql(Appointment)} ON CONFLICT DO NOTHING RETURNING {pk}"
 
 
 # --- Codes --------------------------------------------------------------------------------

@@ -21,38 +21,10 @@ number comes back, `issue_token` finds out why (no counter row yet, inactive, fu
 import functools
 
 from django.db import connection
-from django.db.models import Model
 
 from hospital.models import Department
+from hospital.sql import insert_fields, insert_params, insert_sql
 from queues.models import Token, TokenCounter, TokenEvent
-
-
-def _fields(model: type[Model], computed: tuple[str, ...]) -> tuple:
-    """The concrete fields whose values are passed as parameters, in column order."""
-    return tuple(
-        f for f in model._meta.concrete_fields if not f.primary_key and f.attname not in computed
-    )
-
-
-def _params(obj: Model, fields: tuple) -> list:
-    return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-
-
-def _insert(model: type[Model], computed: dict[str, str], select_from: str = "") -> str:
-    """INSERT of every concrete column but the primary key: placeholders for the
-    parameters (in _fields order), the given SQL for the `computed` columns. With
-    `select_from`, an INSERT ... SELECT from that relation; else INSERT ... VALUES."""
-    qn = connection.ops.quote_name
-    names, values = [], []
-    for field in model._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        names.append(qn(field.column))
-        values.append(computed.get(field.attname, "%s"))
-    head = f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(names)})"
-    if select_from:
-        return f"{head} SELECT {', '.join(values)} FROM {select_from}"
-    return f"{head} VALUES ({', '.join(values)})"
 
 
 def _bump_sql() -> str:
@@ -79,19 +51,19 @@ def _postgresql_statement() -> tuple[str, tuple, tuple]:
     event_computed = {"token_id": "t.id", "token_number": "t.number"}
     sql = (
         f"WITH n AS ({_bump_sql()}), "
-        f"t AS ({_insert(Token, token_computed, 'n')} RETURNING id, number), "
-        f"e AS ({_insert(TokenEvent, event_computed, 't')}), "
+        f"t AS ({insert_sql(Token, token_computed, 'n')} RETURNING id, number), "
+        f"e AS ({insert_sql(TokenEvent, event_computed, 't')}), "
         f"v AS ({_version_sql()} AND EXISTS (SELECT 1 FROM t)) "
         "SELECT id, number FROM t"
     )
-    return sql, _fields(Token, tuple(token_computed)), _fields(TokenEvent, tuple(event_computed))
+    return sql, insert_fields(Token, token_computed), insert_fields(TokenEvent, event_computed)
 
 
 @functools.cache
 def _sqlite_statements() -> tuple[str, str, tuple, str, tuple]:
-    token_sql = _insert(Token, {}) + " RETURNING id"
-    event_sql = _insert(TokenEvent, {})
-    return _bump_sql(), token_sql, _fields(Token, ()), event_sql, _fields(TokenEvent, ())
+    token_sql = insert_sql(Token) + " RETURNING id"
+    event_sql = insert_sql(TokenEvent)
+    return _bump_sql(), token_sql, insert_fields(Token), event_sql, insert_fields(TokenEvent)
 
 
 def insert_numbered(token: Token, event: TokenEvent) -> bool:
@@ -107,8 +79,8 @@ def insert_numbered(token: Token, event: TokenEvent) -> bool:
         sql, token_fields, event_fields = _postgresql_statement()
         params = [
             *bump_params,
-            *_params(token, token_fields),
-            *_params(event, event_fields),
+            *insert_params(token, token_fields),
+            *insert_params(event, event_fields),
             token.department_id,
         ]
         with connection.cursor() as cursor:
@@ -125,10 +97,10 @@ def insert_numbered(token: Token, event: TokenEvent) -> bool:
             if row is None:
                 return False
             token.number = row[0]
-            cursor.execute(token_sql, _params(token, token_fields))
+            cursor.execute(token_sql, insert_params(token, token_fields))
             token.pk = cursor.fetchone()[0]
             event.token_id, event.token_number = token.pk, token.number
-            cursor.execute(event_sql, _params(event, event_fields))
+            cursor.execute(event_sql, insert_params(event, event_fields))
             cursor.execute(_version_sql(), [token.department_id])
     token._state.adding = False
     token._state.db = connection.alias

@@ -1,0 +1,42 @@
+"""INSERT statements built from a model's fields, for the few hot paths that must say in
+one statement what the ORM would say in several (queues.numbering: a token and its event
+with the number; appointments: a patient found or registered, a slot taken or not).
+
+The SQL text depends only on the model and the database, so callers build it once
+(functools.cache) and pass only the parameters per call, in `insert_fields` order.
+"""
+
+from django.db import connection
+from django.db.models import Model
+
+
+def insert_fields(model: type[Model], computed=()) -> tuple:
+    """The concrete fields passed as parameters (all but the primary key and the
+    `computed` attnames), in column order."""
+    return tuple(
+        f for f in model._meta.concrete_fields if not f.primary_key and f.attname not in computed
+    )
+
+
+def insert_params(obj: Model, fields: tuple) -> list:
+    """The parameters for `obj`'s row, as Model.save would send them (pre_save fills
+    auto_now_add and the like)."""
+    return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+
+
+def insert_sql(model: type[Model], computed: dict[str, str] | None = None, select_from="") -> str:
+    """INSERT of every concrete column but the primary key: a placeholder per field of
+    insert_fields(model, computed), the given SQL for the `computed` columns. With
+    `select_from`, INSERT ... SELECT from that relation; else INSERT ... VALUES."""
+    computed = computed or {}
+    qn = connection.ops.quote_name
+    names, values = [], []
+    for field in model._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        names.append(qn(field.column))
+        values.append(computed.get(field.attname, "%s"))
+    head = f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(names)})"
+    if select_from:
+        return f"{head} SELECT {', '.join(values)} FROM {select_from}"
+    return f"{head} VALUES ({', '.join(values)})"
