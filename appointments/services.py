@@ -458,8 +458,9 @@ def hold_slot(
         if slot is None:
             raise BookingError(SLOT_NOT_FREE)
 
-        patient = _patient_for(mobile, name, email)
-        _check_daily_limit(mobile, now)
+        patient, new = _patient_for(mobile, name, email)
+        if not new:  # a patient registered just now has had no codes
+            _check_daily_limit(mobile, now)
         appointment = Appointment(
             patient=patient,
             doctor=doctor,
@@ -485,34 +486,41 @@ def hold_slot(
     return appointment
 
 
-def _patient_for(mobile: str, name: str, email: str) -> Patient:
-    """The patient with this mobile, registered if new, in one statement (an upsert on
-    the unique mobile; two desks registering one patient at once both get the one row).
-    The stored name is kept unless it is empty; an email given now replaces the stored
-    one. The row stays locked to the end of the transaction (PostgreSQL locks an upserted
-    row, SQLite the database), so the daily code count checked next is not raced."""
+def _patient_for(mobile: str, name: str, email: str) -> tuple[Patient, bool]:
+    """The patient with this mobile (True if registered just now), in one statement: an
+    upsert on the unique mobile, so two desks registering one patient at once both get
+    the one row. The stored name is kept unless it is empty; an email given now replaces
+    the stored one. The row stays locked to the end of the transaction (PostgreSQL locks
+    an upserted row, SQLite the database), so the daily code count checked next is not
+    raced."""
     patient = Patient(name=name, mobile=mobile, email=email)
+    fields = insert_fields(Patient)
+    params = insert_params(patient, fields)
+    created_at = params[fields.index(Patient._meta.get_field("created_at"))]
     with connection.cursor() as cursor:
-        cursor.execute(_patient_upsert_sql(), insert_params(patient, insert_fields(Patient)))
-        pk, stored_name, stored_email = cursor.fetchone()
-    return Patient.from_db(
+        cursor.execute(_patient_upsert_sql(), [*params, created_at])
+        pk, stored_name, stored_email, new = cursor.fetchone()
+    patient = Patient.from_db(
         connection.alias, ["id", "name", "mobile", "email"], [pk, stored_name, mobile, stored_email]
     )
+    return patient, bool(new)
 
 
 @functools.cache
 def _patient_upsert_sql() -> str:
     qn = connection.ops.quote_name
     table = qn(Patient._meta.db_table)
-    name, mobile, email = (
-        qn(Patient._meta.get_field(f).column) for f in ("name", "mobile", "email")
+    name, mobile, email, created_at = (
+        qn(Patient._meta.get_field(f).column) for f in ("name", "mobile", "email", "created_at")
     )
+    # A row registered by this statement carries the created_at it was given; an
+    # existing patient's is older. That tells the caller which it was, on both databases.
     return (
         f"{insert_sql(Patient)} ON CONFLICT ({mobile}) DO UPDATE SET "
         f"{name} = CASE WHEN {table}.{name} = '' THEN excluded.{name} ELSE {table}.{name} END, "
         f"{email} = CASE WHEN excluded.{email} <> '' THEN excluded.{email} "
         f"ELSE {table}.{email} END "
-        f"RETURNING {qn(Patient._meta.pk.column)}, {name}, {email}"
+        f"RETURNING {qn(Patient._meta.pk.column)}, {name}, {email}, {created_at} = %s"
     )
 
 

@@ -221,7 +221,7 @@ def book_walk_in(
     with transaction.atomic():
         doctor = Doctor.objects.select_related("department").get(pk=doctor.pk)
         slot = _check_slot(doctor, day, start, now, emergency=emergency)
-        patient = _patient_for(mobile, name, "")
+        patient, _ = _patient_for(mobile, name, "")
         appointment = _create_booked(
             patient=patient, doctor=doctor, day=day, slot=slot, reason=reason,
             emergency=emergency, actor=actor, now=now,
@@ -264,7 +264,7 @@ def add_to_waiting_list(
     if doctor is not None and doctor.department_id != department.pk:
         raise BookingError(f"{doctor.name} is not in {department.name}.")
     with transaction.atomic():
-        patient = _patient_for(mobile, name, "")
+        patient, _ = _patient_for(mobile, name, "")
         if WaitingListEntry.objects.filter(
             patient=patient, department=department, status=WaitingListEntry.Status.WAITING
         ).exists():

@@ -135,6 +135,16 @@ def test_a_returning_patient_is_found_by_mobile_and_keeps_their_name(dr_rao, des
     assert Patient.objects.get().email == "asha.k@example.org"
 
 
+def test_finding_a_patient_says_whether_they_were_registered_just_now(db):
+    from appointments.services import _patient_for
+
+    first, new = _patient_for(MOBILE, "Asha Kumar", "")
+    assert new and first.pk
+    again, new = _patient_for(MOBILE, "Asha K", "asha@example.org")
+    assert not new and again.pk == first.pk
+    assert (again.name, again.email) == ("Asha Kumar", "asha@example.org")
+
+
 def test_a_patient_stored_without_a_name_gets_the_typed_one(dr_rao, desk):
     Patient.objects.create(name="", mobile=MOBILE)
     hold(dr_rao, desk)
@@ -153,7 +163,7 @@ def test_a_slot_taken_a_moment_ago_is_refused_with_a_message(dr_rao, desk, monke
     monkeypatch.setattr(services, "_free", lambda *args, **kwargs: stale)
     with pytest.raises(BookingError, match="^That slot was just taken. Please choose another.$"):
         hold(dr_rao, desk)
-    # The savepoint kept the rest of the transaction usable and nothing half-done remains.
+    # The insert did nothing (ON CONFLICT DO NOTHING) and nothing half-done remains.
     assert Appointment.objects.count() == 1
     assert not AppointmentEvent.objects.exists() and not OtpChallenge.objects.exists()
 
