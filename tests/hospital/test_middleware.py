@@ -1,13 +1,7 @@
-"""Static files under daphne: whitenoise, async-capable so requests don't hop threads."""
+"""Static files: whitenoise, under Django's own ASGI handler and under ours (daphne)."""
 
 import pytest
 from django.test import AsyncClient
-
-from hospital.middleware import WhiteNoiseMiddleware
-
-
-def test_the_static_middleware_is_async_capable():
-    assert WhiteNoiseMiddleware.async_capable and WhiteNoiseMiddleware.sync_capable
 
 
 @pytest.mark.asyncio
