@@ -42,6 +42,7 @@ import time
 from pathlib import Path
 
 import scratchdb
+from machine import reference_loop_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCTORS = 10
@@ -140,7 +141,11 @@ def main() -> int:
         f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}; "
         f"Python {sys.version.split()[0]}"
     )
-    results = [run_child(db, args) for db in databases]
+    results = []
+    for db in databases:
+        speed = reference_loop_seconds()
+        print(f"  reference loop {speed:.2f} s before {db.name} (bench/machine.py)")
+        results.append(run_child(db, args))
     print()
     print(HEADER)
     for result in results:

@@ -38,6 +38,7 @@ from pathlib import Path
 
 import aiohttp
 import scratchdb
+from machine import reference_loop_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
@@ -335,6 +336,7 @@ def local_today() -> str:
 
 def bench(database_cls, workers: int, args) -> Result:
     result = Result(database_cls.name, workers, args.clients, args.tokens)
+    speed = reference_loop_seconds()
     with database_cls() as database, tempfile.TemporaryDirectory(prefix="opdq-logs-") as logs:
         env = app_env(database.url)
         if args.pool_max:
@@ -373,7 +375,8 @@ def bench(database_cls, workers: int, args) -> Result:
         f"failed {result.failed} {result.other_statuses or ''}, stored {result.stored}\n"
         f"  CPU per token: servers {1000 * result.server_cpu / max(result.issued, 1):.1f} ms, "
         f"clients {1000 * result.client_cpu / max(result.issued, 1):.1f} ms; "
-        f"load average at the end {' '.join(f'{x:.1f}' for x in result.load)}"
+        f"load average at the end {' '.join(f'{x:.1f}' for x in result.load)}; "
+        f"reference loop {speed:.2f} s before the row (bench/machine.py)"
     )
     return result
 
