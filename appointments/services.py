@@ -45,7 +45,7 @@ from appointments.models import (
 )
 from hospital.models import Doctor
 from hospital.phones import InvalidMobile, normalize_mobile
-from hospital.sql import insert_fields, insert_params, insert_sql
+from hospital.sql import insert_fields, insert_params, insert_sql, mark_inserted
 
 MAX_NAME_LENGTH = Patient._meta.get_field("name").max_length
 MAX_REASON_LENGTH = Appointment._meta.get_field("reason").max_length
@@ -534,9 +534,7 @@ def _insert_unless_taken(appointment: Appointment) -> bool:
         row = cursor.fetchone()
     if row is None:
         return False
-    appointment.pk = row[0]
-    appointment._state.adding = False
-    appointment._state.db = connection.alias
+    mark_inserted(appointment, row[0])
     return True
 
 

@@ -63,8 +63,9 @@ class SyncViewsASGIHandler(ASGIHandler):
                 pass  # the client went away while we were sending
             finally:
                 if response.streaming:
-                    # A streamed body (a static file) is read while sending, so the
-                    # response is closed only now.
+                    # A streamed body (here only whitenoise's static files, which never
+                    # touch the database) is read while sending, so the response is
+                    # closed, and request_finished sent, only now and off the pool.
                     await sync_to_async(response.close, thread_sensitive=False)()
         finally:
             body_file.close()

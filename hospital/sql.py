@@ -40,3 +40,11 @@ def insert_sql(model: type[Model], computed: dict[str, str] | None = None, selec
     if select_from:
         return f"{head} SELECT {', '.join(values)} FROM {select_from}"
     return f"{head} VALUES ({', '.join(values)})"
+
+
+def mark_inserted(obj: Model, pk) -> None:
+    """Make `obj` what Model.save would have left: its primary key set, known to be in
+    the database (so related objects can point at it, and a later save updates)."""
+    obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = connection.alias

@@ -23,7 +23,7 @@ import functools
 from django.db import connection
 
 from hospital.models import Department
-from hospital.sql import insert_fields, insert_params, insert_sql
+from hospital.sql import insert_fields, insert_params, insert_sql, mark_inserted
 from queues.models import Token, TokenCounter, TokenEvent
 
 
@@ -88,7 +88,7 @@ def insert_numbered(token: Token, event: TokenEvent) -> bool:
             row = cursor.fetchone()
         if row is None:
             return False
-        token.pk, token.number = row
+        token_id, token.number = row
     else:
         bump_sql, token_sql, token_fields, event_sql, event_fields = _sqlite_statements()
         with connection.cursor() as cursor:
@@ -98,10 +98,9 @@ def insert_numbered(token: Token, event: TokenEvent) -> bool:
                 return False
             token.number = row[0]
             cursor.execute(token_sql, insert_params(token, token_fields))
-            token.pk = cursor.fetchone()[0]
-            event.token_id, event.token_number = token.pk, token.number
+            token_id = cursor.fetchone()[0]
+            event.token_id, event.token_number = token_id, token.number
             cursor.execute(event_sql, insert_params(event, event_fields))
             cursor.execute(_version_sql(), [token.department_id])
-    token._state.adding = False
-    token._state.db = connection.alias
+    mark_inserted(token, token_id)
     return True
