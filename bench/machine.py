@@ -1,9 +1,9 @@
 """How fast this machine runs Python right now.
 
 The VMs these benchmarks run on change speed over time (a neighbour's load, the host's
-clock): the same code measured 65 and 184 tokens/s an hour apart on one machine. Each
-benchmark prints this figure next to its results so that a reader can tell a faster
-program from a faster moment.
+clock): the same code issued 384 and then 190 tokens/s minutes apart on one machine.
+Each benchmark prints this figure next to its results so that a reader can tell a
+faster program from a faster moment.
 """
 
 import time
