@@ -28,8 +28,10 @@ logger = logging.getLogger(__name__)
 # How long the publisher waits for the server's event loop to take a message.
 SEND_TIMEOUT = 5.0
 
-# At most this share of a process's time goes to publishing during a rush (Publisher).
+# At most this share of a process's time goes to publishing during a rush (Publisher),
+# but a screen never waits more than MAX_PUBLISH_DELAY seconds for the next round.
 PUBLISH_SHARE = 0.05
+MAX_PUBLISH_DELAY = 1.0
 
 # The version last published for each department by this process.
 _last_sent: dict[int, int] = {}
@@ -148,7 +150,9 @@ class Publisher:
             close_old_connections()
             # CPU time, not wall time: waiting for the database or for a busy event loop
             # to take the message costs the requests nothing.
-            next_round = started + (time.thread_time() - cpu) / PUBLISH_SHARE
+            next_round = started + min(
+                (time.thread_time() - cpu) / PUBLISH_SHARE, MAX_PUBLISH_DELAY
+            )
 
 
 _publisher = Publisher()
