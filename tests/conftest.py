@@ -2,6 +2,7 @@
 two orthopaedic doctors, a cardiologist, an admin and a plain user."""
 
 import datetime
+import html
 import os
 import shutil
 
@@ -18,6 +19,19 @@ WEDNESDAY = datetime.date(2026, 11, 18)
 
 def at(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour, minute)))
+
+
+@pytest.fixture
+def clock(request, monkeypatch):
+    """Stop the clock at the test module's NOW (timezone.now() returns it)."""
+    now = request.module.NOW
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    return now
+
+
+def page_text(response) -> str:
+    """A page's HTML with entities decoded, for `in` checks."""
+    return html.unescape(response.content.decode())
 
 
 @pytest.fixture

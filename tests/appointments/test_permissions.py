@@ -5,7 +5,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
-from django.utils import timezone
 
 from appointments import services
 from appointments.models import DoctorSchedule, WaitingListEntry
@@ -73,8 +72,7 @@ def make_receptionist(username="frontdesk"):
 
 
 @pytest.fixture(autouse=True)
-def wednesday_morning(monkeypatch, settings, tmp_path):
-    monkeypatch.setattr(timezone, "now", lambda: NOW)
+def wednesday_morning(clock, settings, tmp_path):
     settings.SMS_BACKEND = "outbox"
     settings.OUTBOX_DIR = tmp_path
 

@@ -18,6 +18,7 @@ from appointments.models import (
     OtpChallenge,
     Patient,
 )
+from tests.appointments.conftest import flat_text
 from tests.conftest import WEDNESDAY, at
 
 BOOK = reverse("reception_book")
@@ -80,10 +81,6 @@ def booking(who, **overrides) -> dict:
     return data
 
 
-def text(response) -> str:
-    return re.sub(r"\s+", " ", response.content.decode())
-
-
 def page_messages(response) -> list[str]:
     return [str(m) for m in response.context["messages"]]
 
@@ -110,7 +107,7 @@ def nothing_written():
 
 
 def test_without_a_doctor_the_page_offers_the_search(desk_client, rao):
-    html = text(desk_client.get(BOOK))
+    html = flat_text(desk_client.get(BOOK))
     assert 'role="combobox"' in html and 'aria-controls="doctor-suggestions"' in html
     assert 'role="listbox"' in html
     assert f'data-endpoint="{reverse("reception_doctor_search")}"' in html
@@ -119,7 +116,7 @@ def test_without_a_doctor_the_page_offers_the_search(desk_client, rao):
 
 def test_without_javascript_the_search_lists_the_matches(desk_client, rao, dr_shah):
     response = desk_client.get(BOOK, {"q": "ortho", "date": WEDNESDAY.isoformat()})
-    html = text(response)
+    html = flat_text(response)
     assert "Doctors matching “ortho”" in html
     assert f'href="/reception/book/?doctor={rao.pk}&amp;date=2026-11-18">Dr. Rao</a>' in html
     assert "Dr. Shah" not in html
@@ -127,7 +124,7 @@ def test_without_javascript_the_search_lists_the_matches(desk_client, rao, dr_sh
     assert [row["match"].doctor.name for row in everyone] == ["Dr. Rao", "Dr. Shah"]
     free = desk_client.get(BOOK, {"q": "dr", "available": "1"})
     assert [row["match"].doctor.name for row in free.context["found"]] == ["Dr. Rao"]
-    assert 'name="available" value="1" checked' in text(free)
+    assert 'name="available" value="1" checked' in flat_text(free)
 
 
 def test_the_slot_picker_offers_only_free_slots(desk_client, rao):
@@ -138,7 +135,7 @@ def test_the_slot_picker_offers_only_free_slots(desk_client, rao):
     )  # fmt: skip
     response = desk_client.get(BOOK, {"doctor": rao.pk, "date": WEDNESDAY.isoformat()})
     assert response.status_code == 200
-    html = text(response)
+    html = flat_text(response)
     offered = re.findall(r'<input type="radio" name="start" value="(\d\d:\d\d)"', html)
     assert offered == ["09:00", "09:15", "09:45"]
     assert "Free slots on Wednesday 18 November 2026" in html
@@ -149,7 +146,7 @@ def test_the_slot_picker_offers_only_free_slots(desk_client, rao):
 
 def test_a_day_without_free_slots_says_so(desk_client, rao):
     thursday = WEDNESDAY + datetime.timedelta(days=1)
-    html = text(desk_client.get(BOOK, {"doctor": rao.pk, "date": thursday.isoformat()}))
+    html = flat_text(desk_client.get(BOOK, {"doctor": rao.pk, "date": thursday.isoformat()}))
     assert "No free slots on this date." in html
     assert 'name="start"' not in html and 'name="patient_name"' not in html
 
@@ -161,7 +158,7 @@ def test_an_unknown_doctor_gives_a_message_not_an_error(desk_client, rao, doctor
     assert page_messages(response) == [
         "That doctor could not be found. Search for the doctor again."
     ]
-    assert 'role="combobox"' in text(response)
+    assert 'role="combobox"' in flat_text(response)
 
 
 @pytest.mark.parametrize("date", ["soon", "2026-02-30", "<b>"])
@@ -198,7 +195,7 @@ def test_form_errors_write_nothing(post, rao, overrides, field, message):
     assert response.status_code == 200
     errors = response.context["form"].errors[field]
     assert any(e.startswith(message) for e in errors), errors
-    assert message.split(" e.g.")[0] in text(response).replace("&#x27;", "'")
+    assert message.split(" e.g.")[0] in flat_text(response).replace("&#x27;", "'")
     assert nothing_written()
 
 
@@ -206,7 +203,7 @@ def test_a_slot_that_is_not_free_shows_the_services_message(post, rao):
     response = post(BOOK, booking(rao, start="09:10"))  # not a slot boundary
     assert response.status_code == 200
     assert response.context["form"].non_field_errors() == [services.SLOT_NOT_FREE]
-    assert services.SLOT_NOT_FREE in text(response)
+    assert services.SLOT_NOT_FREE in flat_text(response)
     assert nothing_written()
 
 
@@ -216,10 +213,10 @@ def test_a_slot_taken_meanwhile_is_refused_and_the_others_still_offered(post, ra
     response = post(BOOK, booking(rao, mobile="98123 00002", patient_name="Bala"))
     assert response.context["form"].non_field_errors() == [services.SLOT_NOT_FREE]
     assert Appointment.objects.count() == before
-    offered = re.findall(r'name="start" value="(\d\d:\d\d)"', text(response))
+    offered = re.findall(r'name="start" value="(\d\d:\d\d)"', flat_text(response))
     assert offered == ["09:00", "09:30", "09:45"]
     # What was typed is kept, so the receptionist only picks another slot.
-    assert 'value="Bala"' in text(response)
+    assert 'value="Bala"' in flat_text(response)
 
 
 def test_a_slot_in_the_past_is_refused_without_writing(post, rao, clock):
@@ -248,7 +245,7 @@ def test_book_verify_and_see_it_on_the_dashboard(desk_client, post, rao):
     assert appointment.start == datetime.time(9, 15)
 
     page = desk_client.get(verify_url)
-    html = text(page)
+    html = flat_text(page)
     assert 'A 6-digit code was sent to <strong class="mono">••••••5678</strong>' in html
     code_input = re.search(r'<input type="text" name="code"[^>]*>', html).group(0)
     for attribute in ('inputmode="numeric"', 'autocomplete="one-time-code"', 'maxlength="6"'):
@@ -266,7 +263,7 @@ def test_book_verify_and_see_it_on_the_dashboard(desk_client, post, rao):
 
     detail = desk_client.get(detail_url)
     assert page_messages(detail) == ["Booked: Asha Rao with Dr. Rao on Wed 18 Nov at 09:15."]
-    html = text(detail)
+    html = flat_text(detail)
     assert "Booked" in html and "Knee pain" in html and "••••••5678" in html
     assert "9812345678" not in html
     for event in ("Slot held", "Code sent", "Booked"):
@@ -277,7 +274,7 @@ def test_book_verify_and_see_it_on_the_dashboard(desk_client, post, rao):
     dashboard = desk_client.get(reverse("reception_dashboard"))
     [row] = dashboard.context["rows"]
     assert row["appointment"] == appointment
-    assert "Asha Rao" in text(dashboard) and ">Booked<" in text(dashboard)
+    assert "Asha Rao" in flat_text(dashboard) and ">Booked<" in flat_text(dashboard)
     # A confirmed appointment needs no code any more.
     back = desk_client.get(verify_url)
     assert back["Location"] == detail_url
@@ -291,7 +288,7 @@ def test_a_wrong_code_says_so_and_is_not_echoed(desk_client, post, rao):
     response = post(reverse("reception_verify", args=[appointment.public_id]), {"code": bad})
     assert response.status_code == 200
     assert response.context["form"].errors["code"] == ["That code is not right. 4 attempts left."]
-    html = text(response)
+    html = flat_text(response)
     assert "That code is not right. 4 attempts left." in html
     assert bad not in html and code not in html
     appointment.refresh_from_db()
@@ -320,7 +317,7 @@ def test_resending_too_soon_is_refused_then_allowed(desk_client, post, rao, cloc
     assert response["Location"] == verify_url
     page = desk_client.get(verify_url)
     assert page_messages(page)[-1] == "You can send a new code in 40 seconds."
-    assert 'data-wait="40" disabled' in text(page)
+    assert 'data-wait="40" disabled' in flat_text(page)
     assert len(codes_sent()) == 1
 
     clock.advance(seconds=41)
@@ -340,13 +337,13 @@ def test_an_expired_hold_says_so_and_links_back_to_booking(desk_client, post, ra
     appointment = Appointment.objects.get()
     clock.advance(minutes=11)
     page = desk_client.get(reverse("reception_verify", args=[appointment.public_id]))
-    html = text(page)
+    html = flat_text(page)
     assert "The hold has expired" in html
     assert 'name="code"' not in html and "resend-button" not in html
     assert f'href="/reception/book/?doctor={rao.pk}&amp;date=2026-11-18"' in html
     [code] = codes_sent()
     response = post(reverse("reception_verify", args=[appointment.public_id]), {"code": code})
-    assert "has expired" in text(response)
+    assert "has expired" in flat_text(response)
     appointment.refresh_from_db()
     assert appointment.status != Appointment.Status.BOOKED
 
@@ -357,7 +354,7 @@ def test_a_failed_text_is_shown_to_the_receptionist(desk_client, post, rao, sett
     appointment = Appointment.objects.get()
     assert Notification.objects.get().status == Notification.Status.FAILED
     for name in ("reception_verify", "reception_appointment"):
-        html = text(desk_client.get(reverse(name, args=[appointment.public_id])))
+        html = flat_text(desk_client.get(reverse(name, args=[appointment.public_id])))
         failure = "The SMS with the code could not be sent: unknown SMS_BACKEND"
         assert f"{failure} &#x27;carrier-pigeon&#x27;" in html, name
         assert 'class="notify-failures" role="alert"' in html
@@ -369,6 +366,7 @@ def test_a_failed_confirmation_is_shown_on_the_appointment(desk_client, post, ra
     [code] = codes_sent()
     settings.SMS_BACKEND = "carrier-pigeon"
     post(reverse("reception_verify", args=[appointment.public_id]), {"code": code})
-    html = text(desk_client.get(reverse("reception_appointment", args=[appointment.public_id])))
+    page = desk_client.get(reverse("reception_appointment", args=[appointment.public_id]))
+    html = flat_text(page)
     assert "The confirmation SMS could not be sent: unknown SMS_BACKEND" in html
     assert "Notification failed" in html  # in the history too

@@ -17,12 +17,7 @@ from tests.conftest import WEDNESDAY, at
 
 NOW = at(WEDNESDAY, 8, 55)
 
-pytestmark = pytest.mark.usefixtures("outbox", "rao_morning")
-
-
-@pytest.fixture(autouse=True)
-def wednesday_morning(monkeypatch):
-    monkeypatch.setattr(timezone, "now", lambda: NOW)
+pytestmark = pytest.mark.usefixtures("clock", "outbox", "rao_morning")
 
 
 @pytest.fixture

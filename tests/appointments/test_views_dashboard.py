@@ -9,15 +9,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import Appointment, DoctorLeave, DoctorSchedule, Patient
+from tests.appointments.conftest import flat_text
 from tests.conftest import WEDNESDAY, at
 
 NOW = at(WEDNESDAY, 8)
+pytestmark = pytest.mark.usefixtures("clock")
 URL = reverse("reception_dashboard")
-
-
-@pytest.fixture(autouse=True)
-def wednesday_morning(monkeypatch):
-    monkeypatch.setattr(timezone, "now", lambda: NOW)
 
 
 def session(doctor, start, end, day=WEDNESDAY):
@@ -56,15 +53,11 @@ def listed(response) -> list[str]:
     return [row["appointment"].patient.name for row in response.context["rows"]]
 
 
-def text(response) -> str:
-    return re.sub(r"\s+", " ", response.content.decode())
-
-
 def test_it_lists_todays_appointments_in_time_order(desk_client, wednesday):
     response = desk_client.get(URL)
     assert response.status_code == 200
     assert listed(response) == ["Asha Rao", "Bala Iyer", "Chitra Menon"]
-    html = text(response)
+    html = flat_text(response)
     assert "Appointments today, Wednesday 18 November 2026" in html
     assert "09:15–09:30" in html and "Dr. Rao" in html
     assert "Held (awaiting OTP)" in html and "Booked" in html
@@ -99,7 +92,7 @@ def test_it_shows_each_doctors_availability_in_words_and_colour(
     session(dr_shah, datetime.time(9), datetime.time(12))
     DoctorLeave.objects.create(doctor=dr_shah, start_date=WEDNESDAY, end_date=WEDNESDAY)
     response = desk_client.get(URL)
-    html = text(response)
+    html = flat_text(response)
     states = {
         a["item"].doctor.name: (a["item"].label, a["colour"])
         for a in response.context["availability"]
@@ -118,14 +111,14 @@ def test_an_off_duty_doctor_says_so(desk_client, dr_rao):
     session(dr_rao, datetime.time(9), datetime.time(12))
     dr_rao.on_duty = False
     dr_rao.save()
-    assert "Off duty" in text(desk_client.get(URL))
+    assert "Off duty" in flat_text(desk_client.get(URL))
 
 
 def test_date_navigation(desk_client, wednesday):
     thursday = WEDNESDAY + datetime.timedelta(days=1)
     response = desk_client.get(URL, {"date": thursday.isoformat()})
     assert listed(response) == ["Thursday Tara"]
-    html = text(response)
+    html = flat_text(response)
     assert "Appointments Thursday 19 November 2026" in html
     assert 'href="?date=2026-11-18" class="date-back" rel="prev">‹ Previous day' in html
     assert 'href="?date=2026-11-20" rel="next">Next day ›' in html
@@ -141,7 +134,7 @@ def test_a_date_that_cannot_be_read_falls_back_to_today_with_a_message(
     assert response.status_code == 200
     assert response.context["day"] == WEDNESDAY
     assert listed(response) == ["Asha Rao", "Bala Iyer", "Chitra Menon"]
-    assert "is not a date; showing today instead" in text(response)
+    assert "is not a date; showing today instead" in flat_text(response)
     assert "<script>" not in response.content.decode()
 
 
@@ -162,7 +155,7 @@ def test_search_by_patient_name_or_mobile(desk_client, wednesday, q, expected):
     assert response.status_code == 200
     assert listed(response) == expected
     if not expected:
-        assert "No appointments match" in text(response)
+        assert "No appointments match" in flat_text(response)
 
 
 def test_filters_by_doctor_and_status(desk_client, wednesday, dr_rao):
@@ -173,13 +166,13 @@ def test_filters_by_doctor_and_status(desk_client, wednesday, dr_rao):
         "Bala Iyer",
         "Chitra Menon",
     ]
-    html = text(desk_client.get(URL, {"doctor": dr_rao.pk}))
+    html = flat_text(desk_client.get(URL, {"doctor": dr_rao.pk}))
     assert '<li class="selected"><a href="?date=2026-11-18&amp;doctor=' in html
 
 
 def test_an_empty_day_says_so(desk_client, db):
     response = desk_client.get(URL)
-    assert "No appointments on this day." in text(response)
+    assert "No appointments on this day." in flat_text(response)
 
 
 def test_the_site_nav_shows_reception_to_receptionists_only(client, desk_client, dr_rao):
@@ -193,6 +186,6 @@ def test_a_lapsed_hold_shows_as_expired_without_the_code_link(desk_client, wedne
     later = NOW + datetime.timedelta(minutes=11)
     monkeypatch.setattr(timezone, "now", lambda: later)
     held = wednesday[2]
-    html = text(desk_client.get(URL))
+    html = flat_text(desk_client.get(URL))
     assert "status-held" not in html and "Hold expired</span>" in html
     assert reverse("reception_verify", args=[held.public_id]) not in html

@@ -4,18 +4,13 @@ import datetime
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from appointments.models import DoctorSchedule
 from tests.conftest import WEDNESDAY, at
 
 NOW = at(WEDNESDAY, 8)
+pytestmark = pytest.mark.usefixtures("clock")
 URL = reverse("reception_doctor_search")
-
-
-@pytest.fixture(autouse=True)
-def wednesday_morning(monkeypatch):
-    monkeypatch.setattr(timezone, "now", lambda: NOW)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from appointments import walkins
 from appointments.models import Appointment, DoctorSchedule, WaitingListEntry
@@ -12,12 +11,8 @@ from tests.appointments.test_walkins import receptionist
 from tests.conftest import WEDNESDAY, at
 
 NOW = at(WEDNESDAY, 9, 5)
+pytestmark = pytest.mark.usefixtures("clock")
 PATIENT = {"patient_name": "Asha Rao", "mobile": "98123 45678", "reason": "Fever"}
-
-
-@pytest.fixture(autouse=True)
-def wednesday_morning(monkeypatch):
-    monkeypatch.setattr(timezone, "now", lambda: NOW)
 
 
 @pytest.fixture

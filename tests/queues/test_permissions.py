@@ -3,12 +3,12 @@ department, a doctor of another department, and an admin with no Doctor record."
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from queues import services
 from tests.conftest import WEDNESDAY, at
 
 NOW = at(WEDNESDAY, 9)
+pytestmark = pytest.mark.usefixtures("clock")
 
 LOGIN = "login"
 OK = 200
@@ -34,11 +34,6 @@ for action in ["doctor_start", "doctor_complete", "doctor_skip", "doctor_recall"
         ("post", action, True, [LOGIN, BACK, BACK, FORBIDDEN]),
         ("get", action, True, [NOT_ALLOWED] * 4),
     ]
-
-
-@pytest.fixture(autouse=True)
-def wednesday_morning(monkeypatch):
-    monkeypatch.setattr(timezone, "now", lambda: NOW)
 
 
 @pytest.fixture

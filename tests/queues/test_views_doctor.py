@@ -1,26 +1,16 @@
 """The doctor terminal at /doctor/ and its buttons, driven through the client."""
 
-import html
 import uuid
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from queues import services
 from queues.models import Token
-from tests.conftest import WEDNESDAY, at
+from tests.conftest import WEDNESDAY, at, page_text
 
 NOW = at(WEDNESDAY, 9)
-
-
-@pytest.fixture(autouse=True)
-def wednesday_morning(monkeypatch):
-    monkeypatch.setattr(timezone, "now", lambda: NOW)
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 @pytest.fixture
@@ -48,7 +38,7 @@ def test_the_terminal_shows_the_doctor_the_queue_and_empty_figures(rao_client, q
     )
     response = rao_client.get(reverse("doctor_terminal"))
     assert response.status_code == 200
-    page = text(response)
+    page = page_text(response)
     assert "Dr. Rao" in page and "Orthopedic Surgery" in page and "Room 4" in page
     # Calling order: the emergency first, then by number.
     positions = [page.index(t.patient_name) for t in [emergency, *queue]]
@@ -63,50 +53,50 @@ def test_the_terminal_shows_the_doctor_the_queue_and_empty_figures(rao_client, q
 def test_call_start_complete_walks_a_patient_through(rao_client, dr_rao, queue):
     response = post(rao_client, "doctor_call_next")
     assert response.redirect_chain == [("/doctor/", 302)]
-    assert "Called ORTH-001 — Asha Rao." in text(response)
+    assert "Called ORTH-001 — Asha Rao." in page_text(response)
     first = Token.objects.get(pk=queue[0].pk)
     assert first.status == Token.Status.CALLED and first.doctor == dr_rao
-    page = text(response)
+    page = page_text(response)
     assert reverse("doctor_start", args=[first.public_id]) in page
     assert reverse("doctor_skip", args=[first.public_id]) in page
     assert reverse("doctor_complete", args=[first.public_id]) not in page
     assert "Since called" in page
 
     response = post(rao_client, "doctor_start", first)
-    assert "Consultation with ORTH-001 started." in text(response)
+    assert "Consultation with ORTH-001 started." in page_text(response)
     first.refresh_from_db()
     assert first.status == Token.Status.IN_CONSULTATION
-    page = text(response)
+    page = page_text(response)
     assert reverse("doctor_complete", args=[first.public_id]) in page
     assert reverse("doctor_skip", args=[first.public_id]) not in page
     assert "In consultation" in page
 
     response = post(rao_client, "doctor_complete", first)
-    assert "ORTH-001 completed." in text(response)
+    assert "ORTH-001 completed." in page_text(response)
     first.refresh_from_db()
     assert first.status == Token.Status.COMPLETED
-    assert "<dt>Patients seen</dt><dd>1</dd>" in text(response)
-    assert "60 min" in text(response)  # issued 08:00, called 09:00
+    assert "<dt>Patients seen</dt><dd>1</dd>" in page_text(response)
+    assert "60 min" in page_text(response)  # issued 08:00, called 09:00
 
 
 def test_skip_then_recall_puts_the_patient_back_first(rao_client, queue):
     post(rao_client, "doctor_call_next")
     response = post(rao_client, "doctor_skip", queue[0])
-    assert "ORTH-001 skipped as a no-show" in text(response)
+    assert "ORTH-001 skipped as a no-show" in page_text(response)
     assert Token.objects.get(pk=queue[0].pk).status == Token.Status.SKIPPED
-    assert reverse("doctor_recall", args=[queue[0].public_id]) in text(response)
+    assert reverse("doctor_recall", args=[queue[0].public_id]) in page_text(response)
 
     response = post(rao_client, "doctor_recall", queue[0])
-    assert "ORTH-001 recalled" in text(response)
+    assert "ORTH-001 recalled" in page_text(response)
     assert Token.objects.get(pk=queue[0].pk).status == Token.Status.WAITING
     response = post(rao_client, "doctor_call_next")
-    assert "Called ORTH-001" in text(response)
+    assert "Called ORTH-001" in page_text(response)
 
 
 def test_calling_twice_without_finishing_says_finish_first(rao_client, queue):
     post(rao_client, "doctor_call_next")
     response = post(rao_client, "doctor_call_next")
-    assert "Finish ORTH-001 first" in text(response)
+    assert "Finish ORTH-001 first" in page_text(response)
     assert Token.objects.get(pk=queue[1].pk).status == Token.Status.WAITING
 
 
@@ -115,12 +105,12 @@ def test_a_double_post_only_shows_the_message(rao_client, queue):
     post(rao_client, "doctor_skip", queue[0])
     response = post(rao_client, "doctor_skip", queue[0])
     assert response.status_code == 200
-    assert "only a called patient who has not come can be skipped" in text(response)
+    assert "only a called patient who has not come can be skipped" in page_text(response)
 
 
 def test_calling_an_empty_queue_says_nobody_is_waiting(rao_client, orth):
     response = post(rao_client, "doctor_call_next")
-    assert "Nobody is waiting. Nothing to call." in text(response)
+    assert "Nobody is waiting. Nothing to call." in page_text(response)
 
 
 def test_a_doctor_of_another_department_cannot_act_on_the_token(client, dr_rao, dr_shah, queue):
@@ -128,7 +118,7 @@ def test_a_doctor_of_another_department_cannot_act_on_the_token(client, dr_rao, 
     client.force_login(dr_shah.user)
     for name in ["doctor_start", "doctor_skip", "doctor_complete", "doctor_recall"]:
         response = post(client, name, queue[0])
-        assert "ORTH-001 is not in your department's queue." in text(response)
+        assert "ORTH-001 is not in your department's queue." in page_text(response)
     token = Token.objects.get(pk=queue[0].pk)
     assert token.status == Token.Status.CALLED and token.doctor == dr_rao
 
@@ -137,7 +127,7 @@ def test_another_doctor_of_the_department_cannot_close_my_patient(client, dr_iye
     services.call_next(dr_rao, now=NOW)
     client.force_login(dr_iyer.user)
     response = post(client, "doctor_skip", queue[0])
-    assert "ORTH-001 was called by another doctor." in text(response)
+    assert "ORTH-001 was called by another doctor." in page_text(response)
     assert Token.objects.get(pk=queue[0].pk).status == Token.Status.CALLED
 
 

@@ -1,26 +1,16 @@
 """The kiosk's "take a token" form at /."""
 
 import datetime
-import html
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from hospital.models import MON_TO_SAT, Department
 from queues.models import Token, TokenEvent
-from tests.conftest import WEDNESDAY, at
+from tests.conftest import WEDNESDAY, at, page_text
 
 NOW = at(WEDNESDAY, 9)
-
-
-@pytest.fixture(autouse=True)
-def wednesday_morning(monkeypatch):
-    monkeypatch.setattr(timezone, "now", lambda: NOW)
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 def form_data(**overrides):
@@ -39,7 +29,7 @@ def test_it_offers_active_departments_by_slug_and_only_open_days(client, orth, c
     Department.objects.create(name="Dermatology", code="DERM", is_active=False)
     response = client.get(reverse("home"))
     assert response.status_code == 200
-    page = text(response)
+    page = page_text(response)
     assert 'value="orth"' in page and 'value="card"' in page
     assert "Dermatology" not in page
     assert 'name="patient_name"' in page and 'name="mobile"' in page
@@ -98,7 +88,7 @@ def test_it_refuses_bad_input_shows_why_and_writes_nothing(client, orth, overrid
     Department.objects.create(name="Dermatology", code="DERM", is_active=False)
     response = client.post(reverse("home"), form_data(**overrides))
     assert response.status_code == 200
-    assert message in text(response)
+    assert message in page_text(response)
     assert Token.objects.count() == 0
     assert TokenEvent.objects.count() == 0
 
@@ -109,13 +99,13 @@ def test_it_refuses_past_the_daily_limit(client, orth):
     client.post(reverse("home"), form_data())
     response = client.post(reverse("home"), form_data(patient_name="Bala"))
     assert response.status_code == 200
-    assert "All 1 tokens for Orthopedic Surgery" in text(response)
+    assert "All 1 tokens for Orthopedic Surgery" in page_text(response)
     assert Token.objects.count() == 1
 
 
 def test_it_keeps_what_was_typed_after_an_error(client, orth):
     response = client.post(reverse("home"), form_data(mobile="12345", patient_name="Asha R"))
-    page = text(response)
+    page = page_text(response)
     assert 'value="Asha R"' in page
     assert 'value="12345"' in page
     assert '<option value="orth" selected>' in page
@@ -124,4 +114,4 @@ def test_it_keeps_what_was_typed_after_an_error(client, orth):
 def test_it_says_so_when_no_department_takes_tokens(client, db):
     response = client.get(reverse("home"))
     assert response.status_code == 200
-    assert "No department is taking tokens" in text(response)
+    assert "No department is taking tokens" in page_text(response)

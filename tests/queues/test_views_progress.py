@@ -1,25 +1,14 @@
 """The public progress board at /progress/."""
 
-import html
-
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from hospital.models import Department
 from queues import services
-from tests.conftest import WEDNESDAY, at
+from tests.conftest import WEDNESDAY, at, page_text
 
 NOW = at(WEDNESDAY, 9)
-
-
-@pytest.fixture(autouse=True)
-def wednesday_morning(monkeypatch):
-    monkeypatch.setattr(timezone, "now", lambda: NOW)
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 @pytest.fixture
@@ -35,7 +24,7 @@ def busy_morning(orth, card, dr_rao, dr_iyer, dr_shah):
 def test_it_shows_every_department_with_its_current_tokens_rooms_and_waiting(client, busy_morning):
     response = client.get(reverse("progress"))
     assert response.status_code == 200
-    page = text(response)
+    page = page_text(response)
     assert 'data-department-slug="orth"' in page
     assert 'data-department-slug="card"' in page
     assert "ORTH-001" in page and "Room 4" in page
@@ -45,14 +34,14 @@ def test_it_shows_every_department_with_its_current_tokens_rooms_and_waiting(cli
 
 
 def test_it_shows_no_names_or_mobiles(client, busy_morning):
-    page = text(client.get(reverse("progress")))
+    page = page_text(client.get(reverse("progress")))
     for name in ["Asha", "Bala", "Chitra", "Dev Anand", "Esha", "+9198123", "98123"]:
         assert name not in page
 
 
 def test_it_leaves_out_inactive_departments(client, orth):
     Department.objects.create(name="Dermatology", code="DERM", is_active=False)
-    page = text(client.get(reverse("progress")))
+    page = page_text(client.get(reverse("progress")))
     assert "Orthopedic Surgery" in page
     assert "Dermatology" not in page
 

@@ -1,33 +1,23 @@
 """The patient's token page at /tokens/<public_id>/."""
 
 import datetime
-import html
 import re
 import uuid
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from queues import services
 from queues.models import Token
-from tests.conftest import WEDNESDAY, at
+from tests.conftest import WEDNESDAY, at, page_text
 
 NOW = at(WEDNESDAY, 9)
-
-
-@pytest.fixture(autouse=True)
-def wednesday_morning(monkeypatch):
-    monkeypatch.setattr(timezone, "now", lambda: NOW)
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 def words(response) -> str:
     """The page as a person reads it: tags dropped, spaces collapsed."""
-    return " ".join(re.sub(r"<[^>]+>", " ", text(response)).split())
+    return " ".join(re.sub(r"<[^>]+>", " ", page_text(response)).split())
 
 
 def test_the_issued_token_page_shows_number_position_wait_and_a_qr_code(client, orth):
@@ -45,7 +35,7 @@ def test_the_issued_token_page_shows_number_position_wait_and_a_qr_code(client, 
     )
     token = Token.objects.get(patient_name="Asha Rao")
     assert response.redirect_chain == [(f"/tokens/{token.public_id}/", 302)]
-    page = text(response)
+    page = page_text(response)
     assert "ORTH-003" in page
     assert "Orthopedic Surgery" in page
     assert "Asha Rao" in page
@@ -62,7 +52,7 @@ def test_the_issued_token_page_shows_number_position_wait_and_a_qr_code(client, 
 
 def test_it_never_shows_the_mobile_number(client, orth):
     token = services.issue_token(orth, "Asha Rao", mobile="98123 45678", now=NOW)
-    page = text(client.get(reverse("token_detail", args=[token.public_id])))
+    page = page_text(client.get(reverse("token_detail", args=[token.public_id])))
     assert "+919812345678" not in page
     assert "9812345678" not in page
     assert "98123" not in page
@@ -78,7 +68,7 @@ def test_a_future_token_says_the_estimate_is_for_its_day(client, orth):
 def test_a_called_token_shows_the_room(client, orth, dr_rao):
     token = services.issue_token(orth, "Asha", now=NOW)
     services.call_next(dr_rao, now=NOW)
-    page = text(client.get(reverse("token_detail", args=[token.public_id])))
+    page = page_text(client.get(reverse("token_detail", args=[token.public_id])))
     assert "room 4" in page
     assert "Called" in page
 
@@ -86,12 +76,12 @@ def test_a_called_token_shows_the_room(client, orth, dr_rao):
 def test_an_unknown_token_is_a_friendly_404(client, db):
     response = client.get(reverse("token_detail", args=[uuid.uuid4()]))
     assert response.status_code == 404
-    assert "couldn't find that page" in text(response)
-    assert "Take a token" in text(response)
+    assert "couldn't find that page" in page_text(response)
+    assert "Take a token" in page_text(response)
 
 
 def test_the_page_links_the_print_script_and_stylesheet(client, orth):
     token = services.issue_token(orth, "Asha", now=NOW)
-    page = text(client.get(reverse("token_detail", args=[token.public_id])))
+    page = page_text(client.get(reverse("token_detail", args=[token.public_id])))
     assert "js/token.js" in page
     assert "css/app.css" in page
