@@ -6,7 +6,10 @@ Skipped with a reason when Chromium is missing (a laptop); required in CI.
 import os
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
+from hospital.models import Roles
 from tests.conftest import chromium_path, require_in_ci
 from tests.servers import DaphneServer, set_server_password
 
@@ -50,6 +53,26 @@ def server(transactional_db):
 
 
 @pytest.fixture
+def outbox_dir(tmp_path):
+    """Where the reception server's outbox SMS backend writes (sms.jsonl)."""
+    return tmp_path / "outbox"
+
+
+@pytest.fixture
+def reception_server(transactional_db, outbox_dir):
+    env = {"SMS_BACKEND": "outbox", "OUTBOX_DIR": str(outbox_dir)}
+    with DaphneServer(extra_env=env) as running:
+        yield running
+
+
+@pytest.fixture
+def frontdesk(transactional_db):
+    user = get_user_model().objects.create_user(username="frontdesk", first_name="Front")
+    user.groups.add(Group.objects.get_or_create(name=Roles.RECEPTIONIST)[0])
+    return user
+
+
+@pytest.fixture
 def new_page(browser):
     contexts = []
 
@@ -72,8 +95,6 @@ def press(page, button: str) -> None:
 
 
 def log_in(page, base_url: str, username: str, password: str) -> None:
-    from django.contrib.auth import get_user_model
-
     set_server_password(get_user_model().objects.get(username=username), password)
     page.goto(f"{base_url}/accounts/login/")
     page.fill("input[name=username]", username)

@@ -8,35 +8,12 @@ import re
 import time
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from appointments.models import Appointment, DoctorSchedule
-from hospital.models import Roles
 from tests.e2e.conftest import log_in
-from tests.servers import DaphneServer
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def outbox_dir(tmp_path):
-    return tmp_path / "outbox"
-
-
-@pytest.fixture
-def reception_server(transactional_db, outbox_dir):
-    env = {"SMS_BACKEND": "outbox", "OUTBOX_DIR": str(outbox_dir)}
-    with DaphneServer(extra_env=env) as running:
-        yield running
-
-
-@pytest.fixture
-def frontdesk(transactional_db):
-    user = get_user_model().objects.create_user(username="frontdesk", first_name="Front")
-    user.groups.add(Group.objects.get_or_create(name=Roles.RECEPTIONIST)[0])
-    return user
 
 
 @pytest.fixture

@@ -6,31 +6,13 @@ import datetime
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentEvent, Patient
-from hospital.models import Roles
 from queues.models import Token
 from tests.e2e.conftest import log_in
-from tests.servers import DaphneServer
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def reception_server(transactional_db, tmp_path):
-    env = {"SMS_BACKEND": "outbox", "OUTBOX_DIR": str(tmp_path / "outbox")}
-    with DaphneServer(extra_env=env) as running:
-        yield running
-
-
-@pytest.fixture
-def frontdesk(transactional_db):
-    user = get_user_model().objects.create_user(username="frontdesk", first_name="Front")
-    user.groups.add(Group.objects.get_or_create(name=Roles.RECEPTIONIST)[0])
-    return user
 
 
 def booked_today(doctor, name: str, mobile: str) -> Appointment:
