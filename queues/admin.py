@@ -65,21 +65,9 @@ class TokenAdmin(admin.ModelAdmin):
         "public_id",
     ]
     # State and times change only through the services (call next, start, complete...),
-    # which lock, validate and write the audit trail.
-    readonly_fields = [
-        "display_number",
-        "department",
-        "service_date",
-        "mobile",
-        "status",
-        "doctor",
-        "issued_at",
-        "called_at",
-        "started_at",
-        "completed_at",
-        "recalled_at",
-        "public_id",
-    ]
+    # which lock, validate and write the audit trail; staff may correct only what
+    # TokenForm edits (saved through services.edit_token).
+    readonly_fields = [f for f in fields if f not in TokenForm.Meta.fields]
     actions = ["cancel_waiting_tokens"]
 
     @admin.display(description="Token", ordering="number")
