@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from appointments.models import AppointmentEvent, Notification
 from hospital.phones import mask_mobile
+from hospital.sql import insert
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ def _record(channel, purpose, to, body, error, appointment, *, shown_to) -> Noti
     if error:
         logger.warning("%s (%s) to %s failed: %s", channel.upper(), purpose, shown_to, error)
     try:
-        notification.save()
+        insert([notification])
         if error and appointment is not None:
             AppointmentEvent.objects.create(
                 appointment=appointment,

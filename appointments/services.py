@@ -30,11 +30,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from appointments import notify
+from appointments import holding, notify
 from appointments.models import (
     Appointment,
     AppointmentEvent,
@@ -45,7 +45,7 @@ from appointments.models import (
 )
 from hospital.models import Doctor
 from hospital.phones import InvalidMobile, normalize_mobile
-from hospital.sql import insert_fields, insert_params, insert_sql, mark_inserted
+from hospital.sql import insert, insert_fields, insert_params, insert_sql
 
 MAX_NAME_LENGTH = Patient._meta.get_field("name").max_length
 MAX_REASON_LENGTH = Appointment._meta.get_field("reason").max_length
@@ -102,27 +102,57 @@ def _taking_slots(now: datetime.datetime) -> Q:
     return Q(status__in=Appointment.SLOT_TAKING) & ~lapsed
 
 
+def _closed(on_duty: bool, day: datetime.date, now, on_leave: bool) -> str:
+    """Why nobody can be booked with this doctor on `day` at all ("" if they can)."""
+    if not on_duty:
+        return "off_duty"
+    if day < timezone.localtime(now).date():
+        return "past"
+    if on_leave:
+        return "leave"
+    return ""
+
+
+def _started(start: datetime.time, day: datetime.date, now) -> bool:
+    # A slot that starts now has started: it is past.
+    local_now = timezone.localtime(now)
+    return day < local_now.date() or (day == local_now.date() and start <= local_now.time())
+
+
 def _free(doctor, day, now, schedules, on_leave: bool, taken) -> tuple[list[Slot], str]:
     """Free slots from already-loaded rows, and why there are none ("" when there are).
-    The one place the rules live: free_slots, hold_slot and the availability board use it."""
-    if not doctor.on_duty:
-        return [], "off_duty"
-    local_now = timezone.localtime(now)
-    if day < local_now.date():
-        return [], "past"
-    if on_leave:
-        return [], "leave"
+    The rules for a whole day: free_slots, the availability board and search use it;
+    hold_slot applies the same rules to its one slot (_bookable_slot, _closed, _started)."""
+    why = _closed(doctor.on_duty, day, now, on_leave)
+    if why:
+        return [], why
     slots = _day_slots([s for s in schedules if s.weekday == day.weekday()], day)
     if not slots:
         return [], "no_session"
-    upcoming = slots
-    if day == local_now.date():
-        # A slot that starts now has started: it is past.
-        upcoming = [slot for slot in slots if slot.start > local_now.time()]
+    upcoming = [slot for slot in slots if not _started(slot.start, day, now)]
     if not upcoming:
         return [], "over"
     free = [slot for slot in upcoming if slot.start not in taken]
     return free, "" if free else "full"
+
+
+def _bookable_slot(sessions, day: datetime.date, start: datetime.time) -> Slot | None:
+    """The slot of `day` that begins at `start`, if one of that weekday's `sessions`
+    has it among its bookable slots: _day_slots for one slot, by arithmetic instead of
+    listing every slot of the day (when sessions overlap, the later one's slot wins, as
+    there)."""
+    found = None
+    when = datetime.datetime.combine(day, start)
+    for session in sessions:
+        step = datetime.timedelta(minutes=session.slot_minutes)
+        begin = datetime.datetime.combine(day, session.start)
+        if when < begin:
+            continue
+        index, rest = divmod(when - begin, step)
+        whole = (datetime.datetime.combine(day, session.end) - begin) // step
+        if not rest and index < whole - session.emergency_slots:
+            found = Slot(start, (when + step).time())
+    return found
 
 
 def free_slots(doctor: Doctor, day: datetime.date, *, now=None) -> list[Slot]:
@@ -397,16 +427,15 @@ def _issue_code(appointment: Appointment, mobile: str, actor, now, *, events=())
             status=OtpChallenge.Status.VOIDED
         )
     code = f"{secrets.randbelow(10**OTP_DIGITS):0{OTP_DIGITS}d}"
-    OtpChallenge.objects.create(
+    challenge = OtpChallenge(
         appointment=appointment,
         mobile=mobile,
         code_hmac=_code_hmac(appointment, mobile, code),
         created_at=now,
         expires_at=now + datetime.timedelta(minutes=settings.OTP_TTL_MINUTES),
     )
-    AppointmentEvent.objects.bulk_create(
-        [*events, _event(appointment, AppointmentEvent.Kind.OTP_SENT, actor, now)]
-    )
+    insert([challenge])
+    insert([*events, _event(appointment, AppointmentEvent.Kind.OTP_SENT, actor, now)])
     body = (
         f"{code} is your OPD Queue code to confirm your appointment. "
         f"It is valid for {settings.OTP_TTL_MINUTES} minutes. Do not share it."
@@ -435,45 +464,50 @@ def hold_slot(
     name, mobile, reason = clean_patient_details(patient_name, mobile, reason)
     email = _clean_email(email)
 
-    with transaction.atomic():
-        doctor = Doctor.objects.annotate(
-            on_leave=Exists(_leave_on(day).filter(doctor=OuterRef("pk")))
-        ).get(pk=doctor.pk)
-        if not doctor.on_duty:
-            raise BookingError(f"{doctor.name} is not on duty; choose another doctor.")
-        occupants = list(
-            Appointment.objects.filter(
-                doctor=doctor, date=day, start=start, status__in=Appointment.SLOT_TAKING
-            ).only("pk", "status", "hold_expires_at")
-        )
-        # A lapsed hold still sits in the unique constraint until it is marked EXPIRED;
-        # do that here, in this transaction, so the slot can be taken again.
-        lapsed = [a for a in occupants if _lapsed(a, now)]
-        _expire(lapsed, now, actor)
-        # The same rules as free_slots(), for this one slot.
-        schedules = DoctorSchedule.objects.filter(doctor=doctor, weekday=day.weekday())
-        taken = {start} if len(occupants) > len(lapsed) else set()
-        slots, _ = _free(doctor, day, now, list(schedules), doctor.on_leave, taken)
-        slot = next((s for s in slots if s.start == start), None)
-        if slot is None:
-            raise BookingError(SLOT_NOT_FREE)
+    # Checked before the write transaction (see appointments.holding): the database
+    # decides the race for the slot itself when the row goes in.
+    state = holding.read_slot(doctor.pk, day, start, now)
+    if state is None:
+        raise BookingError("That doctor is no longer on the list. Please search again.")
+    if not state.on_duty:
+        raise BookingError(f"{state.doctor_name} is not on duty; choose another doctor.")
+    slot = _bookable_slot(state.sessions, day, start)
+    if (
+        slot is None
+        or state.busy
+        or _closed(state.on_duty, day, now, state.on_leave)
+        or _started(start, day, now)
+    ):
+        raise BookingError(SLOT_NOT_FREE)
 
+    appointment = Appointment(
+        doctor=doctor,
+        date=day,
+        start=slot.start,
+        end=slot.end,
+        reason=reason,
+        status=Appointment.Status.HELD,
+        hold_expires_at=now + datetime.timedelta(minutes=settings.SLOT_HOLD_MINUTES),
+        created_by=actor,
+        created_at=now,
+    )
+    with transaction.atomic():
+        if state.lapsed:
+            # A lapsed hold still sits in the unique index until it is marked EXPIRED;
+            # do that here, in this transaction, so the slot can be taken again.
+            _expire(
+                Appointment.objects.filter(
+                    doctor=doctor, date=day, start=start, status=Appointment.Status.HELD,
+                    hold_expires_at__lte=now,
+                ).only("pk"),
+                now,
+                actor,
+            )  # fmt: skip
         patient, new = _patient_for(mobile, name, email)
         if not new:  # a patient registered just now has had no codes
             _check_daily_limit(mobile, now)
-        appointment = Appointment(
-            patient=patient,
-            doctor=doctor,
-            date=day,
-            start=slot.start,
-            end=slot.end,
-            reason=reason,
-            status=Appointment.Status.HELD,
-            hold_expires_at=now + datetime.timedelta(minutes=settings.SLOT_HOLD_MINUTES),
-            created_by=actor,
-            created_at=now,
-        )
-        if not _insert_unless_taken(appointment):
+        appointment.patient = patient
+        if not insert([appointment], "ON CONFLICT DO NOTHING"):
             raise BookingError(SLOT_TAKEN)
         held = _event(
             appointment,
@@ -522,26 +556,6 @@ def _patient_upsert_sql() -> str:
         f"ELSE {table}.{email} END "
         f"RETURNING {qn(Patient._meta.pk.column)}, {name}, {email}, {created_at} = %s"
     )
-
-
-def _insert_unless_taken(appointment: Appointment) -> bool:
-    """Insert a slot-taking appointment, or nothing if the slot is taken: the
-    one_active_appointment_per_slot index decides, inside the database, with no savepoint
-    (ON CONFLICT DO NOTHING; a concurrent insert of the same slot is waited for)."""
-    with connection.cursor() as cursor:
-        params = insert_params(appointment, insert_fields(Appointment))
-        cursor.execute(_appointment_insert_sql(), params)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    mark_inserted(appointment, row[0])
-    return True
-
-
-@functools.cache
-def _appointment_insert_sql() -> str:
-    pk = connection.ops.quote_name(Appointment._meta.pk.column)
-    return f"{insert_sql(Appointment)} ON CONFLICT DO NOTHING RETURNING {pk}"
 
 
 # --- Codes --------------------------------------------------------------------------------

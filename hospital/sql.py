@@ -6,6 +6,8 @@ The SQL text depends only on the model and the database, so callers build it onc
 (functools.cache) and pass only the parameters per call, in `insert_fields` order.
 """
 
+import functools
+
 from django.db import connection
 from django.db.models import Model
 
@@ -24,10 +26,13 @@ def insert_params(obj: Model, fields: tuple) -> list:
     return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
 
 
-def insert_sql(model: type[Model], computed: dict[str, str] | None = None, select_from="") -> str:
+def insert_sql(
+    model: type[Model], computed: dict[str, str] | None = None, select_from="", rows=1
+) -> str:
     """INSERT of every concrete column but the primary key: a placeholder per field of
     insert_fields(model, computed), the given SQL for the `computed` columns. With
-    `select_from`, INSERT ... SELECT from that relation; else INSERT ... VALUES."""
+    `select_from`, INSERT ... SELECT from that relation; else INSERT ... VALUES with
+    `rows` rows."""
     computed = computed or {}
     qn = connection.ops.quote_name
     names, values = [], []
@@ -39,7 +44,34 @@ def insert_sql(model: type[Model], computed: dict[str, str] | None = None, selec
     head = f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(names)})"
     if select_from:
         return f"{head} SELECT {', '.join(values)} FROM {select_from}"
-    return f"{head} VALUES ({', '.join(values)})"
+    row = f"({', '.join(values)})"
+    return f"{head} VALUES {', '.join([row] * rows)}"
+
+
+@functools.cache
+def _returning_insert_sql(model: type[Model], rows: int, suffix: str) -> str:
+    pk = connection.ops.quote_name(model._meta.pk.column)
+    return f"{insert_sql(model, rows=rows)} {suffix} RETURNING {pk}".replace("  ", " ")
+
+
+def insert(objs: list[Model], suffix="") -> bool:
+    """Insert `objs` (all of one model) in one ready-made statement, the SQL built once
+    per model, row count and `suffix` (e.g. "ON CONFLICT DO NOTHING"): what
+    bulk_create does, without building the query each time. Sets each object's primary
+    key; False when the database inserted nothing (a conflict the suffix let pass)."""
+    model = type(objs[0])
+    fields = insert_fields(model)
+    params = [param for obj in objs for param in insert_params(obj, fields)]
+    with connection.cursor() as cursor:
+        cursor.execute(_returning_insert_sql(model, len(objs), suffix), params)
+        pks = cursor.fetchall()
+    if not pks:
+        return False
+    # Both databases return the rows of a VALUES list in its order (bulk_create relies
+    # on the same).
+    for obj, (pk,) in zip(objs, pks, strict=True):
+        mark_inserted(obj, pk)
+    return True
 
 
 def mark_inserted(obj: Model, pk) -> None:

@@ -1,12 +1,13 @@
 """Holding a slot: what is checked, who the patient is, what is written, and how a slot
 taken a moment earlier or a lapsed hold is handled."""
 
+import dataclasses
 import datetime
 
 import pytest
 from django.core.management import call_command
 
-from appointments import services
+from appointments import holding
 from appointments.models import Appointment, AppointmentEvent, OtpChallenge, Patient
 from appointments.services import BookingError, expire_holds, free_slots, hold_slot
 from tests.appointments.conftest import MOBILE, MORNING, place, t
@@ -159,8 +160,10 @@ def test_a_slot_taken_a_moment_ago_is_refused_with_a_message(dr_rao, desk, monke
     refuses the insert, and the receptionist is told, not shown an error page."""
     place(dr_rao, t(9), Appointment.Status.HELD, hold_until=at(WEDNESDAY, 8, 10))
     # The check saw a free slot (as it would have a moment before the other insert).
-    stale = ([services.Slot(t(9), t(9, 15))], "")
-    monkeypatch.setattr(services, "_free", lambda *args, **kwargs: stale)
+    read_slot = holding.read_slot
+    monkeypatch.setattr(
+        holding, "read_slot", lambda *args: dataclasses.replace(read_slot(*args), busy=0)
+    )
     with pytest.raises(BookingError, match="^That slot was just taken. Please choose another.$"):
         hold(dr_rao, desk)
     # The insert did nothing (ON CONFLICT DO NOTHING) and nothing half-done remains.
