@@ -1,10 +1,14 @@
-"""What hold_slot needs to know about one slot, in one ready-made statement.
+"""Holding a slot in as few ready-made statements as the database allows.
 
 Holding a slot used to ask the ORM four questions (the doctor, their leave, the day's
-sessions, who sits in the slot), each query built anew per request: about 2 ms of CPU
-a hold, under one GIL, for work that always has the same shape. Here it is one SELECT
-whose text is built once per process; hold_slot applies the rules to the answer
-(services._bookable_slot) and then writes in as few statements as it can.
+sessions, who sits in the slot) and then make it build five inserts, each statement
+built anew per request: about 2.4 ms of CPU a hold, under one GIL, for work that always
+has the same shape. Now the statements' text is built once per process:
+
+- read_slot: one SELECT answers the four questions; hold_slot applies the rules to the
+  answer (services._bookable_slot, _closed, _started).
+- insert_hold: the appointment, its code and its events. On PostgreSQL one statement
+  (data-modifying CTEs, so a round trip each is saved), on SQLite three back to back.
 
 The answer is read before the write transaction, so on SQLite the database's one write
 lock is not held while it is read and checked. The slot itself cannot be lost to that
@@ -20,8 +24,15 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from appointments.models import Appointment, DoctorLeave, DoctorSchedule
+from appointments.models import (
+    Appointment,
+    AppointmentEvent,
+    DoctorLeave,
+    DoctorSchedule,
+    OtpChallenge,
+)
 from hospital.models import Doctor
+from hospital.sql import insert, insert_fields, insert_params, insert_sql, mark_inserted
 
 
 @dataclass(frozen=True)
@@ -95,3 +106,52 @@ def read_slot(doctor_id: int, day: datetime.date, start: datetime.time, now) -> 
         Session(_time(row[5]), _time(row[6]), row[7], row[8]) for row in rows if row[5] is not None
     )
     return SlotState(name, bool(on_duty), bool(on_leave), sessions, taking - lapsed, lapsed)
+
+
+# --- Writing it ---------------------------------------------------------------------------
+
+
+@functools.cache
+def _postgresql_insert(events: int) -> tuple[str, tuple, tuple, tuple]:
+    pk = connection.ops.quote_name(Appointment._meta.pk.column)
+    of_a = {"appointment_id": "a.id"}
+    parts = [
+        f"a AS ({insert_sql(Appointment)} ON CONFLICT DO NOTHING RETURNING {pk} AS id)",
+        f"o AS ({insert_sql(OtpChallenge, of_a, 'a')})",
+        f"e AS ({insert_sql(AppointmentEvent, of_a, 'a', rows=events)})",
+    ]
+    return (
+        f"WITH {', '.join(parts)} SELECT id FROM a",
+        insert_fields(Appointment),
+        insert_fields(OtpChallenge, of_a),
+        insert_fields(AppointmentEvent, of_a),
+    )
+
+
+def insert_hold(appointment: Appointment, challenge: OtpChallenge, events: list) -> bool:
+    """Insert the held `appointment` with its code and events, or nothing at all if its
+    slot is taken (the one_active_appointment_per_slot index decides, ON CONFLICT DO
+    NOTHING). On PostgreSQL that is one statement (data-modifying CTEs, the code and
+    events inserted from the appointment's row, so none without it); on SQLite, inside
+    its write lock, up to three. Call inside the caller's transaction."""
+    if connection.vendor == "postgresql":
+        sql, appointment_fields, challenge_fields, event_fields = _postgresql_insert(len(events))
+        params = [
+            *insert_params(appointment, appointment_fields),
+            *insert_params(challenge, challenge_fields),
+            *(p for event in events for p in insert_params(event, event_fields)),
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        if row is None:
+            return False
+        mark_inserted(appointment, row[0])
+        return True
+    if not insert([appointment], "ON CONFLICT DO NOTHING"):
+        return False
+    for row in (challenge, *events):
+        row.appointment = appointment  # the appointment has its id now
+    insert([challenge])
+    insert(events)
+    return True

@@ -413,19 +413,15 @@ def _check_daily_limit(mobile: str, now) -> None:
 
 
 def _code_hmac(appointment: Appointment, mobile: str, code: str) -> str:
+    # Bound to the appointment's public id, which exists before its row does, so a
+    # hold can write the appointment and its code in one statement (appointments.holding).
     return salted_hmac(
-        "opdq.otp", f"{appointment.pk}:{mobile}:{code}", algorithm="sha256"
+        "opdq.otp", f"{appointment.public_id}:{mobile}:{code}", algorithm="sha256"
     ).hexdigest()
 
 
-def _issue_code(appointment: Appointment, mobile: str, actor, now, *, events=()) -> None:
-    """Void the appointment's active code, store the HMAC of a new one and text it to
-    the patient after commit. Writes `events` first, with the OTP_SENT event in the same
-    statement. Call inside the caller's transaction."""
-    if not events:  # a new appointment (hold_slot passes its HELD event) has no code yet
-        appointment.otps.filter(status=OtpChallenge.Status.ACTIVE).update(
-            status=OtpChallenge.Status.VOIDED
-        )
+def _new_code(appointment: Appointment, mobile: str, now) -> tuple[OtpChallenge, str]:
+    """A fresh code for `appointment` and the row that keeps only its HMAC."""
     code = f"{secrets.randbelow(10**OTP_DIGITS):0{OTP_DIGITS}d}"
     challenge = OtpChallenge(
         appointment=appointment,
@@ -434,8 +430,10 @@ def _issue_code(appointment: Appointment, mobile: str, actor, now, *, events=())
         created_at=now,
         expires_at=now + datetime.timedelta(minutes=settings.OTP_TTL_MINUTES),
     )
-    insert([challenge])
-    insert([*events, _event(appointment, AppointmentEvent.Kind.OTP_SENT, actor, now)])
+    return challenge, code
+
+
+def _text_code_on_commit(appointment: Appointment, mobile: str, code: str) -> None:
     body = (
         f"{code} is your OPD Queue code to confirm your appointment. "
         f"It is valid for {settings.OTP_TTL_MINUTES} minutes. Do not share it."
@@ -507,16 +505,20 @@ def hold_slot(
         if not new:  # a patient registered just now has had no codes
             _check_daily_limit(mobile, now)
         appointment.patient = patient
-        if not insert([appointment], "ON CONFLICT DO NOTHING"):
+        challenge, code = _new_code(appointment, mobile, now)
+        events = [
+            _event(
+                appointment,
+                AppointmentEvent.Kind.HELD,
+                actor,
+                now,
+                changes={"date": day.isoformat(), "start": f"{slot.start:%H:%M}"},
+            ),
+            _event(appointment, AppointmentEvent.Kind.OTP_SENT, actor, now),
+        ]
+        if not holding.insert_hold(appointment, challenge, events):
             raise BookingError(SLOT_TAKEN)
-        held = _event(
-            appointment,
-            AppointmentEvent.Kind.HELD,
-            actor,
-            now,
-            changes={"date": day.isoformat(), "start": f"{slot.start:%H:%M}"},
-        )
-        _issue_code(appointment, mobile, actor, now, events=[held])
+        _text_code_on_commit(appointment, mobile, code)
     return appointment
 
 
@@ -623,7 +625,14 @@ def send_otp(appointment: Appointment, *, actor, now=None) -> None:
         _check_daily_limit(patient.mobile, now)
         appointment.hold_expires_at = now + datetime.timedelta(minutes=settings.SLOT_HOLD_MINUTES)
         appointment.save(update_fields=["hold_expires_at"])
-        _issue_code(appointment, patient.mobile, actor, now)
+        # A new code voids the old one.
+        appointment.otps.filter(status=OtpChallenge.Status.ACTIVE).update(
+            status=OtpChallenge.Status.VOIDED
+        )
+        challenge, code = _new_code(appointment, patient.mobile, now)
+        insert([challenge])
+        _record(appointment, AppointmentEvent.Kind.OTP_SENT, actor, now)
+        _text_code_on_commit(appointment, patient.mobile, code)
 
 
 def _clean_code(raw: str) -> str:

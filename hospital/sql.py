@@ -30,9 +30,10 @@ def insert_sql(
     model: type[Model], computed: dict[str, str] | None = None, select_from="", rows=1
 ) -> str:
     """INSERT of every concrete column but the primary key: a placeholder per field of
-    insert_fields(model, computed), the given SQL for the `computed` columns. With
-    `select_from`, INSERT ... SELECT from that relation; else INSERT ... VALUES with
-    `rows` rows."""
+    insert_fields(model, computed), the given SQL for the `computed` columns, `rows`
+    rows. With `select_from`, INSERT ... SELECT from that relation (the rows joined by
+    UNION ALL, which both databases insert in the order written); else INSERT ...
+    VALUES."""
     computed = computed or {}
     qn = connection.ops.quote_name
     names, values = [], []
@@ -43,7 +44,8 @@ def insert_sql(
         values.append(computed.get(field.attname, "%s"))
     head = f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(names)})"
     if select_from:
-        return f"{head} SELECT {', '.join(values)} FROM {select_from}"
+        select = f"SELECT {', '.join(values)} FROM {select_from}"
+        return f"{head} {' UNION ALL '.join([select] * rows)}"
     row = f"({', '.join(values)})"
     return f"{head} VALUES {', '.join([row] * rows)}"
 

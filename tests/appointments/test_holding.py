@@ -9,8 +9,8 @@ from django.test.utils import CaptureQueriesContext
 
 from appointments import holding
 from appointments.holding import Session
-from appointments.models import Appointment, DoctorLeave
-from appointments.services import _bookable_slot, _day_slots, hold_slot
+from appointments.models import Appointment, AppointmentEvent, DoctorLeave, OtpChallenge
+from appointments.services import _bookable_slot, _day_slots, _new_code, hold_slot
 from tests.appointments.conftest import MORNING, place, t
 from tests.conftest import WEDNESDAY, at
 
@@ -73,24 +73,48 @@ def test_a_doctor_removed_meanwhile_is_refused_in_words(dr_rao, desk):
 
 
 @pytest.mark.usefixtures("outbox", "rao_morning")
-def test_a_hold_is_one_read_then_four_ready_made_writes(dr_rao, desk, run_on_commit):
+def test_a_hold_is_one_read_then_a_few_ready_made_writes(dr_rao, desk, run_on_commit):
     """What keeps fifty desks fast: no query is built per request, and the write
-    transaction holds only ready-made statements (patient, appointment, code, events),
-    then the SMS is recorded after commit."""
+    transaction holds only ready-made statements: the patient, then the appointment
+    with its code and events (one statement on PostgreSQL), then, after commit, the
+    SMS's Notification."""
     with CaptureQueriesContext(connection) as queries:
         run_on_commit(
             hold_slot, doctor=dr_rao, day=WEDNESDAY, start=t(9), patient_name="Asha",
             mobile="98123 45678", reason="Knee", actor=desk, now=MORNING,
         )  # fmt: skip
     statements = [q["sql"].split()[0] for q in queries.captured_queries]
+    # appointment, code, events: one statement on PostgreSQL, three on SQLite
+    held = ["WITH"] if connection.vendor == "postgresql" else ["INSERT"] * 3
     # (The test's own transaction turns BEGIN/COMMIT into a savepoint.)
     assert statements == [
         "SELECT",  # the slot: doctor, leave, sessions, occupants
         "SAVEPOINT",
         "INSERT",  # the patient, found or registered
-        "INSERT",  # the appointment, unless the slot was taken
-        "INSERT",  # the code's HMAC
-        "INSERT",  # the HELD and OTP_SENT events
+        *held,
         "RELEASE",
         "INSERT",  # after commit: the SMS's Notification
     ]
+    appointment = Appointment.objects.get()
+    assert appointment.otps.count() == 1
+    assert list(appointment.events.values_list("kind", "actor")) == [
+        ("held", desk.pk),
+        ("otp_sent", desk.pk),
+    ]
+
+
+def test_a_taken_slot_writes_no_code_and_no_events(dr_rao, desk, rao_morning):
+    """The code and events are inserted from the appointment's row: when the slot is
+    taken (nothing inserted), nothing else is either."""
+    taken = place(dr_rao, t(9), Appointment.Status.HELD, hold_until=at(WEDNESDAY, 8, 10))
+    appointment = Appointment(
+        patient=taken.patient, doctor=dr_rao, date=WEDNESDAY, start=t(9), end=t(9, 15),
+        reason="Knee", status=Appointment.Status.HELD, hold_expires_at=at(WEDNESDAY, 8, 10),
+        created_at=MORNING,
+    )  # fmt: skip
+    challenge, _ = _new_code(appointment, taken.patient.mobile, MORNING)
+    event = AppointmentEvent(appointment=appointment, kind="held", at=MORNING)
+    assert not holding.insert_hold(appointment, challenge, [event])
+    assert appointment.pk is None
+    assert Appointment.objects.count() == 1
+    assert not OtpChallenge.objects.exists() and not AppointmentEvent.objects.exists()
