@@ -83,6 +83,7 @@ def run_child(database_cls, args) -> dict:
             "--clients", str(args.clients), "--slots", str(args.slots),
             "--hot-rounds", str(args.hot_rounds),
             *(["--keep-connections"] if args.keep_connections else []),
+            *(["--returning"] if args.returning else []),
         ]  # fmt: skip
         out = subprocess.run(
             command, cwd=ROOT, env=env, check=True, capture_output=True, text=True, timeout=1800
@@ -93,6 +94,7 @@ def run_child(database_cls, args) -> dict:
             print("  " + line)
         result = json.loads(lines[-1])
         result["database"] = database.name + (", kept connections" if args.keep_connections else "")
+        result["database"] += ", returning patients" if args.returning else ""
         return result
 
 
@@ -126,6 +128,12 @@ def main() -> int:
         action="store_true",
         help="what-if: each desk keeps its database connection instead of ending every "
         "attempt as a request does (on PostgreSQL: back to the pool)",
+    )
+    parser.add_argument(
+        "--returning",
+        action="store_true",
+        help="every hold is for a patient registered beforehand (found by mobile, their "
+        "codes sent today counted) instead of a new one",
     )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -181,7 +189,7 @@ def child(args) -> int:
     from django.db.models import Count
     from django.utils import timezone
 
-    from appointments.models import Appointment, DoctorSchedule
+    from appointments.models import Appointment, DoctorSchedule, Patient
     from appointments.services import BookingError, free_slots, hold_slot
     from hospital.models import ALL_WEEKDAYS, Department, Doctor
 
@@ -212,6 +220,12 @@ def child(args) -> int:
     hot_doctor = doctors.pop()
     targets = [(d, s.start) for d in doctors for s in free_slots(d, day)][: args.slots]
     hot_targets = [s.start for s in free_slots(hot_doctor, day)][: args.hot_rounds]
+    if args.returning:
+        # One patient per slot; attempts beyond that (lost races, hot rounds) reuse them,
+        # a few codes each, under the daily limit.
+        Patient.objects.bulk_create(
+            Patient(name=f"Bench Patient {n}", mobile=f"+9198{n:08d}") for n in range(len(targets))
+        )
     connection.close()
 
     lock = threading.Lock()
@@ -221,6 +235,8 @@ def child(args) -> int:
     def attempt(doctor, start) -> tuple[bool, float]:
         with lock:
             n = next(serial)
+            if args.returning:
+                n %= len(targets)
         began = time.perf_counter()
         try:
             hold_slot(
