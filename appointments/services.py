@@ -361,10 +361,6 @@ def _record(appointment, kind, actor, now, **details) -> AppointmentEvent:
     return event
 
 
-def _lapsed(appointment: Appointment, now) -> bool:
-    return appointment.status == Appointment.Status.HELD and appointment.hold_expires_at <= now
-
-
 def _expire(lapsed, now, actor=None) -> int:
     """Mark lapsed holds EXPIRED, each with an event, and void their codes. Each row is
     a compare-and-swap on status, so two callers never expire (or log) one hold twice."""
