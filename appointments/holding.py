@@ -128,6 +128,14 @@ def _postgresql_insert(events: int) -> tuple[str, tuple, tuple, tuple]:
     )
 
 
+def take_slot(appointment: Appointment) -> bool:
+    """Insert a slot-taking `appointment`, or nothing (False) if its slot is taken: the
+    one_active_appointment_per_slot index decides, inside the database, with no
+    savepoint (ON CONFLICT DO NOTHING; a concurrent insert of the same slot is waited
+    for). Every path that puts a new appointment into a slot goes through here."""
+    return insert([appointment], "ON CONFLICT DO NOTHING")
+
+
 def insert_hold(appointment: Appointment, challenge: OtpChallenge, events: list) -> bool:
     """Insert the held `appointment` with its code and events, or nothing at all if its
     slot is taken (the one_active_appointment_per_slot index decides, ON CONFLICT DO
@@ -148,7 +156,7 @@ def insert_hold(appointment: Appointment, challenge: OtpChallenge, events: list)
             return False
         mark_inserted(appointment, row[0])
         return True
-    if not insert([appointment], "ON CONFLICT DO NOTHING"):
+    if not take_slot(appointment):
         return False
     for row in (challenge, *events):
         row.appointment = appointment  # the appointment has its id now

@@ -19,11 +19,12 @@ Decisions worth knowing:
 import datetime
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from appointments import changes
+from appointments.holding import take_slot
 from appointments.models import (
     Appointment,
     AppointmentEvent,
@@ -163,26 +164,23 @@ def _check_slot(doctor: Doctor, day, start, now, *, emergency: bool):
 
 
 def _create_booked(*, patient, doctor, day, slot, reason, emergency, actor, now):
-    try:
-        # Savepoint: when another desk wins the slot, the constraint refuses this insert
-        # and only the savepoint rolls back.
-        with transaction.atomic():
-            return Appointment.objects.create(
-                patient=patient,
-                doctor=doctor,
-                date=day,
-                start=slot[0],
-                end=slot[1],
-                reason=reason,
-                status=Appointment.Status.BOOKED,
-                created_by=actor,
-                created_at=now,
-                booked_at=now,
-                is_walk_in=True,
-                is_emergency=emergency,
-            )
-    except IntegrityError:
-        raise BookingError(SLOT_TAKEN) from None
+    appointment = Appointment(
+        patient=patient,
+        doctor=doctor,
+        date=day,
+        start=slot[0],
+        end=slot[1],
+        reason=reason,
+        status=Appointment.Status.BOOKED,
+        created_by=actor,
+        created_at=now,
+        booked_at=now,
+        is_walk_in=True,
+        is_emergency=emergency,
+    )
+    if not take_slot(appointment):  # another desk won the slot
+        raise BookingError(SLOT_TAKEN)
+    return appointment
 
 
 # --- Checking in ----------------------------------------------------------------------
