@@ -163,7 +163,9 @@ def _check_slot(doctor: Doctor, day, start, now, *, emergency: bool):
     return slot
 
 
-def _create_booked(*, patient, doctor, day, slot, reason, emergency, actor, now):
+def _create_booked(*, patient, doctor, day, slot, reason, emergency, actor, now, note, details):
+    """Book a walk-in into `slot` and record its WALK_IN event (`note` as the event's
+    reason, `details` added to what it records)."""
     appointment = Appointment(
         patient=patient,
         doctor=doctor,
@@ -180,6 +182,15 @@ def _create_booked(*, patient, doctor, day, slot, reason, emergency, actor, now)
     )
     if not take_slot(appointment):  # another desk won the slot
         raise BookingError(SLOT_TAKEN)
+    _record(
+        appointment,
+        AppointmentEvent.Kind.WALK_IN,
+        actor,
+        now,
+        reason=note,
+        changes={"date": day.isoformat(), "start": f"{slot[0]:%H:%M}", **details,
+                 "emergency": emergency},
+    )  # fmt: skip
     return appointment
 
 
@@ -223,15 +234,7 @@ def book_walk_in(
         appointment = _create_booked(
             patient=patient, doctor=doctor, day=day, slot=slot, reason=reason,
             emergency=emergency, actor=actor, now=now,
-        )  # fmt: skip
-        _record(
-            appointment,
-            AppointmentEvent.Kind.WALK_IN,
-            actor,
-            now,
-            reason="Emergency" if emergency else "",
-            changes={"date": day.isoformat(), "start": f"{slot[0]:%H:%M}",
-                     "emergency_slot": slot[2], "emergency": emergency},
+            note="Emergency" if emergency else "", details={"emergency_slot": slot[2]},
         )  # fmt: skip
         try:
             check_in_now(appointment, actor=actor, now=now)
@@ -350,15 +353,7 @@ def book_from_waiting_list(
         appointment = _create_booked(
             patient=entry.patient, doctor=doctor, day=day, slot=slot, reason=entry.reason,
             emergency=emergency, actor=actor, now=now,
-        )  # fmt: skip
-        _record(
-            appointment,
-            AppointmentEvent.Kind.WALK_IN,
-            actor,
-            now,
-            reason="From the waiting list",
-            changes={"date": day.isoformat(), "start": f"{slot[0]:%H:%M}",
-                     "waiting_list_entry": entry.pk, "emergency": emergency},
+            note="From the waiting list", details={"waiting_list_entry": entry.pk},
         )  # fmt: skip
         entry.status = WaitingListEntry.Status.BOOKED
         entry.appointment = appointment
