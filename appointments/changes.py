@@ -26,6 +26,7 @@ from appointments.services import (
     _require_actor,
     free_slots,
     local_today,
+    require_status,
 )
 from hospital.models import Doctor
 from queues.models import Token
@@ -39,6 +40,8 @@ CANCEL_REASONS = [
     "Duplicate booking",
 ]
 FIND_LIMIT = 100
+BOOKED = (Appointment.Status.BOOKED,)
+ONLY_BOOKED_RESCHEDULED = "only a booked appointment can be rescheduled"
 
 
 # --- Finding ------------------------------------------------------------------------------
@@ -112,11 +115,7 @@ def reschedule_appointment(
     reason = " ".join((reason or "").split())[:MAX_CANCEL_REASON_LENGTH]
     with transaction.atomic():
         appointment = _lock(appointment)
-        if appointment.status != Appointment.Status.BOOKED:
-            raise BookingError(
-                f"This appointment is {appointment.get_status_display().lower()}; "
-                "only a booked appointment can be rescheduled."
-            )
+        require_status(appointment, BOOKED, ONLY_BOOKED_RESCHEDULED)
         doctor = doctor or appointment.doctor
         if doctor.department_id != appointment.doctor.department_id:
             raise BookingError(
@@ -172,11 +171,11 @@ def cancel_appointment(appointment: Appointment, *, reason: str, actor, now=None
     reason = _clean_text(reason, "reason for cancelling", MAX_CANCEL_REASON_LENGTH)
     with transaction.atomic():
         appointment = _lock(appointment)
-        if appointment.status not in (Appointment.Status.HELD, Appointment.Status.BOOKED):
-            raise BookingError(
-                f"This appointment is {appointment.get_status_display().lower()}; "
-                "only a held or booked appointment can be cancelled."
-            )
+        require_status(
+            appointment,
+            (Appointment.Status.HELD, Appointment.Status.BOOKED),
+            "only a held or booked appointment can be cancelled",
+        )
         was = appointment.status
         appointment.status = Appointment.Status.CANCELLED
         appointment.hold_expires_at = None
@@ -234,11 +233,7 @@ def check_in(appointment: Appointment, *, actor, now=None) -> tuple[Token, bool]
         appointment = _lock(appointment)
         if appointment.status == Appointment.Status.CHECKED_IN:
             return Token.objects.select_related("department").get(appointment=appointment), False
-        if appointment.status != Appointment.Status.BOOKED:
-            raise BookingError(
-                f"This appointment is {appointment.get_status_display().lower()}; "
-                "only a booked appointment can be checked in."
-            )
+        require_status(appointment, BOOKED, "only a booked appointment can be checked in")
         today = local_today(now)
         if appointment.date != today:
             raise BookingError(
@@ -306,11 +301,7 @@ def mark_no_show(appointment: Appointment, *, actor, reason: str = "", now=None)
     _require_actor(actor)
     with transaction.atomic():
         appointment = _lock(appointment)
-        if appointment.status != Appointment.Status.BOOKED:
-            raise BookingError(
-                f"This appointment is {appointment.get_status_display().lower()}; "
-                "only a booked appointment can be marked as a no-show."
-            )
+        require_status(appointment, BOOKED, "only a booked appointment can be marked as a no-show")
         ends = session_end(appointment)
         if now < ends:
             raise BookingError(

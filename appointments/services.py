@@ -583,6 +583,22 @@ def _lock(appointment: Appointment) -> Appointment:
     )
 
 
+def status_refusal(appointment: Appointment, allowed, only: str) -> str:
+    """Why `appointment` cannot have this done to it in its status, in words ("" when
+    its status is `allowed`); `only` ends the sentence, e.g. "only a booked appointment
+    can be rescheduled"."""
+    if appointment.status in allowed:
+        return ""
+    return f"This appointment is {appointment.get_status_display().lower()}; {only}."
+
+
+def require_status(appointment: Appointment, allowed, only: str) -> None:
+    """BookingError(status_refusal(...)) unless `appointment`'s status is `allowed`."""
+    refusal = status_refusal(appointment, allowed, only)
+    if refusal:
+        raise BookingError(refusal)
+
+
 def _check_still_held(appointment: Appointment, now) -> None:
     status = appointment.status
     if status == Appointment.Status.BOOKED:
@@ -593,11 +609,7 @@ def _check_still_held(appointment: Appointment, now) -> None:
         raise BookingError(
             "The hold on this slot has expired. Please choose a slot and book again."
         )
-    if status != Appointment.Status.HELD:
-        raise BookingError(
-            f"This appointment is {appointment.get_status_display().lower()}; "
-            "it no longer needs a code."
-        )
+    require_status(appointment, (Appointment.Status.HELD,), "it no longer needs a code")
 
 
 def _latest_send(appointment: Appointment):

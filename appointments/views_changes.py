@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from appointments import changes
 from appointments.forms import parse_day
 from appointments.models import Appointment, AppointmentEvent
-from appointments.services import BookingError, free_slots
+from appointments.services import BookingError, free_slots, status_refusal
 from appointments.views import (
     appointment_or_404,
     render_reception,
@@ -170,11 +170,9 @@ def reschedule(request, public_id):
         day = requested_day(request) if "date" in request.GET else max(appointment.date, today)
         reason = ""
     status = 400 if errors and request.method == "POST" else 200
-    if appointment.status != Appointment.Status.BOOKED:
-        errors.append(
-            f"This appointment is {appointment.get_status_display().lower()}; "
-            "only a booked appointment can be rescheduled."
-        )
+    refusal = status_refusal(appointment, changes.BOOKED, changes.ONLY_BOOKED_RESCHEDULED)
+    if refusal:
+        errors.append(refusal)
     colleagues = Doctor.objects.filter(department_id=appointment.doctor.department_id).order_by(
         "name"
     )
