@@ -24,6 +24,8 @@ from tests.conftest import WEDNESDAY, at
 BOOK = reverse("reception_book")
 MOBILE = "+919812345678"
 
+pytestmark = pytest.mark.usefixtures("outbox")
+
 
 class Clock:
     def __init__(self, now):
@@ -38,13 +40,6 @@ def clock(monkeypatch):
     clock = Clock(at(WEDNESDAY, 8))
     monkeypatch.setattr(timezone, "now", lambda: clock.now)
     return clock
-
-
-@pytest.fixture(autouse=True)
-def outbox(settings, tmp_path):
-    settings.SMS_BACKEND = "outbox"
-    settings.OUTBOX_DIR = tmp_path
-    return tmp_path
 
 
 @pytest.fixture

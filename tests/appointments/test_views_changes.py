@@ -4,13 +4,10 @@ no-show, and the cancellations log. POST + CSRF + reception only; no 500 on bad 
 import datetime
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentEvent
-from hospital.models import Roles
 from queues.models import Token
 from tests.appointments.conftest import place, t
 from tests.conftest import WEDNESDAY, at
@@ -18,14 +15,6 @@ from tests.conftest import WEDNESDAY, at
 NOW = at(WEDNESDAY, 8, 55)
 
 pytestmark = pytest.mark.usefixtures("clock", "outbox", "rao_morning")
-
-
-@pytest.fixture
-def frontdesk(client, db):
-    user = get_user_model().objects.create_user(username="frontdesk", password="pw")
-    user.groups.add(Group.objects.get_or_create(name=Roles.RECEPTIONIST)[0])
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -41,46 +30,48 @@ def messages_of(response) -> list[str]:
     return [str(m) for m in response.context["messages"]] if response.context else []
 
 
-def test_the_appointment_page_offers_the_actions_and_shows_the_history(frontdesk, booked):
-    page = frontdesk.get(url("reception_appointment", booked)).content.decode()
+def test_the_appointment_page_offers_the_actions_and_shows_the_history(desk_client, booked):
+    page = desk_client.get(url("reception_appointment", booked)).content.decode()
     for action in ("Reschedule", "Cancel", 'value="Check in"'):
         assert action in page
     assert "Mark no-show" not in page  # the session is still running
 
 
-def test_check_in_from_the_dashboard_returns_there(frontdesk, booked):
+def test_check_in_from_the_dashboard_returns_there(desk_client, booked):
     back = reverse("reception_dashboard") + "?date=2026-11-18"
-    response = frontdesk.post(url("reception_check_in", booked), {"next": back}, follow=True)
+    response = desk_client.post(url("reception_check_in", booked), {"next": back}, follow=True)
     assert response.redirect_chain[-1][0] == back
     assert "Checked in: Someone has token ORTH-001 for Dr. Rao." in messages_of(response)
     token = Token.objects.get()
     assert token.appointment == booked and token.assigned_doctor == booked.doctor
-    again = frontdesk.post(url("reception_check_in", booked), {"next": back}, follow=True)
+    again = desk_client.post(url("reception_check_in", booked), {"next": back}, follow=True)
     assert "Already checked in: ORTH-001" in messages_of(again)
     assert Token.objects.count() == 1
 
 
-def test_the_dashboard_has_a_check_in_button_for_todays_booked(frontdesk, booked):
-    page = frontdesk.get(reverse("reception_dashboard")).content.decode()
+def test_the_dashboard_has_a_check_in_button_for_todays_booked(desk_client, booked):
+    page = desk_client.get(reverse("reception_dashboard")).content.decode()
     assert url("reception_check_in", booked) in page
 
 
-def test_check_in_refuses_an_offsite_next(frontdesk, booked):
-    response = frontdesk.post(url("reception_check_in", booked), {"next": "https://evil.example/"})
+def test_check_in_refuses_an_offsite_next(desk_client, booked):
+    response = desk_client.post(
+        url("reception_check_in", booked), {"next": "https://evil.example/"}
+    )
     assert response["Location"] == url("reception_appointment", booked)
 
 
-def test_a_check_in_on_another_day_is_a_message_not_an_error(frontdesk, dr_rao):
+def test_a_check_in_on_another_day_is_a_message_not_an_error(desk_client, dr_rao):
     later = place(dr_rao, t(9), day=WEDNESDAY + datetime.timedelta(days=7))
-    response = frontdesk.post(url("reception_check_in", later), follow=True)
+    response = desk_client.post(url("reception_check_in", later), follow=True)
     assert any("only on the day" in m for m in messages_of(response))
 
 
-def test_cancel_needs_a_reason_and_then_shows_in_the_log(frontdesk, booked):
-    response = frontdesk.post(url("reception_cancel", booked), {"reason_choice": ""})
+def test_cancel_needs_a_reason_and_then_shows_in_the_log(desk_client, booked):
+    response = desk_client.post(url("reception_cancel", booked), {"reason_choice": ""})
     assert response.status_code == 400
     assert "Enter the reason for cancelling" in response.content.decode()
-    response = frontdesk.post(
+    response = desk_client.post(
         url("reception_cancel", booked), {"reason_choice": "Doctor unavailable"}, follow=True
     )
     assert "Cancelled: Someone. The slot is free." in messages_of(response)
@@ -88,28 +79,28 @@ def test_cancel_needs_a_reason_and_then_shows_in_the_log(frontdesk, booked):
     assert booked.status == Appointment.Status.CANCELLED
     page = response.content.decode()
     assert "Doctor unavailable" in page and "Cancelled" in page
-    log = frontdesk.get(reverse("reception_cancellations"), {"date": "2026-11-18"})
+    log = desk_client.get(reverse("reception_cancellations"), {"date": "2026-11-18"})
     assert "Doctor unavailable" in log.content.decode()
     assert "Someone" in log.content.decode()
 
 
-def test_cancel_with_a_typed_reason(frontdesk, booked):
-    frontdesk.post(
+def test_cancel_with_a_typed_reason(desk_client, booked):
+    desk_client.post(
         url("reception_cancel", booked),
         {"reason_choice": "other", "reason_other": "Patient travelling"},
     )
     assert AppointmentEvent.objects.get(kind="cancelled").reason == "Patient travelling"
 
 
-def test_a_forged_reason_choice_is_refused(frontdesk, booked):
-    response = frontdesk.post(url("reception_cancel", booked), {"reason_choice": "x" * 500})
+def test_a_forged_reason_choice_is_refused(desk_client, booked):
+    response = desk_client.post(url("reception_cancel", booked), {"reason_choice": "x" * 500})
     assert response.status_code == 400
 
 
-def test_reschedule_shows_free_slots_and_moves(frontdesk, booked):
-    page = frontdesk.get(url("reception_reschedule", booked)).content.decode()
+def test_reschedule_shows_free_slots_and_moves(desk_client, booked):
+    page = desk_client.get(url("reception_reschedule", booked)).content.decode()
     assert 'value="10:00"' in page and 'value="09:30"' not in page
-    response = frontdesk.post(
+    response = desk_client.post(
         url("reception_reschedule", booked),
         {"date": "2026-11-18", "start": "10:00", "reason": "Late"},
         follow=True,
@@ -134,33 +125,33 @@ def test_reschedule_shows_free_slots_and_moves(frontdesk, booked):
         {"date": "9999-99-99", "start": "10:00"},
     ],
 )
-def test_bad_reschedule_input_is_a_400_with_a_message(frontdesk, booked, data):
-    response = frontdesk.post(url("reception_reschedule", booked), data)
+def test_bad_reschedule_input_is_a_400_with_a_message(desk_client, booked, data):
+    response = desk_client.post(url("reception_reschedule", booked), data)
     assert response.status_code == 400
     booked.refresh_from_db()
     assert booked.start == t(9, 30)
 
 
-def test_no_show_after_the_session(frontdesk, booked, monkeypatch):
-    response = frontdesk.post(url("reception_no_show", booked), follow=True)
+def test_no_show_after_the_session(desk_client, booked, monkeypatch):
+    response = desk_client.post(url("reception_no_show", booked), follow=True)
     assert any("session ends at 12:00" in m for m in messages_of(response))
     monkeypatch.setattr(timezone, "now", lambda: at(WEDNESDAY, 12, 30))
-    assert "Mark no-show" in frontdesk.get(url("reception_appointment", booked)).content.decode()
-    response = frontdesk.post(url("reception_no_show", booked), follow=True)
+    assert "Mark no-show" in desk_client.get(url("reception_appointment", booked)).content.decode()
+    response = desk_client.post(url("reception_no_show", booked), follow=True)
     assert "Marked as a no-show: Someone." in messages_of(response)
 
 
-def test_find_across_dates(frontdesk, dr_rao, booked):
+def test_find_across_dates(desk_client, dr_rao, booked):
     old = place(dr_rao, t(9), day=WEDNESDAY - datetime.timedelta(days=30), mobile="+919812345678")
-    page = frontdesk.get(reverse("reception_find"), {"q": "5678"}).content.decode()
+    page = desk_client.get(reverse("reception_find"), {"q": "5678"}).content.decode()
     assert page.index(url("reception_appointment", booked)) < page.index(
         url("reception_appointment", old)
     )
-    assert frontdesk.get(reverse("reception_find"), {"q": "\x00"}).status_code == 200
+    assert desk_client.get(reverse("reception_find"), {"q": "\x00"}).status_code == 200
 
 
-def test_the_cancellations_log_survives_a_bad_date(frontdesk):
-    assert frontdesk.get(reverse("reception_cancellations"), {"date": "nope"}).status_code == 200
+def test_the_cancellations_log_survives_a_bad_date(desk_client):
+    assert desk_client.get(reverse("reception_cancellations"), {"date": "nope"}).status_code == 200
 
 
 def test_state_changes_need_the_csrf_token(client, db, booked):
@@ -177,7 +168,7 @@ def test_state_changes_need_the_csrf_token(client, db, booked):
 
 
 def test_after_a_cancellation_the_first_on_the_waiting_list_is_offered_the_slot(
-    frontdesk, booked, dr_rao
+    desk_client, booked, dr_rao
 ):
     from appointments.models import Patient, WaitingListEntry
 
@@ -185,7 +176,7 @@ def test_after_a_cancellation_the_first_on_the_waiting_list_is_offered_the_slot(
         patient=Patient.objects.create(name="Ravi Kumar", mobile="+919800000009"),
         department=dr_rao.department, doctor=dr_rao, reason="Back pain", arrived_at=NOW,
     )  # fmt: skip
-    response = frontdesk.post(
+    response = desk_client.post(
         url("reception_cancel", booked), {"reason_choice": "Patient asked to cancel"}, follow=True
     )
     assert "Offer this slot to Ravi Kumar" in response.content.decode()
