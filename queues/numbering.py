@@ -23,12 +23,10 @@ import functools
 from django.db import connection
 
 from hospital.models import Department
-from hospital.sql import insert, insert_fields, insert_params, insert_sql, mark_inserted
+from hospital.sql import insert_fields, insert_params, insert_sql, mark_inserted
 from queues.models import Token, TokenCounter, TokenEvent
 
 
-# The statements depend only on the models and the database, so they are built once.
-@functools.cache
 def _bump_sql() -> str:
     counter = connection.ops.quote_name(TokenCounter._meta.db_table)
     department = connection.ops.quote_name(Department._meta.db_table)
@@ -41,12 +39,12 @@ def _bump_sql() -> str:
     )
 
 
-@functools.cache
 def _version_sql() -> str:
     department = connection.ops.quote_name(Department._meta.db_table)
     return f"UPDATE {department} SET state_version = state_version + 1 WHERE id = %s"
 
 
+# The statements depend only on the models and the database, so they are built once.
 @functools.cache
 def _postgresql_statement() -> tuple[str, tuple, tuple]:
     token_computed = {"number": "n.last"}
@@ -59,6 +57,13 @@ def _postgresql_statement() -> tuple[str, tuple, tuple]:
         "SELECT id, number FROM t"
     )
     return sql, insert_fields(Token, token_computed), insert_fields(TokenEvent, event_computed)
+
+
+@functools.cache
+def _sqlite_statements() -> tuple[str, str, tuple, str, tuple]:
+    token_sql = insert_sql(Token) + " RETURNING id"
+    event_sql = insert_sql(TokenEvent)
+    return _bump_sql(), token_sql, insert_fields(Token), event_sql, insert_fields(TokenEvent)
 
 
 def insert_numbered(token: Token, event: TokenEvent) -> bool:
@@ -84,16 +89,18 @@ def insert_numbered(token: Token, event: TokenEvent) -> bool:
         if row is None:
             return False
         token_id, token.number = row
-        mark_inserted(token, token_id)
-        return True
-    with connection.cursor() as cursor:
-        cursor.execute(_bump_sql(), bump_params)
-        row = cursor.fetchone()
-        if row is None:
-            return False
-        token.number = row[0]
-        insert([token])
-        event.token_id, event.token_number = token.pk, token.number
-        insert([event])
-        cursor.execute(_version_sql(), [token.department_id])
+    else:
+        bump_sql, token_sql, token_fields, event_sql, event_fields = _sqlite_statements()
+        with connection.cursor() as cursor:
+            cursor.execute(bump_sql, bump_params)
+            row = cursor.fetchone()
+            if row is None:
+                return False
+            token.number = row[0]
+            cursor.execute(token_sql, insert_params(token, token_fields))
+            token_id = cursor.fetchone()[0]
+            event.token_id, event.token_number = token_id, token.number
+            cursor.execute(event_sql, insert_params(event, event_fields))
+            cursor.execute(_version_sql(), [token.department_id])
+    mark_inserted(token, token_id)
     return True
