@@ -140,6 +140,19 @@ def test_no_turn_within_the_timeout_is_a_locked_error_that_writes_nothing(
     assert Token.objects.count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_without_a_lock_file_writers_still_write_and_the_reason_is_logged(
+    orth, monkeypatch, caplog, tmp_path
+):
+    from django.db import connections
+
+    connections.close_all()  # the next connection opens its lock file anew
+    monkeypatch.setattr(writer_backend, "writer_lock_path", lambda name: tmp_path / "no" / "lock")
+    assert services.issue_token(orth, "Still Served").number == 1
+    assert "busy handler" in caplog.text
+    connections.close_all()
+
+
 # Issues `count` tokens for ORTH on WEDNESDAY and prints their numbers.
 ISSUE_TOKENS = """
 import datetime, sys

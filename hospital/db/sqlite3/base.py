@@ -23,12 +23,15 @@ database has no file and one process, so it takes only the threading lock.
 """
 
 import fcntl
+import logging
 import os
 import threading
 import time
 
 from django.db.backends.sqlite3 import base, creation
 from django.db.utils import OperationalError
+
+logger = logging.getLogger(__name__)
 
 # One writer at a time in this process.
 _writer = threading.Lock()
@@ -86,7 +89,17 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return
         if self._turn_file is None:
             name = writer_lock_path(self.settings_dict["NAME"])
-            self._turn_file = os.open(name, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                # Read-only is enough for flock, and world-readable lets a server running
+                # as another user (or a command run as root first) share the file.
+                self._turn_file = os.open(name, os.O_RDONLY | os.O_CREAT, 0o644)
+            except OSError as exc:
+                # SQLite's own lock still keeps writers apart; only the quick handover
+                # between processes is lost.
+                logger.warning("Writers queue in SQLite's busy handler: %s", exc)
+                self._turn_file = -1
+        if self._turn_file < 0:
+            return
         step = _FIRST_STEP
         while True:
             try:
@@ -125,6 +138,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return super()._close()
         finally:
             self._release_writer_lock()
-            if self._turn_file is not None:
+            if self._turn_file is not None and self._turn_file >= 0:
                 os.close(self._turn_file)
-                self._turn_file = None
+            self._turn_file = None
