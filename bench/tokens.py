@@ -42,6 +42,9 @@ from machine import reference_loop_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
+# The checkout whose app is served: this one, or --root (another commit's worktree, run
+# with this checkout's virtualenv) for before/after runs interleaved on one machine.
+APP_ROOT = ROOT
 PYTHON = BIN / "python" if (BIN / "python").exists() else Path(sys.executable)
 DAPHNE = BIN / "daphne"
 HOST = "127.0.0.1"
@@ -156,7 +159,9 @@ def app_env(database_url: str) -> dict:
 
 
 def manage(env: dict, *args: str) -> None:
-    subprocess.run([str(PYTHON), "manage.py", *args], cwd=ROOT, env=env, check=True, timeout=300)
+    subprocess.run(
+        [str(PYTHON), "manage.py", *args], cwd=APP_ROOT, env=env, check=True, timeout=300
+    )
 
 
 def prepare(env: dict) -> str:
@@ -170,7 +175,7 @@ def prepare(env: dict) -> str:
     )
     out = subprocess.run(
         [str(PYTHON), "manage.py", "shell", "-v", "0", "-c", code],
-        cwd=ROOT,
+        cwd=APP_ROOT,
         env=env,
         check=True,
         capture_output=True,
@@ -204,7 +209,7 @@ class Servers:
             handle = open(log, "wb")  # noqa: SIM115 - closed with the process
             proc = subprocess.Popen(
                 [str(DAPHNE), "-b", HOST, "-p", str(port), self.app],
-                cwd=ROOT,
+                cwd=APP_ROOT,
                 env=self.env,
                 stdout=handle,
                 stderr=subprocess.STDOUT,
@@ -400,12 +405,22 @@ def main() -> int:
     )
     parser.add_argument("--show-log", action="store_true", help="print the servers' log tail")
     parser.add_argument(
+        "--root",
+        type=Path,
+        default=ROOT,
+        help="serve the app from this checkout (e.g. `git worktree add /tmp/before <commit>`)",
+    )
+    parser.add_argument(
         "--repeat",
         type=int,
         default=1,
         help="run each row this many times and add the medians (a shared machine is noisy)",
     )
     args = parser.parse_args()
+    global APP_ROOT
+    APP_ROOT = args.root.resolve()
+    if APP_ROOT != ROOT:
+        print(f"serving the app from {APP_ROOT}")
 
     databases = {
         "sqlite": [SqliteDatabase],
