@@ -107,8 +107,9 @@ DATABASES = {
 _db = DATABASES["default"]
 _run_id = os.getpid()
 if _db["ENGINE"] == "django.db.backends.sqlite3":
-    # Django's SQLite backend, with this process's writers queued on a lock instead of
-    # in SQLite's sleeping busy handler (hospital/db/sqlite3/base.py).
+    # Django's SQLite backend, with writers queued on a lock in this process and on a
+    # lock file between processes, instead of in SQLite's sleeping busy handler
+    # (hospital/db/sqlite3/base.py).
     _db["ENGINE"] = "hospital.db.sqlite3"
     # Requests run on a fixed pool of HTTP_THREADS threads (hospital/handlers.py), so a
     # connection per thread, kept open, is a handful of file handles; opening one per

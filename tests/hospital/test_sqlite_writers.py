@@ -62,7 +62,7 @@ def test_a_second_writer_waits_its_turn_instead_of_failing(orth):
 # A process that takes the write turn, says so, and holds it until told (or killed).
 HOLD_TURN = """
 import fcntl, os, sys
-fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_CREAT, 0o644)
 fcntl.flock(fd, fcntl.LOCK_EX)
 print("held", flush=True)
 sys.stdin.readline()
@@ -151,6 +151,14 @@ def test_without_a_lock_file_writers_still_write_and_the_reason_is_logged(
     assert services.issue_token(orth, "Still Served").number == 1
     assert "busy handler" in caplog.text
     connections.close_all()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_where_there_is_no_flock_the_lock_file_is_not_waited_for(
+    orth, other_process_turn, monkeypatch
+):
+    monkeypatch.setattr(writer_backend, "fcntl", None)  # as on Windows
+    assert services.issue_token(orth, "No Flock Here").number == 1
 
 
 # Issues `count` tokens for ORTH on WEDNESDAY and prints their numbers.

@@ -22,7 +22,6 @@ sqlite3 shell, a backup) are waited for by the busy timeout, as before. An in-me
 database has no file and one process, so it takes only the threading lock.
 """
 
-import fcntl
 import logging
 import os
 import threading
@@ -30,6 +29,11 @@ import time
 
 from django.db.backends.sqlite3 import base, creation
 from django.db.utils import OperationalError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; SQLite's busy handler queues the processes
+    fcntl = None
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +89,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             raise
 
     def _take_turn(self, deadline: float, timeout: float) -> None:
-        if self.is_in_memory_db():
+        if fcntl is None or self.is_in_memory_db():
             return
         if self._turn_file is None:
             name = writer_lock_path(self.settings_dict["NAME"])
