@@ -26,12 +26,13 @@
       row.dataset.token = entry.token;
       const arrow = element("span", "serving-arrow", "→");
       arrow.setAttribute("aria-hidden", "true");
-      row.append(
-        element("span", "serving-token", entry.token),
-        arrow,
+      // The same markup as templates/queues/progress.html renders.
+      const where = element("span", "serving-where");
+      where.append(
         element("span", "serving-room", "Room " + entry.room),
         element("span", "status-badge status-" + entry.status, STATUS_LABELS[entry.status] || entry.status)
       );
+      row.append(element("span", "serving-token", entry.token), arrow, where);
       serving.append(row);
     });
     card.querySelector('[data-role="waiting-count"]').textContent = state.waiting_count;
