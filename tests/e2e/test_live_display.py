@@ -113,3 +113,36 @@ def test_a_doctor_sees_a_kiosk_token_join_the_waiting_list_and_the_buttons_still
     # The re-rendered panel's forms carry a valid CSRF token.
     press(doctor, "Call next")
     assert "Called ORTH-001" in doctor.inner_text("body")
+
+
+def row_shape(page, token: str) -> list[str]:
+    """The classes of a progress row and its descendants, in document order."""
+    return page.eval_on_selector(
+        f'.serving-row[data-token="{token}"]',
+        "row => [row, ...row.querySelectorAll('*')].map(el => el.className)",
+    )
+
+
+def test_the_progress_board_shows_a_call_live_in_the_same_layout_as_the_page(
+    server, new_page, orth, dr_rao
+):
+    services.issue_token(orth, "Asha Rao")
+    board = new_page(viewport={"width": 1280, "height": 900})
+    board.goto(f"{server.url}/progress/")
+    board.wait_for_selector('#live-status[data-status="live"]')
+
+    doctor = new_page()
+    log_in(doctor, server.url, "rao", "pw-rao")
+    doctor.goto(f"{server.url}/doctor/")
+    doctor.get_by_role("button", name="Call next").click()
+    row = '[data-department-slug="orth"] .serving-row[data-token="ORTH-001"]'
+    board.wait_for_selector(row, timeout=5000)
+    assert board.locator(f"{row} .serving-where .serving-room").inner_text() == "Room 4"
+    assert board.locator(f"{row} .status-badge").inner_text() == "Called"
+    # A token number is never broken over two lines, whatever the card's width.
+    assert board.eval_on_selector(f"{row} .serving-token", "el => el.getClientRects().length") == 1
+    live_shape = row_shape(board, "ORTH-001")
+
+    board.reload()
+    board.wait_for_selector(row)
+    assert row_shape(board, "ORTH-001") == live_shape
