@@ -1,5 +1,7 @@
 """Static files: whitenoise, under Django's own ASGI handler and under ours (daphne)."""
 
+import re
+
 import pytest
 from django.test import AsyncClient
 
@@ -18,3 +20,14 @@ async def test_a_static_file_is_served_through_the_async_chain():
 async def test_pages_still_pass_through_to_django():
     response = await AsyncClient().get("/progress/")
     assert response.status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["/", "/display/?departments=orth"])
+def test_pages_name_their_icon_so_browsers_do_not_ask_for_favicon_ico(client, orth, page):
+    html = client.get(page).content.decode()
+    icon = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', html)
+    assert icon, "no icon link"
+    response = client.get(icon.group(1))
+    assert response.status_code == 200
+    assert b"<svg" in b"".join(response.streaming_content)
