@@ -133,10 +133,15 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     # thread exhausted PostgreSQL's max_connections. A shared pool with CONN_MAX_AGE=0
     # bounds the connections and still reuses them.
     _db["CONN_MAX_AGE"] = 0
-    # Parameters bound by the server: psycopg prepares a statement run five times on a
-    # connection and reuses the plan, instead of quoting every value into the SQL text
-    # (client-side binding cost ~8 % of a kiosk request in bench/tokens.py).
+    # Parameters bound by the server, not quoted into the SQL text (client-side binding
+    # cost ~8 % of a kiosk request in bench/tokens.py).
     _db.setdefault("OPTIONS", {})["server_side_binding"] = True
+    # And a statement run DB_PREPARE_THRESHOLD times on a connection is prepared, so
+    # PostgreSQL stops parsing and planning it on every run. Django leaves this off for
+    # the sake of external poolers (pgbouncer in transaction mode: set it to 0); its own
+    # pool keeps each connection, and so its prepared statements, in this process.
+    _prepare = env_int("DB_PREPARE_THRESHOLD", 5)
+    _db["OPTIONS"]["prepare_threshold"] = _prepare if _prepare > 0 else None
     _db["OPTIONS"]["pool"] = {
         "min_size": env_int("DB_POOL_MIN", 2),
         "max_size": env_int("DB_POOL_MAX", 20),

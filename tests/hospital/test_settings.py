@@ -1,10 +1,15 @@
 """Start-up: no SECRET_KEY with DEBUG off is a clear error, except for the few commands
-that only inspect code."""
+that only inspect code. And what the database settings make of the connection."""
 
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from queues import services
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,3 +37,15 @@ def test_a_serving_command_refuses_too():
 def test_checking_for_missing_migrations_needs_no_key():
     result = run("manage.py", "makemigrations", "--check", "--dry-run")
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_a_statement_run_five_times_is_prepared(orth):
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's; SQLite caches its own")
+    for i in range(6):
+        services.issue_token(orth, f"Patient {i}")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [statement for (statement,) in cursor.fetchall()]
+    assert any('UPDATE "queues_tokencounter"' in statement for statement in prepared)
