@@ -9,7 +9,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hospital.settings")
 # Django must be set up before anything imports models (the websocket routes do).
 django.setup(set_prefix=False)
 
+from hospital import daphne_requests  # noqa: E402
 from hospital.handlers import SyncViewsASGIHandler  # noqa: E402
+
+# Under daphne, Twisted no longer parses form bodies that only Django reads.
+daphne_requests.install()
 
 django_asgi_app = SyncViewsASGIHandler()
 
