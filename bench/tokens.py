@@ -378,8 +378,8 @@ def bench(database_cls, workers: int, args) -> Result:
         f"  {result.issued} tokens in {result.seconds:.1f} s = {result.rate:.0f}/s, "
         f"p50 {result.percentile(50):.0f} ms, p99 {result.percentile(99):.0f} ms, "
         f"failed {result.failed} {result.other_statuses or ''}, stored {result.stored}\n"
-        f"  CPU per token: servers {1000 * result.server_cpu / max(result.issued, 1):.1f} ms, "
-        f"clients {1000 * result.client_cpu / max(result.issued, 1):.1f} ms; "
+        f"  CPU per token: servers {1000 * result.server_cpu / max(result.issued, 1):.2f} ms, "
+        f"clients {1000 * result.client_cpu / max(result.issued, 1):.2f} ms; "
         f"load average at the end {' '.join(f'{x:.1f}' for x in result.load)}; "
         f"reference loop {speed:.2f} s before the row (bench/machine.py)"
     )
