@@ -4,8 +4,9 @@ Twisted's Request parses every POST body that is a form (urlencoded or multipart
 `request.args`, after working out the Content-Type with the `email` package. Daphne
 never reads `request.args`: it hands the raw body to the ASGI application, and Django
 parses it (again) itself. In the kiosk rush that unused parse was 7-8 % of the server
-process's GIL time (`py-spy record --gil` during bench/tokens.py, docs/PERFORMANCE.md),
-and for a multipart upload it would hold a second parsed copy of the body in memory.
+process's samples under `py-spy record --gil` (bench/tokens.py; alternate runs with and
+without it differed by a few per cent at most, docs/PERFORMANCE.md), and for a multipart
+upload it would hold a second parsed copy of the body in memory.
 
 Twisted has a switch for it (`Request(parsePOSTFormSubmission=False)`; Twisted 26.10 is
 pinned in requirements.txt). Daphne does not pass it, so the request class that daphne's
