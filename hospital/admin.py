@@ -4,10 +4,6 @@ from django.contrib import admin, messages
 from hospital import departments
 from hospital.models import WEEKDAY_NAMES, Department, Doctor
 
-admin.site.site_header = "OPD Queue administration"
-admin.site.site_title = "OPD Queue admin"
-admin.site.index_title = "Hospital"
-
 
 class DepartmentForm(forms.ModelForm):
     """Shows the open_weekdays bit mask (bit i = weekday i, Monday = 0) as checkboxes."""

@@ -46,7 +46,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "hospital.apps.HospitalAdminConfig",  # django.contrib.admin, staff only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

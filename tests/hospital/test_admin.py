@@ -15,12 +15,17 @@ def test_the_admin_is_branded(staff):
     assert b"OPD Queue administration" in response.content
 
 
-def test_non_staff_are_sent_to_log_in(client, plain_user, dr_rao):
+def test_anonymous_visitors_are_sent_to_log_in(client):
+    response = client.get(reverse("admin:hospital_department_changelist"))
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_signed_in_non_staff_get_a_403(client, plain_user, dr_rao):
     for user in (plain_user, dr_rao.user):
         client.force_login(user)
-        response = client.get(reverse("admin:hospital_department_changelist"))
-        assert response.status_code == 302
-        assert "/admin/login/" in response["Location"]
+        for url in (reverse("admin:index"), reverse("admin:hospital_department_changelist")):
+            assert client.get(url).status_code == 403
 
 
 def test_departments_list_their_settings(staff, orth):
