@@ -37,6 +37,7 @@ class TokenAdmin(admin.ModelAdmin):
         "status",
         "priority",
         "doctor",
+        "issued_at",
         "called_at",
         "started_at",
         "completed_at",

@@ -39,7 +39,14 @@ def test_the_token_list_shows_the_queue(staff, seven, dr_rao):
     html = response.content.decode()
     for text in ("ORTH-001", "Gita Rao", "Orthopedic Surgery", "Called", "Waiting", "Normal"):
         assert text in html
-    for column in ("Called at", "Started at", "Completed at", "Priority", "Service date"):
+    for column in (
+        "Issued at",
+        "Called at",
+        "Started at",
+        "Completed at",
+        "Priority",
+        "Service date",
+    ):
         assert column in html
 
 
