@@ -43,6 +43,18 @@ def reachable_redis_url() -> str | None:
     return url
 
 
+def child_env() -> dict:
+    """The environment for a child process of the app on the test run's database: the
+    real settings, a test key, no Redis and no DEBUG unless the caller adds them."""
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DEBUG"}}
+    env.update(
+        DJANGO_SETTINGS_MODULE="hospital.settings",
+        SECRET_KEY="test-only-daphne-key",
+        DATABASE_URL=database_url(),
+    )
+    return env
+
+
 class DaphneServer:
     def __init__(
         self,
@@ -68,11 +80,8 @@ class DaphneServer:
         return f"ws://127.0.0.1:{self.port}{path}"
 
     def env(self) -> dict:
-        env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DEBUG"}}
+        env = child_env()
         env.update(
-            DJANGO_SETTINGS_MODULE="hospital.settings",
-            SECRET_KEY="test-only-daphne-key",
-            DATABASE_URL=database_url(),
             ALLOWED_HOSTS="127.0.0.1,localhost",
             DB_POOL_MAX="4",
             LOG_LEVEL="WARNING",

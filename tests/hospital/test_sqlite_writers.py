@@ -1,7 +1,6 @@
 """The SQLite backend queues writers on locks of its own (hospital/db/sqlite3): this
 process's threads on a threading lock, processes on a flock beside the database."""
 
-import os
 import subprocess
 import sys
 import threading
@@ -13,7 +12,8 @@ from django.db import OperationalError, connection, transaction
 from hospital.db.sqlite3 import base as writer_backend
 from queues import services
 from queues.models import Token
-from tests.servers import ROOT, database_url
+from tests.conftest import WEDNESDAY, at
+from tests.servers import ROOT, child_env
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "sqlite", reason="the writer queue is SQLite's; PostgreSQL locks rows"
@@ -161,15 +161,14 @@ def test_where_there_is_no_flock_the_lock_file_is_not_waited_for(
     assert services.issue_token(orth, "No Flock Here").number == 1
 
 
-# Issues `count` tokens for ORTH on WEDNESDAY and prints their numbers.
+# Issues `count` tokens for ORTH at the time given and prints their numbers.
 ISSUE_TOKENS = """
 import datetime, sys
 import django
 django.setup()
-from django.utils import timezone
 from hospital.models import Department
 from queues.services import issue_token
-now = timezone.make_aware(datetime.datetime(2026, 11, 18, 9))
+now = datetime.datetime.fromisoformat(sys.argv[3])
 orth = Department.objects.get(code="ORTH")
 print(" ".join(str(issue_token(orth, f"Process {sys.argv[1]} #{i}", now=now).number)
                for i in range(int(sys.argv[2]))))
@@ -178,19 +177,12 @@ print(" ".join(str(issue_token(orth, f"Process {sys.argv[1]} #{i}", now=now).num
 
 @pytest.mark.django_db(transaction=True)
 def test_two_processes_issuing_at_once_get_numbers_1_to_n(orth):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "hospital.settings",
-        "DATABASE_URL": database_url(),
-        "SECRET_KEY": "test-two-processes",
-    }
-    env.pop("REDIS_URL", None)
     each = 100
     processes = [
         subprocess.Popen(
-            [sys.executable, "-c", ISSUE_TOKENS, str(p), str(each)],
+            [sys.executable, "-c", ISSUE_TOKENS, str(p), str(each), at(WEDNESDAY, 9).isoformat()],
             cwd=ROOT,
-            env=env,
+            env=child_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
