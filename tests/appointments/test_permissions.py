@@ -12,6 +12,9 @@ from hospital.models import Roles
 from hospital.roles import is_receptionist
 from tests.conftest import WEDNESDAY, at
 
+# Wednesday morning, with texts going to a file.
+pytestmark = pytest.mark.usefixtures("clock", "outbox")
+
 NOW = at(WEDNESDAY, 8)
 
 LOGIN = "login"
@@ -69,12 +72,6 @@ def make_receptionist(username="frontdesk"):
     # get_or_create: a transactional test elsewhere may have flushed the migration's rows.
     user.groups.add(Group.objects.get_or_create(name=Roles.RECEPTIONIST)[0])
     return user
-
-
-@pytest.fixture(autouse=True)
-def wednesday_morning(clock, settings, tmp_path):
-    settings.SMS_BACKEND = "outbox"
-    settings.OUTBOX_DIR = tmp_path
 
 
 @pytest.fixture
