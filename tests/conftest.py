@@ -4,6 +4,7 @@ two orthopaedic doctors, a cardiologist, an admin and a plain user."""
 import datetime
 import html
 import os
+import re
 import shutil
 
 import pytest
@@ -32,6 +33,11 @@ def clock(request, monkeypatch):
 def page_text(response) -> str:
     """A page's HTML with entities decoded, for `in` checks."""
     return html.unescape(response.content.decode())
+
+
+def flat_text(response) -> str:
+    """A page's HTML with every run of white space made one space, for `in` checks."""
+    return re.sub(r"\s+", " ", response.content.decode())
 
 
 @pytest.fixture

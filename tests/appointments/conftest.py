@@ -13,12 +13,6 @@ from appointments.models import Appointment, DoctorSchedule, Patient
 from hospital.models import Roles
 from tests.conftest import WEDNESDAY, at
 
-
-def flat_text(response) -> str:
-    """A page's HTML with every run of white space made one space, for `in` checks."""
-    return re.sub(r"\s+", " ", response.content.decode())
-
-
 # Before the morning session, so every slot of the day is still ahead.
 MORNING = at(WEDNESDAY, 8)
 MOBILE = "+919812345678"

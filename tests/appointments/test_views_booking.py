@@ -18,8 +18,7 @@ from appointments.models import (
     OtpChallenge,
     Patient,
 )
-from tests.appointments.conftest import flat_text
-from tests.conftest import WEDNESDAY, at
+from tests.conftest import WEDNESDAY, at, flat_text
 
 BOOK = reverse("reception_book")
 MOBILE = "+919812345678"

@@ -9,8 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import Appointment, DoctorLeave, DoctorSchedule, Patient
-from tests.appointments.conftest import flat_text
-from tests.conftest import WEDNESDAY, at
+from tests.conftest import WEDNESDAY, at, flat_text
 
 NOW = at(WEDNESDAY, 8)
 pytestmark = pytest.mark.usefixtures("clock")

@@ -17,6 +17,8 @@ from django.core import mail
 from django.db.models import F
 from django.urls import reverse
 
+from tests.conftest import flat_text
+
 LOGIN = "/accounts/login/"
 HOME = "/"
 
@@ -36,10 +38,6 @@ def signed_in(client) -> bool:
     return "_auth_user_id" in client.session
 
 
-def page_text(response) -> str:
-    return re.sub(r"\s+", " ", response.content.decode())
-
-
 # --- One message for every failure ----------------------------------------------------
 
 
@@ -48,7 +46,7 @@ def test_a_wrong_password_says_invalid_credentials_and_nothing_more(client, desk
     assert response.status_code == 200
     assert response.context["form"].non_field_errors() == ["Invalid credentials"]
     alert = re.search(
-        r'<div class="alert alert-error" role="alert">(.*?)</div>', page_text(response)
+        r'<div class="alert alert-error" role="alert">(.*?)</div>', flat_text(response)
     )
     assert alert and re.sub(r"<[^>]+>", "", alert.group(1)).strip() == "Invalid credentials"
     assert not signed_in(client)
@@ -64,7 +62,7 @@ def test_the_message_does_not_reveal_whether_the_user_exists(client, desk, usern
     response = log_in(client, username, password)
     assert response.context["form"].non_field_errors() == ["Invalid credentials"]
     assert response.context["form"].errors.as_data().keys() == {"__all__"}
-    html = page_text(response)
+    html = flat_text(response)
     for hint in ("Please enter a correct", "inactive", "disabled", "does not exist"):
         assert hint not in html
 
@@ -100,8 +98,8 @@ def test_five_failures_lock_even_the_right_password_out(client, desk):
     assert [r.status_code for r in responses[:4]] == [200] * 4
     response = log_in(client, "desk", "pw-desk-right")
     assert response.status_code == settings.AXES_HTTP_RESPONSE_CODE == 429
-    assert "Sign-in locked for 15 minutes" in page_text(response)
-    assert "too many failed attempts" in page_text(response)
+    assert "Sign-in locked for 15 minutes" in flat_text(response)
+    assert "too many failed attempts" in flat_text(response)
     assert not signed_in(client)
 
 
