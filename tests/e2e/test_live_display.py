@@ -134,7 +134,7 @@ def test_the_progress_board_shows_a_call_live_in_the_same_layout_as_the_page(
     doctor = new_page()
     log_in(doctor, server.url, "rao", "pw-rao")
     doctor.goto(f"{server.url}/doctor/")
-    doctor.get_by_role("button", name="Call next").click()
+    press(doctor, "Call next")
     row = '[data-department-slug="orth"] .serving-row[data-token="ORTH-001"]'
     board.wait_for_selector(row, timeout=5000)
     assert board.locator(f"{row} .serving-where .serving-room").inner_text() == "Room 4"
