@@ -53,7 +53,7 @@ def insert_sql(
 @functools.cache
 def _returning_insert_sql(model: type[Model], rows: int, suffix: str) -> str:
     pk = connection.ops.quote_name(model._meta.pk.column)
-    return f"{insert_sql(model, rows=rows)} {suffix} RETURNING {pk}".replace("  ", " ")
+    return " ".join(filter(None, [insert_sql(model, rows=rows), suffix, f"RETURNING {pk}"]))
 
 
 def insert(objs: list[Model], suffix="") -> bool:
