@@ -1,7 +1,7 @@
 """Admin for reception's data. Schedules, leave and patients are edited here; appointments
-change state only through appointments.services (hold, code, booking), so they are
-read-only, like their history and the messages sent. One-time codes are not shown at all
-(OtpChallenge is deliberately not registered)."""
+and the waiting list change state only through their services (appointments.booking,
+changes, walkins), so they are read-only, like their history and the messages sent.
+One-time codes are not shown at all (OtpChallenge is deliberately not registered)."""
 
 from django import forms
 from django.contrib import admin
@@ -13,6 +13,8 @@ from appointments.models import (
     DoctorSchedule,
     Notification,
     Patient,
+    WaitingListEntry,
+    WaitingListEvent,
 )
 from hospital.forms import MobileField
 
@@ -119,3 +121,36 @@ class NotificationAdmin(ReadOnlyAdmin):
     search_fields = ["to", "appointment__patient__name"]
     fields = ["created_at", "channel", "purpose", "to", "status", "error", "body", "appointment"]
     ordering = ["-created_at"]
+
+
+class WaitingListEventInline(admin.TabularInline):
+    model = WaitingListEvent
+    fields = ["at", "kind", "actor", "reason"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WaitingListEntry)
+class WaitingListEntryAdmin(ReadOnlyAdmin):
+    list_display = ["arrived_at", "patient", "department", "doctor", "priority", "status"]
+    list_filter = ["status", "priority", "department"]
+    date_hierarchy = "arrived_at"
+    search_fields = ["patient__name", "patient__mobile"]
+    search_help_text = "Patient name or mobile."
+    list_select_related = ["patient", "department", "doctor"]
+    ordering = ["-arrived_at"]
+    inlines = [WaitingListEventInline]
+
+
+@admin.register(WaitingListEvent)
+class WaitingListEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "kind", "entry", "actor", "reason"]
+    list_filter = ["kind"]
+    date_hierarchy = "at"
+    search_fields = ["entry__patient__name", "actor__username", "reason"]
+    list_select_related = ["entry__patient", "entry__department", "entry__doctor", "actor"]
+    ordering = ["-at", "-id"]

@@ -1,38 +1,28 @@
 """Changes to a booked appointment at the desk: find it, reschedule it, cancel it, check
 the patient in (which gives them a token in the live queue), or mark a no-show.
 
-Same rules as appointments.services (whose helpers these reuse): each function owns its
-transaction and locks the appointment row first, refuses with a BookingError a person can
-read, writes an AppointmentEvent naming who did it and why, and texts the patient only
-after commit.
+Like appointments.booking: each function owns its transaction and locks the appointment
+row first, refuses with a BookingError a person can read, writes an AppointmentEvent
+naming who did it and why, and texts the patient only after commit.
 """
 
 import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.urls import reverse
 from django.utils import timezone
 
-from appointments import notify
+from appointments import notify, slots
+from appointments.errors import SLOT_NOT_FREE, BookingError, require_actor, require_status
+from appointments.history import MAX_EVENT_REASON_LENGTH, lock_appointment, record_event
 from appointments.models import Appointment, AppointmentEvent, DoctorSchedule, OtpChallenge
-from appointments.services import (
-    SLOT_NOT_FREE,
-    SLOT_TAKEN,
-    BookingError,
-    _clean_text,
-    _lock,
-    _record,
-    _require_actor,
-    free_slots,
-    local_today,
-    require_status,
-)
+from hospital.clock import at_local, day_bounds, local_today
 from hospital.models import Doctor
+from hospital.text import InvalidText, clean_note, clean_text
 from queues.models import Token
 from queues.services import QueueError, issue_token
 
-MAX_CANCEL_REASON_LENGTH = AppointmentEvent._meta.get_field("reason").max_length
+MAX_CANCEL_REASON_LENGTH = MAX_EVENT_REASON_LENGTH
 CANCEL_REASONS = [
     "Patient asked to cancel",
     "Doctor unavailable",
@@ -111,10 +101,10 @@ def reschedule_appointment(
     same department). The same row moves, in one transaction: the old slot is freed only
     if the new one was taken, and the database's one-per-slot constraint has the last word."""
     now = now or timezone.now()
-    _require_actor(actor)
-    reason = " ".join((reason or "").split())[:MAX_CANCEL_REASON_LENGTH]
-    with transaction.atomic():
-        appointment = _lock(appointment)
+    require_actor(actor)
+    reason = clean_note(reason, MAX_CANCEL_REASON_LENGTH)
+    with transaction.atomic(durable=True):
+        appointment = lock_appointment(appointment)
         require_status(appointment, BOOKED, ONLY_BOOKED_RESCHEDULED)
         doctor = doctor or appointment.doctor
         if doctor.department_id != appointment.doctor.department_id:
@@ -127,20 +117,19 @@ def reschedule_appointment(
             appointment.start,
         ):
             raise BookingError("That is the appointment's current slot. Choose another.")
-        slot = next((s for s in free_slots(doctor, day, now=now) if s.start == start), None)
+        plan = slots.doctor_day(doctor, day, now=now)
+        slot = plan.slot_at(start) if plan else None
         if slot is None:
             raise BookingError(SLOT_NOT_FREE)
         before = _where(appointment)
-        appointment.doctor, appointment.date = doctor, day
+        appointment.doctor, appointment.date = plan.doctor, day
         appointment.start, appointment.end = slot.start, slot.end
-        try:
-            # Savepoint: a concurrent booking of the new slot makes the constraint refuse
-            # this update; only the savepoint rolls back and the old slot stays booked.
-            with transaction.atomic():
-                appointment.save(update_fields=["doctor", "date", "start", "end"])
-        except IntegrityError:
-            raise BookingError(SLOT_TAKEN) from None
-        _record(
+        # Lost to another desk: only take_slot's savepoint rolls back, and the old slot
+        # stays booked.
+        slots.take_slot(
+            appointment, now=now, actor=actor, fields=["doctor", "date", "start", "end"]
+        )
+        record_event(
             appointment,
             AppointmentEvent.Kind.RESCHEDULED,
             actor,
@@ -167,10 +156,13 @@ def reschedule_appointment(
 def cancel_appointment(appointment: Appointment, *, reason: str, actor, now=None) -> Appointment:
     """Cancel a held or booked appointment; its slot is free again at once."""
     now = now or timezone.now()
-    _require_actor(actor)
-    reason = _clean_text(reason, "reason for cancelling", MAX_CANCEL_REASON_LENGTH)
-    with transaction.atomic():
-        appointment = _lock(appointment)
+    require_actor(actor)
+    try:
+        reason = clean_text(reason, "reason for cancelling", MAX_CANCEL_REASON_LENGTH)
+    except InvalidText as exc:
+        raise BookingError(str(exc)) from None
+    with transaction.atomic(durable=True):
+        appointment = lock_appointment(appointment)
         require_status(
             appointment,
             (Appointment.Status.HELD, Appointment.Status.BOOKED),
@@ -183,7 +175,7 @@ def cancel_appointment(appointment: Appointment, *, reason: str, actor, now=None
         appointment.otps.filter(status=OtpChallenge.Status.ACTIVE).update(
             status=OtpChallenge.Status.VOIDED
         )
-        _record(
+        record_event(
             appointment,
             AppointmentEvent.Kind.CANCELLED,
             actor,
@@ -203,20 +195,6 @@ def cancel_appointment(appointment: Appointment, *, reason: str, actor, now=None
     return appointment
 
 
-def waiting_offer(appointment: Appointment) -> dict | None:
-    """The first patient on the waiting list for a freed slot's doctor, with the link to
-    offer it: {"name", "url"}; None when nobody is waiting."""
-    from appointments.walkins import first_waiting_for  # walkins builds on this module
-
-    entry = first_waiting_for(appointment.doctor)
-    if entry is None:
-        return None
-    return {
-        "name": entry.patient.name,
-        "url": reverse("reception_waiting_offer", args=[entry.pk]),
-    }
-
-
 # --- Check-in -----------------------------------------------------------------------------
 
 
@@ -224,13 +202,15 @@ def check_in(appointment: Appointment, *, actor, now=None) -> tuple[Token, bool]
     """The patient has arrived: give them a token in their doctor's department queue,
     for their doctor only (an emergency appointment's token is an emergency), in the same
     transaction that marks the appointment CHECKED_IN. Returns (token, created): a second
-    click returns the first token, it never makes a second one."""
+    click returns the first token, it never makes a second one.
+
+    Not durable: a walk-in is booked and checked in in one transaction (walkins)."""
     now = now or timezone.now()
-    _require_actor(actor)
+    require_actor(actor)
     with transaction.atomic():
         # The row lock serialises two clicks (or two desks): the second waits here and
         # then sees CHECKED_IN. Token.appointment being one-to-one backs this up.
-        appointment = _lock(appointment)
+        appointment = lock_appointment(appointment)
         if appointment.status == Appointment.Status.CHECKED_IN:
             return Token.objects.select_related("department").get(appointment=appointment), False
         require_status(appointment, BOOKED, "only a booked appointment can be checked in")
@@ -255,11 +235,11 @@ def check_in(appointment: Appointment, *, actor, now=None) -> tuple[Token, bool]
                 assigned_doctor=doctor,
                 appointment=appointment,
             )
-        except QueueError as exc:
+        except QueueError as exc:  # e.g. the department does not give tokens that day
             raise BookingError(str(exc)) from None
         appointment.status = Appointment.Status.CHECKED_IN
         appointment.save(update_fields=["status"])
-        _record(
+        record_event(
             appointment,
             AppointmentEvent.Kind.CHECKED_IN,
             actor,
@@ -286,7 +266,7 @@ def session_end(appointment: Appointment) -> datetime.datetime:
         .first()
     )
     end = schedule.end if schedule else appointment.end
-    return timezone.make_aware(datetime.datetime.combine(appointment.date, end))
+    return at_local(appointment.date, end)
 
 
 def may_mark_no_show(appointment: Appointment, now=None) -> bool:
@@ -298,9 +278,9 @@ def may_mark_no_show(appointment: Appointment, now=None) -> bool:
 def mark_no_show(appointment: Appointment, *, actor, reason: str = "", now=None) -> Appointment:
     """A booked patient who was not checked in by the end of their session."""
     now = now or timezone.now()
-    _require_actor(actor)
-    with transaction.atomic():
-        appointment = _lock(appointment)
+    require_actor(actor)
+    with transaction.atomic(durable=True):
+        appointment = lock_appointment(appointment)
         require_status(appointment, BOOKED, "only a booked appointment can be marked as a no-show")
         ends = session_end(appointment)
         if now < ends:
@@ -310,12 +290,12 @@ def mark_no_show(appointment: Appointment, *, actor, reason: str = "", now=None)
             )
         appointment.status = Appointment.Status.NO_SHOW
         appointment.save(update_fields=["status"])
-        _record(
+        record_event(
             appointment,
             AppointmentEvent.Kind.NO_SHOW,
             actor,
             now,
-            reason=" ".join((reason or "").split())[:MAX_CANCEL_REASON_LENGTH],
+            reason=clean_note(reason, MAX_CANCEL_REASON_LENGTH),
         )
     return appointment
 
@@ -325,12 +305,10 @@ def mark_no_show(appointment: Appointment, *, actor, reason: str = "", now=None)
 
 def cancellations_on(day: datetime.date) -> QuerySet[AppointmentEvent]:
     """The cancellations made on `day` (local), newest first."""
-    begin = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    begin, end = day_bounds(day)
     return (
         AppointmentEvent.objects.filter(
-            kind=AppointmentEvent.Kind.CANCELLED,
-            at__gte=begin,
-            at__lt=begin + datetime.timedelta(days=1),
+            kind=AppointmentEvent.Kind.CANCELLED, at__gte=begin, at__lt=end
         )
         .select_related("appointment__patient", "appointment__doctor__department", "actor")
         .order_by("-at", "-pk")

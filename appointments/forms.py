@@ -1,12 +1,14 @@
-"""Reception forms: they only parse and tidy what was typed. Whether a slot is free, a
-code is right or a hold has expired is for appointments.services to say."""
+"""Reception forms: they only parse and tidy what was typed, and say in words what
+could not be read. Whether a slot is free, a code is right or a hold has expired is for
+the services (appointments.booking, changes, walkins) to say."""
 
 import datetime
 
 from django import forms
 
+from appointments.models import WaitingListEntry, WaitingListEvent
 from hospital.forms import MobileField
-from hospital.models import Doctor
+from hospital.models import Department, Doctor
 
 
 def parse_day(raw: str | None) -> datetime.date | None:
@@ -90,3 +92,161 @@ class VerifyForm(forms.Form):
         if not (len(code) == 6 and code.isascii() and code.isdigit()):
             raise forms.ValidationError("The code is 6 digits, e.g. 042917.")
         return code
+
+
+# --- Fields -------------------------------------------------------------------------------
+
+
+class PickedField(forms.ModelChoiceField):
+    """A row chosen from a list by its id. Anything but a short number is refused before
+    the database is asked (a 30-digit id overflows SQLite's integer)."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        if not (text.isascii() and text.isdigit() and len(text) < 12):
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            )
+        return super().to_python(text)
+
+
+class DayField(forms.DateField):
+    input_formats = ["%Y-%m-%d"]
+    default_error_messages = {"invalid": "That is not a date (YYYY-MM-DD)."}
+
+
+class SlotTimeField(forms.TimeField):
+    input_formats = ["%H:%M"]
+    default_error_messages = {"invalid": "That is not a time (HH:MM)."}
+
+
+def error_list(form: forms.Form) -> list[str]:
+    """Every error of `form` as a line a receptionist can read: a field's errors name
+    the field."""
+    lines = list(form.non_field_errors())
+    for name, errors in form.errors.items():
+        if name == forms.forms.NON_FIELD_ERRORS:
+            continue
+        label = form.fields[name].label or name.replace("_", " ").capitalize()
+        lines += [f"{label}: {error}" for error in errors]
+    return lines
+
+
+# --- Walk-in ------------------------------------------------------------------------------
+
+
+class WalkInForm(forms.Form):
+    """The walk-in page: the patient, which department or doctor, and the chosen slot
+    ("<doctor id>@HH:MM"). The patient's details are checked by the service, which says
+    what is missing; here only their length."""
+
+    ACTIONS = [("refresh", "Show free slots"), ("book", "Book and check in"),
+               ("wait", "Add to the waiting list")]  # fmt: skip
+
+    patient_name = forms.CharField(label="Patient's name", max_length=100, required=False)
+    mobile = forms.CharField(label="Mobile", max_length=30, required=False)
+    reason = forms.CharField(label="Illness or reason", max_length=200, required=False)
+    emergency = forms.BooleanField(required=False)
+    department = PickedField(
+        queryset=Department.objects.filter(is_active=True),
+        required=False,
+        error_messages={"invalid_choice": "That department could not be found."},
+    )
+    doctor = PickedField(
+        queryset=Doctor.objects.select_related("department"),
+        required=False,
+        error_messages={"invalid_choice": "That doctor could not be found."},
+    )
+    action = forms.ChoiceField(choices=ACTIONS, required=False)
+    option = forms.CharField(label="Slot", max_length=30, required=False)
+
+    def clean_option(self) -> tuple[Doctor, datetime.time] | None:
+        doctor_id, _, start = self.cleaned_data["option"].partition("@")
+        picked = PickedField(queryset=Doctor.objects.select_related("department"))
+        try:
+            return picked.clean(doctor_id), SlotTimeField().clean(start)
+        except forms.ValidationError:
+            return None
+
+    def clean(self):
+        data = super().clean()
+        department, doctor = data.get("department"), data.get("doctor")
+        if doctor is not None:
+            if department is None and "department" not in self.errors:
+                data["department"] = doctor.department
+            elif department is not None and doctor.department_id != department.pk:
+                self.add_error("doctor", f"{doctor.name} is not in {department.name}.")
+        if data.get("action") == "book" and not data.get("option"):
+            self.add_error("option", "Choose one of the free slots below.")
+        if data.get("action") == "wait" and data.get("department") is None:
+            self.add_error("department", "Choose the department the patient is waiting for.")
+        return data
+
+
+# --- Reschedule ---------------------------------------------------------------------------
+
+
+class SlotPickerForm(forms.Form):
+    """Which doctor of the appointment's department, and which day, to show free slots
+    for (the reschedule page's GET)."""
+
+    doctor = PickedField(
+        queryset=Doctor.objects.none(),
+        required=False,
+        error_messages={"invalid_choice": "Choose a doctor of the same department."},
+    )
+    date = DayField(required=False, error_messages={"invalid": "Choose a valid date."})
+
+    def __init__(self, data=None, *, appointment, **kwargs):
+        super().__init__(data, **kwargs)
+        self.appointment = appointment
+        self.fields["doctor"].queryset = Doctor.objects.select_related("department").filter(
+            department_id=appointment.doctor.department_id
+        )
+
+    def clean_doctor(self) -> Doctor:
+        return self.cleaned_data["doctor"] or self.appointment.doctor
+
+
+class RescheduleForm(SlotPickerForm):
+    start = SlotTimeField(
+        label="Slot", error_messages={"required": "Choose a slot.", "invalid": "Choose a slot."}
+    )
+    reason = forms.CharField(label="Reason", max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["date"].required = True
+        self.fields["date"].error_messages["required"] = "Choose a valid date."
+
+
+# --- The waiting list ---------------------------------------------------------------------
+
+
+class WaitingOfferForm(forms.Form):
+    """The slot offered to a waiting patient, from the link a cancellation or the
+    dashboard made, and whether to check them in at once."""
+
+    doctor = PickedField(
+        queryset=Doctor.objects.select_related("department"),
+        error_messages={
+            "invalid_choice": "That doctor could not be found.",
+            "required": "Choose a doctor.",
+        },
+    )
+    date = DayField(error_messages={"required": "Choose a date."})
+    start = SlotTimeField(label="Time", error_messages={"required": "Choose a time."})
+    check_in = forms.BooleanField(required=False)
+
+
+class WaitingRemoveForm(forms.Form):
+    reason = forms.CharField(
+        label="Why", max_length=WaitingListEvent._meta.get_field("reason").max_length,
+        required=False,
+    )  # fmt: skip
+
+
+def waiting_priority(emergency: bool) -> int:
+    return WaitingListEntry.Priority.EMERGENCY if emergency else WaitingListEntry.Priority.NORMAL

@@ -32,7 +32,7 @@ class DoctorSchedule(models.Model):
     start = models.TimeField()
     end = models.TimeField()
     slot_minutes = models.PositiveSmallIntegerField(default=15)
-    # Slots at the end of the session kept free for urgent cases (walk-ins, next issue).
+    # Slots at the end of the session kept free for emergencies (appointments.slots).
     emergency_slots = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -244,3 +244,28 @@ class WaitingListEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patient} waiting for {self.doctor or self.department}"
+
+
+class WaitingListEvent(models.Model):
+    """Append-only history of a waiting-list entry: who added, removed or booked it,
+    when, and why."""
+
+    class Kind(models.TextChoices):
+        ADDED = "added", "Added"
+        REMOVED = "removed", "Removed"
+        BOOKED = "booked", "Given a slot"
+
+    entry = models.ForeignKey(WaitingListEntry, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at}"

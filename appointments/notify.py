@@ -29,7 +29,6 @@ from django.utils import timezone
 
 from appointments.models import AppointmentEvent, Notification
 from hospital.phones import mask_mobile
-from hospital.sql import insert
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +140,7 @@ def _record(channel, purpose, to, body, error, appointment, *, shown_to) -> Noti
     if error:
         logger.warning("%s (%s) to %s failed: %s", channel.upper(), purpose, shown_to, error)
     try:
-        insert([notification])
+        notification.save()
         if error and appointment is not None:
             AppointmentEvent.objects.create(
                 appointment=appointment,

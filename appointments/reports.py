@@ -14,7 +14,7 @@ the day (local time), and from the tokens' and appointments' own times:
 - per doctor: appointments in that doctor's slots that day (not cancelled, not an
   expired hold), and over the tokens that doctor called that day: patients seen, average
   wait (issue to first call) and consultation (start to completion), as the doctor's
-  terminal counts them (queues.services.day_figures); free slots left: the regular slots
+  terminal counts them (queues.reading.day_figures); free slots left: the regular slots
   of the day nobody is booked into;
 - patients per hour: consultations completed in each hour (COMPLETED token events).
 """
@@ -27,10 +27,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentEvent, DoctorSchedule, WaitingListEntry
-from appointments.services import _day_slots, _leave_on, _taking_slots
+from appointments.slots import day_slots, leave_on, taking_slots
+from hospital.clock import day_bounds
 from hospital.models import Doctor
 from queues.models import Token, TokenEvent
-from queues.services import day_figures
+from queues.reading import day_figures
 
 NO_REASON = "No reason given"
 
@@ -82,15 +83,6 @@ class DailyReport:
             ("Emergencies", self.emergencies),
             ("Still on the waiting list", self.still_waiting),
         ]
-
-
-def day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
-    """The local day as [start, end) in aware datetimes (a DST-safe day length)."""
-    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-    end = timezone.make_aware(
-        datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min)
-    )
-    return start, end
 
 
 def daily_report(day: datetime.date, *, now=None) -> DailyReport:
@@ -165,13 +157,13 @@ def _doctor_rows(day: datetime.date, now) -> list[DoctorRow]:
         .select_related("department")
         .order_by("department__name", "name")
     )
-    on_leave = set(_leave_on(day).values_list("doctor_id", flat=True))
+    on_leave = set(leave_on(day).values_list("doctor_id", flat=True))
     by_doctor: dict[int, list] = {}
     for schedule in schedules:
         by_doctor.setdefault(schedule.doctor_id, []).append(schedule)
     taken: dict[int, set] = {}
     # A no-show's slot was used up, not left free.
-    occupying = _taking_slots(now) | Q(status=Appointment.Status.NO_SHOW)
+    occupying = taking_slots(now) | Q(status=Appointment.Status.NO_SHOW)
     for doctor_id, start in appointments.filter(occupying).values_list("doctor_id", "start"):
         taken.setdefault(doctor_id, set()).add(start)
     booked_counts = Counter(
@@ -184,8 +176,12 @@ def _doctor_rows(day: datetime.date, now) -> list[DoctorRow]:
     rows = []
     for doctor in doctors:
         figures = day_figures(doctor_tokens.get(doctor.pk, []))
-        slots = [] if doctor.pk in on_leave else _day_slots(by_doctor.get(doctor.pk, []), day)
-        free = [s for s in slots if s.start not in taken.get(doctor.pk, set())]
+        slots = [] if doctor.pk in on_leave else day_slots(by_doctor.get(doctor.pk, []), day)
+        free = [
+            s
+            for s in slots
+            if not s.kept_for_emergencies and s.start not in taken.get(doctor.pk, set())
+        ]
         rows.append(
             DoctorRow(
                 doctor=doctor,

@@ -2,8 +2,9 @@
 with a one-time code sent to the patient's mobile.
 
 Views stay thin: parse the input, check the role (reception_required), call ONE service
-from appointments.services, and show a BookingError's message as it is. They never save
-an Appointment. The pages wear the Django admin's look, which the staff already know.
+(appointments.booking, appointments.slots), and show a BookingError's message as it is.
+They never save an Appointment. The pages wear the Django admin's look, which the staff
+already know.
 """
 
 import datetime
@@ -17,10 +18,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from appointments import services
+from appointments import booking, changes, slots, walkins
+from appointments.errors import BookingError
 from appointments.forms import BookingForm, VerifyForm, parse_day
-from appointments.models import Appointment, Notification
-from appointments.services import BookingError
+from appointments.models import Appointment, AppointmentEvent, Notification
 from hospital.models import Doctor
 from hospital.phones import mask_mobile
 from hospital.roles import reception_required
@@ -117,7 +118,7 @@ def dashboard(request):
     doctor_filter = request.GET.get("doctor", "")
     status_filter = request.GET.get("status", "")
 
-    appointments = services.appointments_on(day).select_related("patient", "doctor")
+    appointments = slots.appointments_on(day).select_related("patient", "doctor")
     day_total = appointments.count()
     if query:
         digits = "".join(c for c in query if c.isdigit())
@@ -126,7 +127,7 @@ def dashboard(request):
             match |= Q(patient__mobile__contains=digits)
         appointments = appointments.filter(match)
     doctors_that_day = Doctor.objects.filter(
-        pk__in=services.appointments_on(day).values("doctor")
+        pk__in=slots.appointments_on(day).values("doctor")
     ).order_by("name")
     if doctor_filter.isdigit():
         appointments = appointments.filter(doctor_id=int(doctor_filter))
@@ -138,6 +139,8 @@ def dashboard(request):
             "appointment": a,
             "mobile": mask_mobile(a.patient.mobile),
             "lapsed": a.status == Appointment.Status.HELD and hold_has_expired(a, now),
+            "awaiting_code": a.status == Appointment.Status.HELD and not hold_has_expired(a, now),
+            "booked": a.status == Appointment.Status.BOOKED,
         }
         for a in appointments.order_by("start", "doctor__name")
     ]
@@ -150,7 +153,7 @@ def dashboard(request):
 
     availability = [
         {"item": a, "colour": AVAILABILITY_STYLE.get(a.state, "red")}
-        for a in services.doctor_availability(day=day)
+        for a in slots.doctor_availability(day=day)
     ]
     today = timezone.localdate()
     return render_reception(
@@ -203,7 +206,7 @@ def doctor_search(request):
     if not query:
         return JsonResponse({"results": []})
     available_only = request.GET.get("available", "") in TRUTHY
-    matches = services.search_doctors(query, day=day, available_only=available_only)
+    matches = slots.search_doctors(query, day=day, available_only=available_only)
     return JsonResponse(
         {
             "results": [
@@ -246,7 +249,7 @@ def book(request):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                appointment = services.hold_slot(
+                appointment = booking.hold_slot(
                     doctor=data["doctor"],
                     day=data["date"],
                     start=data["start"],
@@ -277,8 +280,8 @@ def book(request):
     found = []
     available_only = request.GET.get("available", "") in TRUTHY
     if doctor is None and query:
-        found = services.search_doctors(query, day=day, available_only=available_only)
-    slots = services.free_slots(doctor, day) if doctor else []
+        found = slots.search_doctors(query, day=day, available_only=available_only)
+    free = slots.free_slots(doctor, day) if doctor else []
     if form is None and doctor:
         form = BookingForm(initial={"doctor": doctor.pk, "date": day})
     return render_reception(
@@ -291,7 +294,7 @@ def book(request):
             "today": today,
             "search_day": max(day, today),
             "is_past": day < today,
-            "slots": slots,
+            "slots": free,
             "chosen_start": (form["start"].value() or "") if form is not None else "",
             "form": form,
             "query": query,
@@ -321,7 +324,7 @@ def verify(request, public_id):
     form = VerifyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            appointment = services.verify_otp(
+            appointment = booking.verify_otp(
                 appointment, form.cleaned_data["code"], actor=request.user
             )
         except BookingError as exc:
@@ -343,7 +346,7 @@ def verify(request, public_id):
             "mobile": mask_mobile(appointment.patient.mobile),
             "expired": hold_has_expired(appointment),
             "form": form,
-            "resend_wait": services.seconds_until_resend(appointment),
+            "resend_wait": booking.seconds_until_resend(appointment),
             "failures": failed_notifications(appointment),
             "rebook_link": book_url(appointment.doctor_id, appointment.date),
         },
@@ -355,7 +358,7 @@ def verify(request, public_id):
 def resend_code(request, public_id):
     appointment = appointment_or_404(public_id)
     try:
-        services.send_otp(appointment, actor=request.user)
+        booking.send_otp(appointment, actor=request.user)
     except BookingError as exc:
         messages.error(request, str(exc))
     else:
@@ -368,11 +371,56 @@ def resend_code(request, public_id):
 # --- Appointment ----------------------------------------------------------------------------
 
 
+def _when(value) -> str:
+    day = parse_day(value.get("date"))
+    when = f"{day:%a %d %b %Y}" if day else value.get("date", "?")
+    return f"{when} {value.get('start', '')}, {value.get('doctor', '')}".strip(", ")
+
+
+def describe_changes(event: AppointmentEvent) -> str:
+    """An event's `changes` as a sentence a receptionist can read."""
+    data = event.changes or {}
+    if not isinstance(data, dict) or not data:
+        return ""
+    if isinstance(data.get("from"), dict) and isinstance(data.get("to"), dict):
+        return f"From {_when(data['from'])} to {_when(data['to'])}"
+    if "token" in data:
+        return f"Token {data['token']}"
+    if isinstance(data.get("status"), dict):
+        labels = dict(Appointment.Status.choices)
+        before, after = data["status"].get("from"), data["status"].get("to")
+        return f"{labels.get(before, before)} → {labels.get(after, after)}"
+    if "date" in data and "start" in data:
+        return f"Slot {_when(data)}"
+    return ", ".join(f"{key}: {value}" for key, value in data.items())
+
+
+def detail_context(appointment: Appointment, now=None) -> dict:
+    """What the appointment page needs for its actions and history."""
+    now = now or timezone.now()
+    booked = appointment.status == Appointment.Status.BOOKED
+    token = getattr(appointment, "token", None) if appointment.pk else None
+    return {
+        "can_reschedule": booked,
+        "can_cancel": appointment.status in (Appointment.Status.HELD, Appointment.Status.BOOKED),
+        "can_check_in": booked and appointment.date == timezone.localdate(now),
+        "can_mark_no_show": changes.may_mark_no_show(appointment, now),
+        "queue_token": token,
+        # A freed slot still ahead: offer it to the first patient on the waiting list.
+        "waiting_offer": walkins.waiting_offer(appointment)
+        if appointment.status == Appointment.Status.CANCELLED
+        and appointment.date >= timezone.localdate(now)
+        else None,
+        "history": [
+            {"event": e, "changes": describe_changes(e)}
+            for e in appointment.events.select_related("actor")
+        ],
+    }
+
+
 @require_GET
 @reception_required
 def appointment_detail(request, public_id):
-    from appointments import views_changes  # it imports this module
-
     appointment = appointment_or_404(public_id)
     return render_reception(
         request,
@@ -394,7 +442,6 @@ def appointment_detail(request, public_id):
                 }
                 for n in appointment.notifications.order_by("created_at")
             ],
-            "events": appointment.events.select_related("actor"),
-            **views_changes.detail_context(appointment),
+            **detail_context(appointment),
         },
     )

@@ -1,8 +1,8 @@
 """Walk-ins at the desk and the waiting list.
 
-Views stay thin: parse, check the role (reception_required), call one service from
-appointments.walkins, show a BookingError as it is. Bad input is a message, never a 500;
-an unknown entry is a 404.
+Views stay thin: a form parses the input, the role is checked (reception_required), one
+service from appointments.walkins is called, and a BookingError is shown as it is. Bad
+input is a message, never a 500; an unknown entry is a 404.
 """
 
 import datetime
@@ -15,31 +15,20 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from appointments import walkins
-from appointments.forms import parse_day
-from appointments.models import WaitingListEntry
-from appointments.services import BookingError
-from appointments.views import TRUTHY, render_reception
+from appointments.errors import BookingError
+from appointments.forms import (
+    WaitingOfferForm,
+    WaitingRemoveForm,
+    WalkInForm,
+    error_list,
+    waiting_priority,
+)
+from appointments.models import Appointment, WaitingListEntry
+from appointments.views import render_reception
+from hospital.clock import local_today
 from hospital.models import Department, Doctor
 from hospital.phones import mask_mobile
 from hospital.roles import reception_required
-
-MAX_FIELD = 300
-
-
-def _text(data, name: str) -> str:
-    return (data.get(name, "") or "")[:MAX_FIELD]
-
-
-def _pk(raw) -> int | None:
-    raw = (raw or "").strip()
-    return int(raw) if raw.isdigit() and len(raw) < 12 else None
-
-
-def _time(raw) -> datetime.time | None:
-    try:
-        return datetime.datetime.strptime((raw or "").strip()[:5], "%H:%M").time()
-    except ValueError:
-        return None
 
 
 def option_value(option) -> str:
@@ -54,103 +43,78 @@ def offer_url(entry, doctor_id: int, day: datetime.date, start: datetime.time) -
 # --- Walk-in ------------------------------------------------------------------------------
 
 
-def _walk_in_choices(data):
-    """The department, doctor and emergency flag chosen on the walk-in form (None when
-    not chosen or unknown), and messages for unknown ids."""
-    errors = []
-    department = doctor = None
-    department_id = _pk(data.get("department"))
-    if data.get("department") and department_id is None:
-        errors.append("Choose a department from the list.")
-    elif department_id is not None:
-        department = Department.objects.filter(pk=department_id, is_active=True).first()
-        if department is None:
-            errors.append("That department could not be found.")
-    doctor_id = _pk(data.get("doctor"))
-    if data.get("doctor") and doctor_id is None:
-        errors.append("Choose a doctor from the list.")
-    elif doctor_id is not None:
-        doctor = Doctor.objects.select_related("department").filter(pk=doctor_id).first()
-        if doctor is None:
-            errors.append("That doctor could not be found.")
-        elif department is None:
-            department = doctor.department
-        elif doctor.department_id != department.pk:
-            errors.append(f"{doctor.name} is not in {department.name}.")
-            doctor = None
-    emergency = _text(data, "emergency").lower() in TRUTHY
-    return department, doctor, emergency, errors
+def _book_walk_in(request, form: WalkInForm, errors: list):
+    data = form.cleaned_data
+    doctor, start = data["option"]
+    try:
+        appointment = walkins.book_walk_in(
+            doctor=doctor, start=start, emergency=data["emergency"], actor=request.user,
+            patient_name=data["patient_name"], mobile=data["mobile"], reason=data["reason"],
+        )  # fmt: skip
+    except BookingError as exc:
+        # Another desk took it, or it just ended: the options below are fresh.
+        errors.append(f"{exc} The free slots have been updated below.")
+        return None
+    token = getattr(appointment, "token", None)
+    messages.success(
+        request,
+        f"{appointment.patient.name} is booked with {appointment.doctor.name} "
+        f"(room {appointment.doctor.room}) at {appointment.start:%H:%M} and "
+        f"checked in" + (f": token {token.display_number}." if token else "."),
+    )
+    return redirect("reception_appointment", public_id=appointment.public_id)
+
+
+def _add_to_waiting_list(request, form: WalkInForm, errors: list):
+    data = form.cleaned_data
+    try:
+        entry = walkins.add_to_waiting_list(
+            department=data["department"], doctor=data["doctor"], actor=request.user,
+            priority=waiting_priority(data["emergency"]), patient_name=data["patient_name"],
+            mobile=data["mobile"], reason=data["reason"],
+        )  # fmt: skip
+    except BookingError as exc:
+        errors.append(str(exc))
+        return None
+    messages.success(
+        request,
+        f"{entry.patient.name} is on the waiting list for {entry.doctor or entry.department}"
+        f"{' as an emergency' if data['emergency'] else ''}.",
+    )
+    return redirect("reception_dashboard")
 
 
 @require_http_methods(["GET", "POST"])
 @reception_required
 def walk_in(request):
-    data = request.POST if request.method == "POST" else request.GET
-    department, doctor, emergency, errors = _walk_in_choices(data)
-    action = _text(request.POST, "action") if request.method == "POST" else ""
-    patient = {
-        "patient_name": _text(data, "patient_name"),
-        "mobile": _text(data, "mobile"),
-        "reason": _text(data, "reason"),
-    }
+    form = WalkInForm(request.POST if request.method == "POST" else request.GET)
+    form.is_valid()
+    errors = error_list(form)
+    data = form.cleaned_data
+    action = data.get("action") if request.method == "POST" else ""
+    if not errors and action in ("book", "wait"):
+        act = _book_walk_in if action == "book" else _add_to_waiting_list
+        done = act(request, form, errors)
+        if done is not None:
+            return done
 
-    if request.method == "POST" and not errors and action == "book":
-        doctor_id, _, start = _text(request.POST, "option").partition("@")
-        chosen = Doctor.objects.filter(pk=_pk(doctor_id)).first() if _pk(doctor_id) else None
-        start = _time(start)
-        if chosen is None or start is None:
-            errors.append("Choose one of the free slots below.")
-        else:
-            try:
-                appointment = walkins.book_walk_in(
-                    doctor=chosen, start=start, emergency=emergency, actor=request.user,
-                    **patient,
-                )  # fmt: skip
-            except BookingError as exc:
-                # Another desk took it, or it just ended: the options below are fresh.
-                errors.append(f"{exc} The free slots have been updated below.")
-            else:
-                token = getattr(appointment, "token", None)
-                messages.success(
-                    request,
-                    f"{appointment.patient.name} is booked with {appointment.doctor.name} "
-                    f"(room {appointment.doctor.room}) at {appointment.start:%H:%M} and "
-                    f"checked in" + (f": token {token.display_number}." if token else "."),
-                )
-                return redirect("reception_appointment", public_id=appointment.public_id)
-    elif request.method == "POST" and not errors and action == "wait":
-        if department is None:
-            errors.append("Choose the department the patient is waiting for.")
-        else:
-            try:
-                entry = walkins.add_to_waiting_list(
-                    department=department, doctor=doctor, actor=request.user,
-                    priority=WaitingListEntry.Priority.EMERGENCY
-                    if emergency else WaitingListEntry.Priority.NORMAL,
-                    **patient,
-                )  # fmt: skip
-            except BookingError as exc:
-                errors.append(str(exc))
-            else:
-                messages.success(
-                    request,
-                    f"{entry.patient.name} is on the waiting list for "
-                    f"{entry.doctor or entry.department}"
-                    f"{' as an emergency' if emergency else ''}.",
-                )
-                return redirect("reception_dashboard")
-
+    department = data.get("department")
+    doctor = data.get("doctor") if "doctor" not in form.errors else None
+    emergency = data.get("emergency", False)
     options = walkins.walk_in_options(department=department, emergency=emergency)
     if doctor is not None:
         options = [o for o in options if o.doctor.pk == doctor.pk]
-    chosen_option = _text(request.POST, "option")
+    chosen_option = str(form["option"].value() or "")
     return render_reception(
         request,
         "appointments/walkin.html",
         {
             "title": "Walk-in",
             "errors": errors,
-            "patient": patient,
+            "patient": {
+                name: str(form[name].value() or "")[:300]
+                for name in ("patient_name", "mobile", "reason")
+            },
             "emergency": emergency,
             "department": department,
             "doctor": doctor,
@@ -164,7 +128,6 @@ def walk_in(request):
             ],
             "now": timezone.localtime(),
         },
-        status=200,
     )
 
 
@@ -184,50 +147,41 @@ def waiting_offer(request, pk):
     slot, linked from a cancellation), or the free slots now when none is given."""
     entry = _entry_or_404(pk)
     data = request.POST if request.method == "POST" else request.GET
-    today = timezone.localdate()
+    today = local_today()
     errors = []
-    doctor = day = start = None
-    if any(data.get(k) for k in ("doctor", "date", "start")):
-        doctor_id = _pk(data.get("doctor"))
-        doctor = (
-            Doctor.objects.select_related("department").filter(pk=doctor_id).first()
-            if doctor_id
-            else None
-        )
-        day = parse_day(data.get("date"))
-        start = _time(data.get("start"))
-        if doctor is None:
-            errors.append("That doctor could not be found.")
-        if day is None:
-            errors.append(f"“{_text(data, 'date')[:20]}” is not a date.")
-        if start is None:
-            errors.append(f"“{_text(data, 'start')[:10]}” is not a time (HH:MM).")
-    slot_given = doctor is not None and day is not None and start is not None
-    if entry.status != WaitingListEntry.Status.WAITING:
+    form = WaitingOfferForm(data)
+    slot_chosen = any(data.get(name) for name in ("doctor", "date", "start"))
+    slot_given = slot_chosen and form.is_valid()
+    if slot_chosen and not slot_given:
+        errors += error_list(form)
+    waiting = entry.status == WaitingListEntry.Status.WAITING
+    if not waiting:
         errors.append(f"{entry.patient.name} is no longer on the waiting list.")
+    slot = form.cleaned_data if slot_given else {}
 
-    if request.method == "POST" and slot_given and not errors:
-        check_in = _text(request.POST, "check_in").lower() in TRUTHY
-        try:
-            appointment = walkins.book_from_waiting_list(
-                entry, doctor=doctor, day=day, start=start, actor=request.user,
-                check_in=check_in and day == today,
-            )  # fmt: skip
-        except BookingError as exc:
-            errors.append(str(exc))
+    if request.method == "POST" and not errors:
+        if not slot_given:
+            errors.append("Choose a slot to offer.")
         else:
-            checked = " and checked in" if appointment.status == "checked_in" else ""
-            messages.success(
-                request,
-                f"{entry.patient.name} is booked with {appointment.doctor.name} on "
-                f"{appointment.date:%a %d %b} at {appointment.start:%H:%M}{checked}.",
-            )
-            return redirect("reception_appointment", public_id=appointment.public_id)
-    elif request.method == "POST" and not slot_given and not errors:
-        errors.append("Choose a slot to offer.")
+            try:
+                appointment = walkins.book_from_waiting_list(
+                    entry, doctor=slot["doctor"], day=slot["date"], start=slot["start"],
+                    actor=request.user, check_in=slot["check_in"] and slot["date"] == today,
+                )  # fmt: skip
+            except BookingError as exc:
+                errors.append(str(exc))
+            else:
+                checked_in = appointment.status == Appointment.Status.CHECKED_IN
+                messages.success(
+                    request,
+                    f"{entry.patient.name} is booked with {appointment.doctor.name} on "
+                    f"{appointment.date:%a %d %b} at {appointment.start:%H:%M}"
+                    f"{' and checked in' if checked_in else ''}.",
+                )
+                return redirect("reception_appointment", public_id=appointment.public_id)
 
     options = []
-    if not slot_given and entry.status == WaitingListEntry.Status.WAITING:
+    if not slot_given and waiting:
         options = [
             {"option": o, "url": offer_url(entry, o.doctor.pk, o.day, o.start)}
             for o in walkins.walk_in_options(
@@ -245,11 +199,13 @@ def waiting_offer(request, pk):
             "mobile": mask_mobile(entry.patient.mobile),
             "errors": errors,
             "slot_given": slot_given,
-            "doctor": doctor,
-            "day": day,
-            "start": start,
-            "is_today": day == today,
+            "doctor": slot.get("doctor"),
+            "day": slot.get("date"),
+            "start": slot.get("start"),
+            "is_today": slot.get("date") == today,
             "options": options,
+            "waiting": waiting,
+            "emergency": entry.priority == WaitingListEntry.Priority.EMERGENCY,
         },
     )
 
@@ -258,9 +214,14 @@ def waiting_offer(request, pk):
 @reception_required
 def waiting_remove(request, pk):
     entry = _entry_or_404(pk)
+    form = WaitingRemoveForm(request.POST)
+    if not form.is_valid():
+        for error in error_list(form):
+            messages.error(request, error)
+        return redirect("reception_dashboard")
     try:
         walkins.remove_from_waiting_list(
-            entry, actor=request.user, reason=_text(request.POST, "reason")
+            entry, actor=request.user, reason=form.cleaned_data["reason"]
         )
     except BookingError as exc:
         messages.error(request, str(exc))

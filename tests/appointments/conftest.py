@@ -5,13 +5,11 @@ import datetime
 import re
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.db.models import Q
 
 from appointments import notify
 from appointments.models import Appointment, DoctorSchedule, Patient
-from hospital.models import Roles
-from tests.conftest import WEDNESDAY, at
+from tests.conftest import WEDNESDAY, at, make_receptionist
 
 # Before the morning session, so every slot of the day is still ahead.
 MORNING = at(WEDNESDAY, 8)
@@ -20,18 +18,23 @@ CODE = re.compile(r"\b(\d{6})\b")
 
 
 @pytest.fixture
-def desk(db):
-    """A receptionist: signed in, not staff."""
-    return get_user_model().objects.create_user(username="desk", password="pw-desk")
+def desk(receptionist):
+    """The receptionist at the desk (tests/conftest.py makes every receptionist)."""
+    return receptionist
 
 
 @pytest.fixture
 def desk_client(client, db):
-    """The test client, signed in as a receptionist (in the Receptionist group)."""
-    user = get_user_model().objects.create_user(username="frontdesk", password="pw")
-    user.groups.add(Group.objects.get_or_create(name=Roles.RECEPTIONIST)[0])
-    client.force_login(user)
+    """The test client, signed in as another receptionist."""
+    client.force_login(make_receptionist("frontdesk"))
     return client
+
+
+def nothing_taken(now):
+    """Stands in for appointments.slots.taking_slots: the free-slot check sees every
+    slot free, as it would have a moment before another desk's write. What is left to
+    refuse a taken slot is the database constraint, through take_slot's savepoint."""
+    return Q(pk__in=[])
 
 
 @pytest.fixture

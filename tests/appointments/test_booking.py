@@ -1,16 +1,18 @@
 """Holding a slot: what is checked, who the patient is, what is written, and how a slot
 taken a moment earlier or a lapsed hold is handled."""
 
-import dataclasses
 import datetime
 
 import pytest
 from django.core.management import call_command
 
-from appointments import holding
+from appointments import slots
+from appointments.booking import expire_holds, hold_slot
+from appointments.errors import BookingError
 from appointments.models import Appointment, AppointmentEvent, OtpChallenge, Patient
-from appointments.services import BookingError, expire_holds, free_slots, hold_slot
-from tests.appointments.conftest import MOBILE, MORNING, place, t
+from appointments.patients import find_or_register_patient
+from appointments.slots import free_slots
+from tests.appointments.conftest import MOBILE, MORNING, nothing_taken, place, t
 from tests.conftest import WEDNESDAY, at
 
 pytestmark = pytest.mark.usefixtures("outbox", "rao_morning")
@@ -136,13 +138,10 @@ def test_a_returning_patient_is_found_by_mobile_and_keeps_their_name(dr_rao, des
     assert Patient.objects.get().email == "asha.k@example.org"
 
 
-def test_finding_a_patient_says_whether_they_were_registered_just_now(db):
-    from appointments.services import _patient_for
-
-    first, new = _patient_for(MOBILE, "Asha Kumar", "")
-    assert new and first.pk
-    again, new = _patient_for(MOBILE, "Asha K", "asha@example.org")
-    assert not new and again.pk == first.pk
+def test_a_patient_is_registered_once_and_found_again_by_mobile(db):
+    first = find_or_register_patient(MOBILE, "Asha Kumar")
+    again = find_or_register_patient(MOBILE, "Asha K", "asha@example.org")
+    assert again.pk == first.pk and Patient.objects.count() == 1
     assert (again.name, again.email) == ("Asha Kumar", "asha@example.org")
 
 
@@ -159,16 +158,21 @@ def test_a_slot_taken_a_moment_ago_is_refused_with_a_message(dr_rao, desk, monke
     """The free-slot check passed, but another desk inserted first: the constraint
     refuses the insert, and the receptionist is told, not shown an error page."""
     place(dr_rao, t(9), Appointment.Status.HELD, hold_until=at(WEDNESDAY, 8, 10))
-    # The check saw a free slot (as it would have a moment before the other insert).
-    read_slot = holding.read_slot
-    monkeypatch.setattr(
-        holding, "read_slot", lambda *args: dataclasses.replace(read_slot(*args), busy=0)
-    )
+    monkeypatch.setattr(slots, "taking_slots", nothing_taken)
     with pytest.raises(BookingError, match="^That slot was just taken. Please choose another.$"):
-        hold(dr_rao, desk)
-    # The insert did nothing (ON CONFLICT DO NOTHING) and nothing half-done remains.
-    assert Appointment.objects.count() == 1
+        hold(dr_rao, desk, mobile="98123 99999")
+    # Nothing half-done remains: no patient, code or event.
+    assert Appointment.objects.count() == 1 and Patient.objects.count() == 1
     assert not AppointmentEvent.objects.exists() and not OtpChallenge.objects.exists()
+
+
+def test_a_doctor_removed_meanwhile_is_refused_in_words(dr_rao, desk):
+    from hospital.models import Doctor
+
+    gone = Doctor(pk=dr_rao.pk + 1000, name="Dr. Gone")
+    with pytest.raises(BookingError, match="no longer on the list"):
+        hold(gone, desk)
+    assert not Appointment.objects.exists()
 
 
 def test_a_lapsed_hold_is_expired_and_its_slot_held_again(dr_rao, desk):
@@ -184,15 +188,7 @@ def test_a_lapsed_hold_is_expired_and_its_slot_held_again(dr_rao, desk):
 def test_a_running_hold_is_not_expired(dr_rao, desk):
     old = hold(dr_rao, desk, mobile="98123 11111")
     with pytest.raises(BookingError, match="not free"):
-        hold(
-            dr_rao,
-            desk,
-            now=at(
-                WEDNESDAY,
-                8,
-                9,
-            ),
-        )
+        hold(dr_rao, desk, now=at(WEDNESDAY, 8, 9))
     old.refresh_from_db()
     assert old.status == Appointment.Status.HELD
 

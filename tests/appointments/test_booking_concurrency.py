@@ -8,11 +8,11 @@ import datetime
 
 import pytest
 
+from appointments.booking import hold_slot, send_otp, verify_otp
+from appointments.errors import BookingError
 from appointments.models import Appointment, AppointmentEvent, OtpChallenge, Patient
-from appointments.services import BookingError, hold_slot, send_otp, verify_otp
 from tests.appointments.conftest import MORNING, latest_code, t, texts, wrong
-from tests.conftest import WEDNESDAY, at
-from tests.queues.test_concurrency import race
+from tests.conftest import WEDNESDAY, at, race
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -4,10 +4,12 @@ import datetime
 
 import pytest
 
-from appointments import changes
+from appointments import changes, slots, walkins
+from appointments.booking import hold_slot
+from appointments.errors import BookingError
 from appointments.models import Appointment, AppointmentEvent, DoctorSchedule, OtpChallenge
-from appointments.services import BookingError, free_slots, hold_slot
-from tests.appointments.conftest import MORNING, place, t, texts
+from appointments.slots import free_slots
+from tests.appointments.conftest import MORNING, nothing_taken, place, t, texts
 from tests.conftest import WEDNESDAY, at
 
 pytestmark = pytest.mark.usefixtures("outbox", "rao_morning")
@@ -71,15 +73,15 @@ def test_rescheduling_into_a_taken_slot_is_refused_and_nothing_changes(booked, d
 
 
 def test_a_slot_taken_in_a_race_is_a_readable_error(booked, dr_rao, desk, monkeypatch):
-    # free_slots said yes, but another desk booked it before the update: the constraint.
+    """The free-slot check said yes, but another desk booked the slot before the update:
+    the constraint refuses it in take_slot's savepoint, and the old slot stays booked."""
     place(dr_rao, t(10))
-    from appointments.services import Slot
-
-    monkeypatch.setattr(changes, "free_slots", lambda *a, **k: [Slot(t(10), t(10, 15))])
-    with pytest.raises(BookingError, match="just taken"):
+    monkeypatch.setattr(slots, "taking_slots", nothing_taken)
+    with pytest.raises(BookingError, match="^That slot was just taken. Please choose another.$"):
         changes.reschedule_appointment(booked, day=WEDNESDAY, start=t(10), actor=desk, now=MORNING)
     booked.refresh_from_db()
     assert booked.start == t(9) and booked.status == Appointment.Status.BOOKED
+    assert not AppointmentEvent.objects.filter(kind="rescheduled").exists()
 
 
 @pytest.mark.parametrize("status", ["held", "checked_in", "cancelled", "no_show", "completed"])
@@ -147,14 +149,12 @@ def test_only_held_or_booked_can_be_cancelled(dr_rao, desk, status):
 
 
 def test_the_waiting_offer_names_the_first_patient_or_nobody(booked, dr_rao, desk):
-    from appointments import walkins
-
-    assert changes.waiting_offer(booked) is None  # nobody waiting
+    assert walkins.waiting_offer(booked) is None  # nobody waiting
     entry = walkins.add_to_waiting_list(
         department=dr_rao.department, doctor=dr_rao, patient_name="Ravi K",
         mobile="98111 22334", reason="Back pain", priority=0, actor=desk, now=MORNING,
     )  # fmt: skip
-    offer = changes.waiting_offer(booked)
+    offer = walkins.waiting_offer(booked)
     assert offer["name"] == "Ravi K"
     assert offer["url"] == f"/reception/waiting/{entry.pk}/offer/"
 

@@ -4,12 +4,11 @@ once, however many times (or from however many desks) "Check in" is pressed."""
 import pytest
 
 from appointments import changes
+from appointments.errors import BookingError
 from appointments.models import Appointment, AppointmentEvent
-from appointments.services import BookingError
 from queues.models import Token
 from tests.appointments.conftest import place, t
-from tests.conftest import WEDNESDAY, at
-from tests.queues.test_concurrency import race
+from tests.conftest import WEDNESDAY, at, race
 
 NINE = at(WEDNESDAY, 8, 50)
 
@@ -32,13 +31,11 @@ def test_check_in_gives_a_token_for_the_doctor_and_records_it(
     assert event.actor == desk and event.changes == {"token": "ORTH-001"}
 
 
-def test_an_emergency_appointment_checks_in_as_an_emergency_by_a_receptionist(dr_rao):
-    from tests.appointments.test_permissions import make_receptionist
-
+def test_an_emergency_appointment_checks_in_as_an_emergency_by_a_receptionist(dr_rao, receptionist):
     appointment = place(dr_rao, t(9))
     appointment.is_emergency = True
     appointment.save()
-    token, _ = changes.check_in(appointment, actor=make_receptionist(), now=NINE)
+    token, _ = changes.check_in(appointment, actor=receptionist, now=NINE)
     assert token.priority == Token.Priority.EMERGENCY
 
 

@@ -12,8 +12,8 @@ import pytest
 from django.core import mail
 
 from appointments import notify
+from appointments.booking import hold_slot, verify_otp
 from appointments.models import Appointment, AppointmentEvent, Notification
-from appointments.services import hold_slot, verify_otp
 from tests.appointments.conftest import MOBILE, MORNING, latest_code, t
 from tests.conftest import WEDNESDAY
 

@@ -6,14 +6,9 @@ import datetime
 import pytest
 from django.core import mail
 
+from appointments.booking import hold_slot, seconds_until_resend, send_otp, verify_otp
+from appointments.errors import BookingError
 from appointments.models import Appointment, AppointmentEvent, Notification, OtpChallenge
-from appointments.services import (
-    BookingError,
-    hold_slot,
-    seconds_until_resend,
-    send_otp,
-    verify_otp,
-)
 from tests.appointments.conftest import MOBILE, MORNING, latest_code, t, texts, wrong
 from tests.conftest import WEDNESDAY
 

@@ -6,11 +6,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
-from appointments import services
+from appointments import booking
 from appointments.models import DoctorSchedule, WaitingListEntry
 from hospital.models import Roles
 from hospital.roles import is_receptionist
-from tests.conftest import WEDNESDAY, at
+from tests.conftest import WEDNESDAY, at, make_receptionist
 
 # Wednesday morning, with texts going to a file.
 pytestmark = pytest.mark.usefixtures("clock", "outbox")
@@ -67,20 +67,13 @@ MATRIX = [
 ]
 
 
-def make_receptionist(username="frontdesk"):
-    user = get_user_model().objects.create_user(username=username, password="pw-" + username)
-    # get_or_create: a transactional test elsewhere may have flushed the migration's rows.
-    user.groups.add(Group.objects.get_or_create(name=Roles.RECEPTIONIST)[0])
-    return user
-
-
 @pytest.fixture
 def held(dr_rao, admin_user):
     DoctorSchedule.objects.create(
         doctor=dr_rao, weekday=WEDNESDAY.weekday(), start=at(WEDNESDAY, 9).time(),
         end=at(WEDNESDAY, 12).time(),
     )  # fmt: skip
-    return services.hold_slot(
+    return booking.hold_slot(
         doctor=dr_rao,
         day=WEDNESDAY,
         start=at(WEDNESDAY, 9).time(),
@@ -102,7 +95,7 @@ def persona(request, client, dr_shah, admin_user):
     users = {
         "anonymous": None,
         "doctor": dr_shah.user,
-        "receptionist": make_receptionist(),
+        "receptionist": make_receptionist("frontdesk"),
         "admin": admin_user,
     }
     if users[request.param]:
@@ -152,7 +145,7 @@ def test_a_user_without_a_role_gets_the_403_page(client, plain_user):
 
 
 def test_an_unknown_appointment_is_a_404_for_reception(client, db):
-    client.force_login(make_receptionist())
+    client.force_login(make_receptionist("frontdesk"))
     missing = "00000000-0000-4000-8000-000000000000"
     for name in ("reception_appointment", "reception_verify"):
         assert client.get(reverse(name, args=[missing])).status_code == 404

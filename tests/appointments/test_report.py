@@ -8,11 +8,10 @@ import datetime
 
 import pytest
 
-from appointments import reports, services, walkins
+from appointments import booking, reports, walkins
 from appointments.models import Appointment, AppointmentEvent, DoctorSchedule, WaitingListEntry
 from queues import services as queue
 from tests.appointments.conftest import latest_code, t
-from tests.appointments.test_walkins import receptionist
 from tests.conftest import WEDNESDAY, at
 
 TUESDAY = WEDNESDAY - datetime.timedelta(days=1)
@@ -20,19 +19,13 @@ THURSDAY = WEDNESDAY + datetime.timedelta(days=1)
 Kind = AppointmentEvent.Kind
 
 
-@pytest.fixture
-def desk(db):
-    """A receptionist (the role's permissions let them mark an emergency token)."""
-    return receptionist("desk")
-
-
 def book(doctor, start, mobile, actor, run_on_commit, *, name="Patient"):
     """Hold at 08:00, confirm with the texted code at 08:01."""
     held = run_on_commit(
-        services.hold_slot, doctor=doctor, day=WEDNESDAY, start=start, patient_name=name,
+        booking.hold_slot, doctor=doctor, day=WEDNESDAY, start=start, patient_name=name,
         mobile=mobile, reason="Check-up", actor=actor, now=at(WEDNESDAY, 8),
     )  # fmt: skip
-    return services.verify_otp(held, latest_code(mobile), actor=actor, now=at(WEDNESDAY, 8, 1))
+    return booking.verify_otp(held, latest_code(mobile), actor=actor, now=at(WEDNESDAY, 8, 1))
 
 
 def happened(appointment, kind, status, when, actor, reason=""):

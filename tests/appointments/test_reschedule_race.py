@@ -6,11 +6,11 @@ import pytest
 from django.db.models import Count
 
 from appointments import changes
+from appointments.booking import hold_slot
+from appointments.errors import BookingError
 from appointments.models import Appointment
-from appointments.services import BookingError, hold_slot
 from tests.appointments.conftest import MORNING, place, t
-from tests.conftest import WEDNESDAY
-from tests.queues.test_concurrency import race
+from tests.conftest import WEDNESDAY, race
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

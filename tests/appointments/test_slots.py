@@ -6,14 +6,9 @@ import datetime
 
 import pytest
 
+from appointments.booking import hold_slot
 from appointments.models import Appointment, DoctorLeave, DoctorSchedule
-from appointments.services import (
-    appointments_on,
-    doctor_availability,
-    free_slots,
-    hold_slot,
-    search_doctors,
-)
+from appointments.slots import appointments_on, doctor_availability, free_slots, search_doctors
 from tests.appointments.conftest import MORNING, place, t
 from tests.conftest import WEDNESDAY, at
 

@@ -9,7 +9,8 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments import notify, services
+from appointments import errors, notify
+from appointments.booking import hold_slot
 from appointments.models import (
     Appointment,
     AppointmentEvent,
@@ -123,7 +124,7 @@ def test_without_javascript_the_search_lists_the_matches(desk_client, rao, dr_sh
 
 def test_the_slot_picker_offers_only_free_slots(desk_client, rao):
     frontdesk = get_user_model().objects.get(username="frontdesk")
-    services.hold_slot(
+    hold_slot(
         doctor=rao, day=WEDNESDAY, start=datetime.time(9, 30), patient_name="Bala",
         mobile="98123 00001", reason="Back", actor=frontdesk,
     )  # fmt: skip
@@ -196,8 +197,8 @@ def test_form_errors_write_nothing(post, rao, overrides, field, message):
 def test_a_slot_that_is_not_free_shows_the_services_message(post, rao):
     response = post(BOOK, booking(rao, start="09:10"))  # not a slot boundary
     assert response.status_code == 200
-    assert response.context["form"].non_field_errors() == [services.SLOT_NOT_FREE]
-    assert services.SLOT_NOT_FREE in flat_text(response)
+    assert response.context["form"].non_field_errors() == [errors.SLOT_NOT_FREE]
+    assert errors.SLOT_NOT_FREE in flat_text(response)
     assert nothing_written()
 
 
@@ -205,7 +206,7 @@ def test_a_slot_taken_meanwhile_is_refused_and_the_others_still_offered(post, ra
     assert post(BOOK, booking(rao)).status_code == 302
     before = Appointment.objects.count()
     response = post(BOOK, booking(rao, mobile="98123 00002", patient_name="Bala"))
-    assert response.context["form"].non_field_errors() == [services.SLOT_NOT_FREE]
+    assert response.context["form"].non_field_errors() == [errors.SLOT_NOT_FREE]
     assert Appointment.objects.count() == before
     offered = re.findall(r'name="start" value="(\d\d:\d\d)"', flat_text(response))
     assert offered == ["09:00", "09:30", "09:45"]

@@ -154,11 +154,9 @@ def test_the_cancellations_log_survives_a_bad_date(desk_client):
     assert desk_client.get(reverse("reception_cancellations"), {"date": "nope"}).status_code == 200
 
 
-def test_state_changes_need_the_csrf_token(client, db, booked):
-    from tests.appointments.test_permissions import make_receptionist
-
+def test_state_changes_need_the_csrf_token(client, receptionist, booked):
     csrf_client = type(client)(enforce_csrf_checks=True)
-    csrf_client.force_login(make_receptionist())
+    csrf_client.force_login(receptionist)
     for name in ("reception_check_in", "reception_no_show", "reception_cancel"):
         assert (
             csrf_client.post(url(name, booked), {"reason_choice": "Duplicate booking"}).status_code

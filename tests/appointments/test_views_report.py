@@ -8,7 +8,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.appointments.test_report import seeded_day  # noqa: F401 (a fixture)
-from tests.appointments.test_walkins import receptionist
 from tests.conftest import WEDNESDAY, at
 
 URL = reverse("reception_daily_report")
@@ -17,11 +16,6 @@ URL = reverse("reception_daily_report")
 @pytest.fixture(autouse=True)
 def evening(monkeypatch):
     monkeypatch.setattr(timezone, "now", lambda: at(WEDNESDAY, 18))
-
-
-@pytest.fixture
-def desk(db):
-    return receptionist("desk")
 
 
 @pytest.fixture

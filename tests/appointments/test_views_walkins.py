@@ -7,7 +7,6 @@ from appointments import walkins
 from appointments.models import Appointment, DoctorSchedule, WaitingListEntry
 from queues.models import Token
 from tests.appointments.conftest import place, t
-from tests.appointments.test_walkins import receptionist
 from tests.conftest import WEDNESDAY, at
 
 NOW = at(WEDNESDAY, 9, 5)
@@ -16,10 +15,10 @@ PATIENT = {"patient_name": "Asha Rao", "mobile": "98123 45678", "reason": "Fever
 
 
 @pytest.fixture
-def desk(client, db):
-    user = receptionist("frontdesk")
-    client.force_login(user)
-    return user
+def desk(client, receptionist):
+    """The receptionist, signed in on the test client."""
+    client.force_login(receptionist)
+    return receptionist
 
 
 @pytest.fixture

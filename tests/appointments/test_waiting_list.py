@@ -4,21 +4,14 @@ arrival; a freed slot is offered to the first of them."""
 import pytest
 
 from appointments import walkins
+from appointments.errors import BookingError
 from appointments.models import Appointment, DoctorSchedule, WaitingListEntry
-from appointments.services import BookingError
 from queues.models import Token
 from tests.appointments.conftest import place, t
-from tests.appointments.test_walkins import receptionist
-from tests.conftest import WEDNESDAY, at
+from tests.conftest import WEDNESDAY, at, make_receptionist
 
 NORMAL = WaitingListEntry.Priority.NORMAL
 EMERGENCY = WaitingListEntry.Priority.EMERGENCY
-
-
-@pytest.fixture
-def desk(db):
-    """A receptionist (the role's permissions let them mark an emergency token)."""
-    return receptionist("desk")
 
 
 def add(department, actor, name, minute, *, doctor=None, priority=NORMAL):
@@ -42,7 +35,7 @@ def cancel(appointment):
     """Frees the slot through the reception's cancel service."""
     from appointments.changes import cancel_appointment
 
-    desk = receptionist("canceller")
+    desk = make_receptionist("canceller")
     cancel_appointment(appointment, reason="Patient unwell", actor=desk, now=at(WEDNESDAY, 9, 8))
 
 

@@ -3,36 +3,16 @@
 import datetime
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 
 from appointments import walkins
+from appointments.errors import BookingError
 from appointments.models import Appointment, AppointmentEvent, DoctorSchedule
-from appointments.services import BookingError
 from queues import services as queue
 from queues.models import Token
 from tests.appointments.conftest import MOBILE, place, t
-from tests.appointments.test_permissions import make_receptionist
-from tests.conftest import WEDNESDAY, at
-from tests.queues.test_concurrency import race
+from tests.conftest import WEDNESDAY, at, race
 
 NOW = at(WEDNESDAY, 9, 5)  # inside the 09:00 slot
-
-
-def receptionist(username):
-    """make_receptionist, with the role's permission even after a transactional test
-    elsewhere flushed the group's migrated permissions."""
-    user = make_receptionist(username)
-    user.groups.get().permissions.add(
-        Permission.objects.get(content_type__app_label="appointments", codename="add_appointment")
-    )
-    return get_user_model().objects.get(pk=user.pk)
-
-
-@pytest.fixture
-def desk(db):
-    """A receptionist (the role's permissions let them mark an emergency token)."""
-    return receptionist("desk")
 
 
 @pytest.fixture

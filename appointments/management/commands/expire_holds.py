@@ -4,7 +4,7 @@ the day list and the history tidy."""
 
 from django.core.management.base import BaseCommand
 
-from appointments.services import expire_holds
+from appointments.booking import expire_holds
 
 
 class Command(BaseCommand):
