@@ -1,7 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
 
-from hospital import departments
 from hospital.models import WEEKDAY_NAMES, Department, Doctor
 
 
@@ -72,13 +71,11 @@ class DepartmentAdmin(admin.ModelAdmin):
     @admin.action(description="Deactivate selected departments (stop issuing tokens)")
     def deactivate(self, request, queryset):
         count = queryset.update(is_active=False)
-        departments.forget()  # update() sends no post_save
         self.message_user(request, f"Deactivated {count} department(s).", messages.SUCCESS)
 
     @admin.action(description="Activate selected departments")
     def activate(self, request, queryset):
         count = queryset.update(is_active=True)
-        departments.forget()
         self.message_user(request, f"Activated {count} department(s).", messages.SUCCESS)
 
 

@@ -95,9 +95,6 @@ WSGI_APPLICATION = "hospital.wsgi.application"
 ASGI_APPLICATION = "hospital.asgi.application"
 
 # --- Database -------------------------------------------------------------------------
-# SQLite by default. WAL lets readers (TVs, boards) work while a writer holds the lock;
-# IMMEDIATE takes the write lock at BEGIN, so two writers queue on the busy timeout
-# instead of one failing with "database is locked" when it upgrades a read lock.
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
@@ -107,56 +104,42 @@ DATABASES = {
 _db = DATABASES["default"]
 _run_id = os.getpid()
 if _db["ENGINE"] == "django.db.backends.sqlite3":
-    # Django's SQLite backend, with writers queued on a lock in this process and on a
-    # lock file between processes, instead of in SQLite's sleeping busy handler
-    # (hospital/db/sqlite3/base.py).
-    _db["ENGINE"] = "hospital.db.sqlite3"
-    # Requests run on a fixed pool of HTTP_THREADS threads (hospital/handlers.py), so a
-    # connection per thread, kept open, is a handful of file handles; opening one per
-    # request (and running the PRAGMAs below each time) cost ~10 % of a token's time.
-    _db["CONN_MAX_AGE"] = None
+    # WAL lets readers (TVs, boards) work while a writer holds the lock; IMMEDIATE takes
+    # the write lock at BEGIN, so two writers queue on the busy timeout instead of one
+    # failing with "database is locked" when it upgrades a read lock mid-transaction.
     _db["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
-        "init_command": (
-            "PRAGMA journal_mode=WAL;"
-            "PRAGMA synchronous=NORMAL;"
-            "PRAGMA busy_timeout=20000;"
-            "PRAGMA foreign_keys=ON;"
-        ),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Keep a connection per thread for a minute instead of opening one (and running
+    # the PRAGMAs) per request.
+    _db["CONN_MAX_AGE"] = 60
+    _db["CONN_HEALTH_CHECKS"] = True
     # A file, not ":memory:", so concurrency tests can open several real connections;
     # per process, so two test runs on one machine never share it.
     _db["TEST"] = {"NAME": os.environ.get("TEST_DB_NAME") or f"/tmp/opdq-test-{_run_id}.sqlite3"}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
-    # Under daphne every request runs in a worker thread; persistent connections per
-    # thread exhausted PostgreSQL's max_connections. A shared pool with CONN_MAX_AGE=0
-    # bounds the connections and still reuses them.
-    _db["CONN_MAX_AGE"] = 0
-    # Parameters bound by the server, not quoted into the SQL text (client-side binding
-    # cost ~8 % of a kiosk request in bench/tokens.py).
-    _db.setdefault("OPTIONS", {})["server_side_binding"] = True
-    # And a statement run DB_PREPARE_THRESHOLD times on a connection is prepared, so
-    # PostgreSQL stops parsing and planning it on every run. Django leaves this off for
-    # the sake of external poolers (pgbouncer in transaction mode: set it to 0); its own
-    # pool keeps each connection, and so its prepared statements, in this process.
-    _prepare = env_int("DB_PREPARE_THRESHOLD", 5)
-    _db["OPTIONS"]["prepare_threshold"] = _prepare if _prepare > 0 else None
-    _db["OPTIONS"]["pool"] = {
-        "min_size": env_int("DB_POOL_MIN", 2),
-        "max_size": env_int("DB_POOL_MAX", 20),
+    # Django's connection pool (psycopg 3): connections are reused across requests and
+    # bounded per process, whatever the server's threads do.
+    _db.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DB_POOL_MIN", 1),
+        "max_size": env_int("DB_POOL_MAX", 10),
         "timeout": 20,
     }
+    # psycopg prepares a statement after this many runs on a connection, so PostgreSQL
+    # stops re-planning the queue's few hot queries. Django leaves it off for external
+    # poolers: set DB_PREPARE_THRESHOLD=0 behind pgbouncer in transaction mode.
+    _prepare = env_int("DB_PREPARE_THRESHOLD", 5)
+    _db["OPTIONS"]["prepare_threshold"] = _prepare if _prepare > 0 else None
     _db["TEST"] = {"NAME": os.environ.get("TEST_DB_NAME") or f"test_opdq_{_run_id}"}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Threads per server process that run HTTP requests (hospital/handlers.py). Each holds at
-# most one database connection, so keep it at or below DB_POOL_MAX on PostgreSQL. On
-# SQLite writers queue for one lock anyway, and more threads only wait for each other's
-# GIL (bench/tokens.py: 1 thread 281/s, 2 263/s, 4 213/s); two keep a slow page (the
-# day's report) from holding up the kiosks.
-HTTP_THREADS = env_int("HTTP_THREADS", 4 if _db["ENGINE"] != "hospital.db.sqlite3" else 2)
+# The reverse proxy's own addresses (nginx in docs/DEPLOYMENT.md). Only a request that
+# came from one of them has its client address read from X-Forwarded-For, and only the
+# entry that proxy appended (hospital/clientip.py).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
 
 # --- Channels -------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -198,12 +181,15 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Lock a username from one address after 5 failures, for 15 minutes. Locking on the pair
-# (not the address alone) means one attacker behind the hospital's NAT cannot lock out
-# every receptionist at once.
+# Lock an account for 15 minutes after 5 failed sign-ins, whether they came from one
+# address or from many (a guesser rotating addresses gains nothing); the per-address
+# pair is also kept, so the lockout page and the admin show where failures came from.
+# Addresses never lock on their own: one attacker behind the hospital's NAT cannot lock
+# out every receptionist at once.
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username"]
+AXES_CLIENT_IP_CALLABLE = "hospital.clientip.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False

@@ -21,7 +21,7 @@ class TokenForm(forms.ModelForm):
         # The same rules as the kiosk, so the admin cannot store a name the slip and the
         # TV could not print.
         try:
-            return services.clean_patient_name(self.cleaned_data["patient_name"])
+            return services.clean_name(self.cleaned_data["patient_name"])
         except services.QueueError as exc:
             raise forms.ValidationError(str(exc)) from None
 
@@ -147,7 +147,7 @@ class TokenEventAdmin(admin.ModelAdmin):
 
     @admin.display(description="Token", ordering="token_number")
     def display_number(self, event: TokenEvent) -> str:
-        return f"{event.department.code}-{event.token_number:03d}"
+        return Token.format_number(event.department.code, event.token_number)
 
     def has_add_permission(self, request) -> bool:
         return False

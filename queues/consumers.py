@@ -1,83 +1,81 @@
 """Websocket consumers: thin pipes from queues.broadcast to the screens.
 
-Public sockets (TVs, boards, patients' phones) read the database once, on connect, and
-afterwards only forward the state the broadcaster already serialised. Doctors' sockets
-render their own panel on each change (a handful of doctors, not thousands of TVs).
+Public sockets (TVs, boards, patients' phones) read the database on connect, and
+afterwards forward the state the broadcaster already serialised. Doctors' sockets render
+their own panel on each change (a handful of doctors, not thousands of TVs).
+
+Every screen pings every few seconds with the version it shows, and each ping checks the
+two ways a screen can go stale:
+- the channel layer: the ping is echoed through this socket's own channel, so the pong
+  says whether pushes can reach the screen now (with Redis down they cannot, and the
+  screen's light says it is not sure it is current);
+- the version: it is compared with the database's (read at most every VERSION_TTL
+  seconds per department and process), and a screen that missed a push (a Redis outage,
+  a restart) is sent the state again, layer or no layer.
 """
 
+import asyncio
 import json
+import logging
 import time
 
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from hospital.models import Department
+from hospital.models import Department, is_doctor
 from queues.broadcast import department_group
 from queues.state import public_state
+from queues.terminal import doctor_panel_message
 
-# A client may ask for the full state at most this often (seconds); more is ignored, so
-# a misbehaving page cannot turn a socket into a database load generator.
-STATE_REQUEST_INTERVAL = 1.0
-PONG = json.dumps({"type": "pong"})
+logger = logging.getLogger(__name__)
 
+# A client may ping or ask for the state at most this often (seconds); more is ignored,
+# so a misbehaving page cannot turn a socket into a load generator.
+REQUEST_INTERVAL = 1.0
+# How long the channel layer may take to answer before the screen is told it is not live.
+LAYER_TIMEOUT = 2.0
+# How old this process's idea of a department's version may be when a ping is checked.
+VERSION_TTL = 3.0
+# The state last computed per department in this process: after a restart every TV
+# reconnects at once, and they share one computation while the department is unchanged.
+# The age limit is there because the calling order also moves with the clock (an
+# appointment falling due) without a change of version.
+STATE_CACHE_SECONDS = 15.0
+# A channel-layer alias that is not configured: Channels then runs a consumer without a
+# layer (get_channel_layer returns None), which is how a screen is served while Redis is
+# down.
+NO_LAYER = "unavailable"
 
-class ForwardingConsumer(AsyncWebsocketConsumer):
-    """Base for consumers whose message handlers never touch the ORM outside
-    database_sync_to_async (which cleans up connections itself)."""
+PONG_LIVE = json.dumps({"type": "pong", "live": True})
+PONG_NOT_LIVE = json.dumps({"type": "pong", "live": False})
 
-    group_name: str = ""
-    last_state_request = 0.0
-
-    async def dispatch(self, message):
-        # Channels (4.2+) runs aclose_old_connections() - a hop to the shared sync
-        # thread - before every handler. With thousands of TV sockets that hop per
-        # socket per message was the main cost of fan-out; these handlers don't need it.
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
-
-    async def websocket_disconnect(self, message):
-        if self.group_name:
-            await self.channel_layer.group_discard(self.group_name, self.channel_name)
-        raise StopConsumer()
-
-    async def wants_state(self, text_data: str | None) -> bool:
-        """True for a well-formed, not-too-frequent {"type": "state"} request. Answers a
-        {"type": "ping"} itself: pages ping so that a quiet department (no changes for
-        minutes) is not mistaken for a dead connection; a pong costs no database work."""
-        try:
-            request = json.loads(text_data or "")
-        except ValueError:
-            return False
-        if not isinstance(request, dict):
-            return False
-        if request.get("type") == "ping":
-            await self.send(text_data=PONG)
-            return False
-        if request.get("type") != "state":
-            return False
-        now = time.monotonic()
-        if now - self.last_state_request < STATE_REQUEST_INTERVAL:
-            return False
-        self.last_state_request = now
-        return True
+_versions: dict[int, tuple[float, int]] = {}
+_states: dict[int, tuple[int, float, str]] = {}
 
 
 @database_sync_to_async
-def find_active_department(slug: str) -> Department | None:
-    return Department.objects.filter(slug=slug, is_active=True).first()
+def read_version(department_id: int) -> int:
+    version = (
+        Department.objects.filter(pk=department_id).values_list("state_version", flat=True).first()
+    )
+    return version or 0
 
 
-# The state last computed for a connect, per department, in this process: after a server
-# restart every TV reconnects at once, and 5,000 connects each computing the state took
-# 34 s on one process. Now a connect costs one version lookup while the department has not
-# changed. The age limit is there because the calling order also moves with the clock (an
-# appointment falling due) without a change of version.
-STATE_CACHE_SECONDS = 15.0
-_connect_states: dict[int, tuple[int, float, str]] = {}
+async def department_version(department_id: int) -> int:
+    cached = _versions.get(department_id)
+    if cached and time.monotonic() - cached[0] < VERSION_TTL:
+        return cached[1]
+    version = await read_version(department_id)
+    _versions[department_id] = (time.monotonic(), version)
+    return version
+
+
+def note_version(department_id: int, version: int) -> None:
+    """A pushed state is the freshest news there is: pings compare against it."""
+    cached = _versions.get(department_id)
+    if cached is None or version >= cached[1]:
+        _versions[department_id] = (time.monotonic(), version)
 
 
 @database_sync_to_async
@@ -85,16 +83,111 @@ def department_state_text(department_id: int) -> str:
     version = (
         Department.objects.filter(pk=department_id).values_list("state_version", flat=True).get()
     )
-    cached = _connect_states.get(department_id)
+    cached = _states.get(department_id)
     if cached and cached[0] == version and time.monotonic() - cached[1] < STATE_CACHE_SECONDS:
         return cached[2]
     state = public_state(Department.objects.get(pk=department_id))
     text = json.dumps(state)
-    _connect_states[department_id] = (state["version"], time.monotonic(), text)
+    _states[department_id] = (state["version"], time.monotonic(), text)
     return text
 
 
-class DepartmentConsumer(ForwardingConsumer):
+def parse_request(text_data: str | None) -> dict:
+    try:
+        request = json.loads(text_data or "")
+    except ValueError:
+        return {}
+    return request if isinstance(request, dict) else {}
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+    """A screen watching one department: subclasses set department_id and group_name in
+    connect() and say what "the state" is (send_state)."""
+
+    department_id: int = 0
+    group_name: str = ""
+    in_group = False
+    last_request = 0.0
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception:
+            # Channels asks the layer for this socket's channel before it reads anything
+            # from the client; with Redis down that fails. Serve the screen without a
+            # layer instead of refusing it: it gets the state from the database, and its
+            # pings keep it current until a reconnect finds the layer again.
+            if self.channel_layer is None or getattr(self, "channel_receive", None):
+                raise
+            logger.warning("Channel layer unavailable; serving a screen from the database")
+            self.channel_layer_alias = NO_LAYER
+            await super().__call__(scope, receive, send)
+
+    async def join_group(self) -> None:
+        if self.channel_layer is None or self.in_group:
+            return
+        try:
+            await asyncio.wait_for(
+                self.channel_layer.group_add(self.group_name, self.channel_name), LAYER_TIMEOUT
+            )
+        except Exception as exc:
+            logger.warning("Could not join %s: %r", self.group_name, exc)
+        else:
+            self.in_group = True
+
+    async def websocket_disconnect(self, message):
+        if self.in_group:
+            try:
+                await self.channel_layer.group_discard(self.group_name, self.channel_name)
+            except Exception as exc:
+                logger.warning("Could not leave %s: %r", self.group_name, exc)
+        raise StopConsumer()
+
+    async def send_state(self) -> None:
+        raise NotImplementedError
+
+    async def receive(self, text_data=None, bytes_data=None):
+        request = parse_request(text_data)
+        kind = request.get("type")
+        if kind not in ("ping", "state"):
+            return
+        now = time.monotonic()
+        if now - self.last_request < REQUEST_INTERVAL:
+            return
+        self.last_request = now
+        if kind == "state":
+            await self.send_state()
+            return
+        await self.check_layer()
+        shown = request.get("version")
+        if not isinstance(shown, int) or shown < await department_version(self.department_id):
+            await self.send_state()
+
+    async def check_layer(self) -> None:
+        """Answer a ping through the channel layer: the pong comes back by the same road
+        as the pushes, or says at once that the road is closed."""
+        await self.join_group()
+        if not self.in_group:
+            await self.send(text_data=PONG_NOT_LIVE)
+            return
+        try:
+            await asyncio.wait_for(
+                self.channel_layer.send(self.channel_name, {"type": "layer.echo"}),
+                LAYER_TIMEOUT,
+            )
+        except Exception:
+            await self.send(text_data=PONG_NOT_LIVE)
+
+    async def layer_echo(self, event):
+        await self.send(text_data=PONG_LIVE)
+
+
+@database_sync_to_async
+def find_active_department(slug: str) -> Department | None:
+    return Department.objects.filter(slug=slug, is_active=True).first()
+
+
+class DepartmentConsumer(LiveConsumer):
     """`/ws/departments/<slug>/`: public and read-only."""
 
     async def connect(self):
@@ -104,36 +197,29 @@ class DepartmentConsumer(ForwardingConsumer):
             return
         self.department_id = department.pk
         self.group_name = department_group(department.pk)
-        await self.channel_layer.group_add(self.group_name, self.channel_name)
+        await self.join_group()
         await self.accept()
+        await self.send_state()
+
+    async def send_state(self) -> None:
         await self.send(text_data=await department_state_text(self.department_id))
 
-    async def receive(self, text_data=None, bytes_data=None):
-        # The only thing a public client may say is "send me the state again".
-        if await self.wants_state(text_data):
-            await self.send(text_data=await department_state_text(self.department_id))
-
     async def queue_state(self, event):
+        note_version(self.department_id, event["version"])
         await self.send(text_data=event["text"])
 
 
 @database_sync_to_async
 def doctor_of(user):
-    from hospital.models import is_doctor
-
-    if not is_doctor(user):
-        return None
-    return user.doctor
+    return user.doctor if is_doctor(user) else None
 
 
 @database_sync_to_async
 def doctor_panel_text(doctor_id: int, csrf_token: str) -> str:
-    from queues.terminal import doctor_panel_message
-
     return json.dumps(doctor_panel_message(doctor_id, csrf_token))
 
 
-class DoctorConsumer(ForwardingConsumer):
+class DoctorConsumer(LiveConsumer):
     """`/ws/doctor/`: a signed-in doctor's own terminal: their department's queue and
     their current token, re-rendered on every change in the department."""
 
@@ -143,20 +229,18 @@ class DoctorConsumer(ForwardingConsumer):
             await self.close()
             return
         self.doctor_id = doctor.pk
+        self.department_id = doctor.department_id
         # The panel's buttons are forms; they carry the CSRF secret from the page's own
         # cookie, which the CSRF middleware accepts as the form token.
         self.csrf_token = self.scope.get("cookies", {}).get("csrftoken", "")
         self.group_name = department_group(doctor.department_id)
-        await self.channel_layer.group_add(self.group_name, self.channel_name)
+        await self.join_group()
         await self.accept()
-        await self.send_panel()
+        await self.send_state()
 
-    async def send_panel(self):
+    async def send_state(self) -> None:
         await self.send(text_data=await doctor_panel_text(self.doctor_id, self.csrf_token))
 
-    async def receive(self, text_data=None, bytes_data=None):
-        if await self.wants_state(text_data):
-            await self.send_panel()
-
     async def queue_state(self, event):
-        await self.send_panel()
+        note_version(self.department_id, event["version"])
+        await self.send_state()

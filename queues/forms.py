@@ -6,7 +6,8 @@ from django import forms
 from django.utils.functional import cached_property
 
 from hospital.models import Department
-from queues.services import MAX_NAME_LENGTH, bookable_dates
+from hospital.text import MAX_NAME_LENGTH
+from queues.services import bookable_dates
 
 
 def date_label(day: datetime.date, today: datetime.date) -> str:

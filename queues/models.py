@@ -103,7 +103,12 @@ class Token(models.Model):
 
     @property
     def display_number(self) -> str:
-        return f"{self.department.code}-{self.number:03d}"
+        return self.format_number(self.department.code, self.number)
+
+    @staticmethod
+    def format_number(code: str, number: int) -> str:
+        """"ORTH-007": how every screen, slip and report writes a token's number."""
+        return f"{code}-{number:03d}"
 
     @property
     def is_open(self) -> bool:

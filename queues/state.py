@@ -8,14 +8,10 @@ import datetime
 
 from django.utils import timezone
 
+from hospital.clock import local_today
 from hospital.models import Department
 from queues.models import Token
-from queues.services import (
-    average_consultation_minutes,
-    doctors_on_duty,
-    local_today,
-    waiting_tokens,
-)
+from queues.reading import average_consultation_minutes, doctors_on_duty, waiting_tokens
 
 # How many upcoming tokens a TV lists under "Next".
 NEXT_SHOWN = 6
@@ -37,12 +33,10 @@ def public_state(department: Department, day: datetime.date | None = None) -> di
     per_patient = average_consultation_minutes(department, day)
     doctors = doctors_on_duty(department)
     code = department.code
+    queue_numbers = [Token.format_number(code, number) for number, _ in queue]
     return {
         "type": "state",
         "version": department.state_version,
-        # Set by the broadcaster to the version it sent before this one; None on a full
-        # resync (on connect, or when a screen asks), which has nothing to compare.
-        "since": None,
         "date": day.isoformat(),
         "generated_at": timezone.now().isoformat(),
         "department": {"slug": department.slug, "code": code, "name": department.name},
@@ -59,16 +53,16 @@ def public_state(department: Department, day: datetime.date | None = None) -> di
         ],
         # The whole waiting line in calling order, as display numbers only: a patient's
         # phone finds its own position in it.
-        "queue": [f"{code}-{number:03d}" for number, _ in queue],
+        "queue": queue_numbers,
         "emergencies": [
-            f"{code}-{number:03d}"
-            for number, priority in queue
+            shown
+            for shown, (_, priority) in zip(queue_numbers, queue, strict=True)
             if priority == Token.Priority.EMERGENCY
         ],
         # Called but not there: the TV asks them to see reception, their phone says so.
-        "skipped": [f"{code}-{number:03d}" for number in sorted(skipped)],
+        "skipped": [Token.format_number(code, number) for number in sorted(skipped)],
         "waiting_count": len(queue),
         "doctors_on_duty": doctors,
         "minutes_per_patient": round(per_patient, 1),
-        "next": [f"{code}-{number:03d}" for number, _ in queue[:NEXT_SHOWN]],
+        "next": queue_numbers[:NEXT_SHOWN],
     }

@@ -4,8 +4,9 @@ the page (/doctor/) and the live socket (/ws/doctor/), so both always show the s
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from hospital.clock import local_today
 from hospital.models import Doctor
-from queues import services
+from queues import reading
 from queues.models import Token
 
 
@@ -22,17 +23,17 @@ def skipped_today(department, day) -> list[Token]:
 
 
 def panel_context(doctor: Doctor) -> dict:
-    today = services.local_today()
+    today = local_today()
     waiting = [
-        {"token": t, "since": services.wait_started(t)}
-        for t in services.waiting_tokens(doctor.department, today, doctor=doctor).select_related(
+        {"token": t, "since": reading.wait_started(t)}
+        for t in reading.waiting_tokens(doctor.department, today, doctor=doctor).select_related(
             "department"
         )
     ]
-    figures = services.doctor_figures(doctor, today)
+    figures = reading.doctor_figures(doctor, today)
     return {
         "doctor": doctor,
-        "current": services.open_token_for(doctor),
+        "current": reading.open_token_for(doctor),
         "waiting": waiting,
         "skipped": skipped_today(doctor.department, today),
         "figures": figures,

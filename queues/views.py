@@ -15,16 +15,20 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from hospital.departments import active_departments
+from hospital.clock import local_today
 from hospital.models import Department, Doctor, is_doctor
 from hospital.roles import doctor_required, is_receptionist
-from queues import services, terminal
+from queues import reading, services, terminal
 from queues.forms import TokenForm
 from queues.models import Token
 from queues.services import QueueError
 from queues.state import public_state
 
 # --- Read-only helpers (no service exists for these pages' reads) ------------------------
+
+
+def active_departments() -> list[Department]:
+    return list(Department.objects.filter(is_active=True).order_by("name"))
 
 
 def progress_boards(day) -> list[dict]:
@@ -58,7 +62,7 @@ def progress_boards(day) -> list[dict]:
 
 
 def home(request):
-    today = services.local_today()
+    today = local_today()
     form = TokenForm(request.POST or None, departments=active_departments(), today=today)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -81,7 +85,7 @@ def token_detail(request, public_id):
     token = get_object_or_404(
         Token.objects.select_related("department", "doctor"), public_id=public_id
     )
-    ahead = services.tokens_ahead(token)
+    ahead = reading.tokens_ahead(token)
     page_url = request.build_absolute_uri()
     qr_svg = segno.make(page_url, error="m").svg_inline(
         scale=4, omitsize=True, title="QR code: link to this token page"
@@ -92,9 +96,9 @@ def token_detail(request, public_id):
         {
             "token": token,
             "ahead": ahead,
-            "estimate": services.estimated_wait_minutes(token, ahead),
-            "is_today": token.service_date == services.local_today(),
-            "is_future": token.service_date > services.local_today(),
+            "estimate": reading.estimated_wait_minutes(token, ahead),
+            "is_today": token.service_date == local_today(),
+            "is_future": token.service_date > local_today(),
             "page_url": page_url,
             "qr_svg": qr_svg,
         },
@@ -102,7 +106,7 @@ def token_detail(request, public_id):
 
 
 def progress(request):
-    today = services.local_today()
+    today = local_today()
     return render(
         request, "queues/progress.html", {"boards": progress_boards(today), "today": today}
     )

@@ -6,12 +6,16 @@ import html
 import os
 import re
 import shutil
+import threading
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.db import connection
 from django.utils import timezone
 
-from hospital.models import ALL_WEEKDAYS, Department, Doctor
+from hospital.models import ALL_WEEKDAYS, Department, Doctor, Roles
+from hospital.roles import RECEPTION_PERMISSION
 
 # A fixed Wednesday morning in the hospital's time zone; tests that care about the clock
 # pass now= to the services.
@@ -94,6 +98,64 @@ def plain_user(db):
     return get_user_model().objects.create_user(username="visitor", password="pw-visitor")
 
 
+def make_receptionist(username: str = "desk"):
+    """A receptionist: in the Receptionist group, which carries the desk's permission.
+    get_or_create, and the permission added again: a transactional test elsewhere may
+    have flushed the rows the migration made."""
+    user = get_user_model().objects.create_user(username=username, password="pw-" + username)
+    group = Group.objects.get_or_create(name=Roles.RECEPTIONIST)[0]
+    app_label, codename = RECEPTION_PERMISSION.split(".")
+    group.permissions.add(
+        Permission.objects.get(content_type__app_label=app_label, codename=codename)
+    )
+    user.groups.add(group)
+    # A fresh instance: the permission cache of the old one predates the group.
+    return get_user_model().objects.get(pk=user.pk)
+
+
+@pytest.fixture
+def receptionist(db):
+    """The front desk's receptionist (signed in, not staff)."""
+    return make_receptionist()
+
+
+@pytest.fixture
+def staff(client, admin_user):
+    """The test client, signed in as the hospital admin (staff, superuser)."""
+    client.force_login(admin_user)
+    return client
+
+
+def race(jobs: list) -> tuple[list, list[BaseException]]:
+    """Run each job in its own thread, each on its own database connection, all released
+    at once by a barrier; returns (results, errors). Use with
+    django_db(transaction=True), so the threads see each other's commits."""
+    barrier = threading.Barrier(len(jobs))
+    results, errors = [None] * len(jobs), []
+    lock = threading.Lock()
+
+    def run(i, job):
+        try:
+            barrier.wait(timeout=30)
+            results[i] = job()
+        except BaseException as exc:  # every failure is reported to the test
+            with lock:
+                errors.append(exc)
+        finally:
+            connection.close()
+
+    # The main thread's connection is not needed while the threads run; on PostgreSQL
+    # it would otherwise hold one slot of the pool.
+    connection.close()
+    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
+    return results, errors
+
+
 def chromium_path() -> str | None:
     return (
         os.environ.get("CHROMIUM")
@@ -126,14 +188,3 @@ def end_stray_database_sessions(django_db_setup, django_db_blocker):
                 "WHERE datname = %s AND pid <> pg_backend_pid()",
                 [connection.settings_dict["NAME"]],
             )
-
-
-@pytest.fixture(autouse=True)
-def fresh_department_list():
-    """Each test's database starts over (rolled back or flushed, which sends no signal),
-    so the process's cached list of active departments must too."""
-    from hospital import departments
-
-    departments.forget()
-    yield
-    departments.forget()

@@ -1,10 +1,9 @@
-"""Run the real app under daphne, as a separate process, against the test database.
-
-Used by the multi-process Redis test and the browser tests: what they exercise is the
-same `hospital.asgi:application` that `make run` serves.
-"""
+"""Run the real app as separate processes against the test database: daphne (what
+`make run` serves, and the websockets in production), gunicorn (production's HTTP), a
+Redis of the test's own, and nginx in front, as docs/DEPLOYMENT.md sets them up."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -55,7 +54,11 @@ def child_env() -> dict:
     return env
 
 
-class DaphneServer:
+class ServerProcess:
+    """A server of ours run as a child process on a free port, stopped at the end."""
+
+    name = "server"
+
     def __init__(
         self,
         *,
@@ -70,7 +73,7 @@ class DaphneServer:
         # Settings for this server only, e.g. {"SMS_BACKEND": "outbox", "OUTBOX_DIR": ...}.
         self.extra_env = dict(extra_env or {})
         self.process: subprocess.Popen | None = None
-        self.log = ROOT / ".pytest_cache" / f"daphne-{self.port}.log"
+        self.log = ROOT / ".pytest_cache" / f"{self.name}-{self.port}.log"
 
     @property
     def url(self) -> str:
@@ -78,6 +81,9 @@ class DaphneServer:
 
     def ws_url(self, path: str) -> str:
         return f"ws://127.0.0.1:{self.port}{path}"
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
 
     def env(self) -> dict:
         env = child_env()
@@ -92,24 +98,14 @@ class DaphneServer:
         env.update({key: str(value) for key, value in self.extra_env.items()})
         return env
 
-    def start(self) -> "DaphneServer":
+    def start(self):
         self.log.parent.mkdir(exist_ok=True)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-             "hospital.asgi:application"],
-            cwd=ROOT, env=self.env(), stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
+            self.command(), cwd=ROOT, env=self.env(), stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
         )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"daphne exited early:\n{self.log.read_text()[-3000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"daphne did not start on port {self.port}")
+        wait_for_port(self.port, self.process, self.log, self.name)
+        return self
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -125,6 +121,110 @@ class DaphneServer:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def wait_for_port(port: int, process: subprocess.Popen, log: Path, name: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited early:\n{log.read_text()[-3000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"{name} did not start on port {port}:\n{log.read_text()[-3000:]}")
+
+
+class DaphneServer(ServerProcess):
+    """The ASGI app under daphne: websockets, and HTTP as under `make run`."""
+
+    name = "daphne"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
+                "hospital.asgi:application"]  # fmt: skip
+
+
+class GunicornServer(ServerProcess):
+    """The WSGI app under gunicorn, as production serves HTTP."""
+
+    name = "gunicorn"
+
+    def __init__(self, *, workers: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.workers = workers
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
+                "--workers", str(self.workers), "hospital.wsgi:application"]  # fmt: skip
+
+
+class RedisServer(ServerProcess):
+    """A Redis of the test's own on a free port, which it may stop and start again
+    (never the machine's shared one)."""
+
+    name = "redis"
+
+    def command(self) -> list[str]:
+        return ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port),
+                "--save", "", "--appendonly", "no"]  # fmt: skip
+
+    def env(self) -> dict:
+        return dict(os.environ)
+
+    @property
+    def redis_url_of(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+NGINX_SITE = ROOT / "deploy" / "nginx.conf"
+
+
+class NginxProxy(ServerProcess):
+    """nginx from Debian with deploy/nginx.conf, the documented site, as written but for
+    its ports: it listens on a free port and sends to the given gunicorn and daphnes."""
+
+    name = "nginx"
+
+    def __init__(self, *, http_port: int, ws_ports: list[int], workdir: Path):
+        super().__init__()
+        self.http_port, self.ws_ports, self.workdir = http_port, ws_ports, workdir
+
+    def site(self) -> str:
+        site = NGINX_SITE.read_text()
+        site = site.replace("listen 80;", f"listen 127.0.0.1:{self.port};")
+        site = site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{self.http_port};")
+        ws = "\n".join(f"    server 127.0.0.1:{port};" for port in self.ws_ports)
+        site = site.replace("    server 127.0.0.1:8001;\n    server 127.0.0.1:8002;", ws)
+        return site
+
+    def command(self) -> list[str]:
+        work = self.workdir
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "site.conf").write_text(self.site())
+        (work / "nginx.conf").write_text(
+            f"daemon off;\npid {work}/nginx.pid;\nerror_log {work}/error.log warn;\n"
+            "events { worker_connections 1024; }\n"
+            "http {\n"
+            f"  access_log {work}/access.log;\n"
+            f"  client_body_temp_path {work}/body;\n  proxy_temp_path {work}/proxy;\n"
+            f"  fastcgi_temp_path {work}/fastcgi;\n  uwsgi_temp_path {work}/uwsgi;\n"
+            f"  scgi_temp_path {work}/scgi;\n"
+            f"  include {work}/site.conf;\n"
+            "}\n"
+        )
+        return [nginx_path() or "nginx", "-p", str(work), "-c", str(work / "nginx.conf")]
+
+    def env(self) -> dict:
+        return dict(os.environ)
+
+
+def nginx_path() -> str | None:
+    return shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.path.exists(p)), None
+    )
 
 
 def set_server_password(user, raw: str) -> None:

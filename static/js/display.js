@@ -115,7 +115,11 @@
   function showStatus(status, lastUpdate) {
     statusBox.classList.toggle("live", status === "live");
     statusBox.classList.toggle("offline", status === "offline");
-    const labels = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Offline" };
+    statusBox.dataset.status = status;
+    const labels = {
+      connecting: "Connecting…", live: "Live", unsure: "Not sure this is current",
+      reconnecting: "Reconnecting…", offline: "Offline",
+    };
     statusBox.querySelector(".tv-status-text").textContent = labels[status] || status;
     if (lastUpdate) {
       statusBox.querySelector(".tv-updated").textContent =
@@ -136,7 +140,7 @@
         // The light shows the worst of the department sockets.
         statuses[slug] = status;
         const all = Object.values(statuses);
-        const worst = ["offline", "reconnecting", "connecting", "live"].find(function (s) {
+        const worst = ["offline", "reconnecting", "unsure", "connecting", "live"].find(function (s) {
           return all.includes(s);
         });
         showStatus(worst, lastUpdate);

@@ -3,22 +3,27 @@
  *
  *   const live = OPDLive.connect("/ws/departments/orth/", {
  *     onMessage(msg) { ... },          // every state message, in version order
- *     onStatus(status, lastUpdate) {}, // "connecting" | "live" | "reconnecting" | "offline"
+ *     onStatus(status, lastUpdate) {}, // "connecting" | "live" | "unsure" | "reconnecting" | "offline"
  *   });
  *
  * The server sends the full state on connect and after every change, each with a
- * per-department version that only goes up, and "since", the version of the message
- * sent before it. Delivery is at most once, so: an older version is ignored; a missed
- * message (since > the version we hold) makes the page ask for the state again, and a
- * reconnect brings the full state anyway. Reconnects back off exponentially with jitter, so a room full of TVs
- * does not hammer a restarting server in lockstep. A page that hears nothing for 45 s
- * (it pings every 20 s) says it is offline and reconnects.
+ * per-department version that only goes up; an older version is ignored. Every
+ * PING_EVERY_MS the page pings with the version it shows. The server answers through the
+ * channel layer, so a pong says whether pushes can reach this page ("live"), or that they
+ * cannot now ("unsure": Redis is down, say); and if the page's version is behind the
+ * database's, the server sends the state again. So a page that missed a push is right
+ * again within one ping, and says so when it cannot be sure. Reconnects back off
+ * exponentially with jitter, so a room full of TVs does not hammer a restarting server
+ * in lockstep. A page that hears nothing for OFFLINE_AFTER_MS says it is offline and
+ * reconnects; one that stays unsure reconnects now and then, to find the layer again.
  */
 (function () {
   "use strict";
 
-  const PING_EVERY_MS = 20000;
-  const OFFLINE_AFTER_MS = 45000;
+  const PING_EVERY_MS = 10000;
+  const PONG_WITHIN_MS = 5000;
+  const OFFLINE_AFTER_MS = 30000;
+  const UNSURE_RECONNECT_MS = 30000;
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 15000;
 
@@ -35,11 +40,25 @@
     let lastUpdate = null;
     let status = null;
     let reconnectTimer = null;
+    let pongTimer = null;
+    let unsureSince = null;
 
     function setStatus(next) {
+      unsureSince = next === "unsure" ? unsureSince || Date.now() : null;
       if (next !== status) {
         status = next;
         onStatus(status, lastUpdate);
+      }
+    }
+
+    function ping() {
+      if (!socket || socket.readyState !== WebSocket.OPEN) return;
+      send({ type: "ping", version: version });
+      clearTimeout(pongTimer);
+      pongTimer = setTimeout(function () { setStatus("unsure"); }, PONG_WITHIN_MS);
+      if (unsureSince && Date.now() - unsureSince > UNSURE_RECONNECT_MS) {
+        unsureSince = null;
+        socket.close(); // onclose schedules a reconnect, which may find the layer again
       }
     }
 
@@ -56,6 +75,7 @@
       socket.onopen = function () {
         attempts = 0;
         lastHeard = Date.now();
+        ping(); // learn at once whether pushes reach us
       };
       socket.onmessage = function (event) {
         lastHeard = Date.now();
@@ -66,29 +86,25 @@
           return;
         }
         if (message.type === "pong") {
-          setStatus("live");
+          clearTimeout(pongTimer);
+          setStatus(message.live ? "live" : "unsure");
           return;
         }
         if (typeof message.version === "number") {
           if (version !== null && message.version < version) {
             return; // an older state overtaken by a newer one
           }
-          // Every message is the full state, and the server folds a rush of changes into
-          // one, so versions may jump. "since" names the message sent before this one: if
-          // we never saw it, one was lost on the way, and we ask for the state again.
-          const missed = typeof message.since === "number" && message.since > version;
-          if (version !== null && missed) {
-            send({ type: "state" });
-          }
           version = message.version;
         }
         lastUpdate = new Date();
-        setStatus("live");
+        // A state is news, but only a pong says whether the next change will reach us.
+        if (status !== "unsure") setStatus("live");
         onStatus(status, lastUpdate);
         onMessage(message);
       };
       socket.onclose = function () {
         socket = null;
+        clearTimeout(pongTimer);
         scheduleReconnect();
       };
       socket.onerror = function () {
@@ -105,7 +121,7 @@
       reconnectTimer = setTimeout(open, delay);
     }
 
-    setInterval(function () { send({ type: "ping" }); }, PING_EVERY_MS);
+    setInterval(ping, PING_EVERY_MS);
     setInterval(function () {
       if (Date.now() - lastHeard > OFFLINE_AFTER_MS) {
         setStatus("offline");
@@ -123,10 +139,11 @@
   const LABELS = {
     connecting: "Connecting…",
     live: "Live",
+    unsure: "Not sure this is current · checking",
     reconnecting: "Reconnecting…",
     offline: "Offline",
   };
-  const SEVERITY = ["offline", "reconnecting", "connecting", "live"];
+  const SEVERITY = ["offline", "reconnecting", "unsure", "connecting", "live"];
 
   // A status light fed by several sockets shows the worst of them.
   function statusLight(el) {

@@ -9,12 +9,6 @@ from tests.conftest import WEDNESDAY, at
 CHANGELIST = reverse("admin:queues_token_changelist")
 
 
-@pytest.fixture
-def staff(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 def issue(department, name, minute=0, **kwargs):
     return issue_token(department, name, now=at(WEDNESDAY, 8, minute), **kwargs)
 

@@ -1,4 +1,4 @@
-"""The calling order (queues.services.calling_order), pinned case by case: emergencies;
+"""The calling order (queues.reading.calling_order), pinned case by case: emergencies;
 recalled no-shows; checked-in appointments that are due (slot started, or starting within
 CHECK_IN_GRACE_MINUTES); everyone else by token number. And a booked patient's token is
 called only by their own doctor."""
@@ -8,7 +8,7 @@ import datetime
 import pytest
 
 from appointments.models import Appointment, Patient
-from queues import services
+from queues import reading, services
 from queues.models import Token
 from tests.conftest import WEDNESDAY, at
 
@@ -30,7 +30,7 @@ def checked_in(department, doctor, name, start: datetime.time, **kwargs):
 
 
 def order(department, now, doctor=None) -> list[str]:
-    tokens = services.waiting_tokens(department, WEDNESDAY, doctor=doctor, now=now)
+    tokens = reading.waiting_tokens(department, WEDNESDAY, doctor=doctor, now=now)
     return [t.patient_name for t in tokens]
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from queues import services
+from queues import reading, services
 from queues.models import Token, TokenEvent
 from tests.conftest import WEDNESDAY, at
 
@@ -13,7 +13,7 @@ def test_staff_marking_an_emergency_moves_it_to_the_front_and_is_logged(orth, ad
     services.edit_token(
         late, patient_name="Bala Iyer", priority=Token.Priority.EMERGENCY, actor=admin_user
     )
-    assert list(services.waiting_tokens(orth, WEDNESDAY).values_list("number", flat=True)) == [
+    assert list(reading.waiting_tokens(orth, WEDNESDAY).values_list("number", flat=True)) == [
         2,
         1,
     ]

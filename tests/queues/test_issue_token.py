@@ -76,8 +76,8 @@ def test_it_refuses_a_day_the_department_is_closed(orth):
 
 
 def test_a_department_deactivated_after_the_kiosk_read_it_gets_no_token(orth):
-    """The kiosk's department list may be a moment old; the numbering statement checks
-    the department in the database and writes nothing."""
+    """The kiosk's department list may be a moment old; numbering checks the department
+    in the database and writes nothing."""
     from hospital.models import Department
 
     Department.objects.filter(pk=orth.pk).update(is_active=False)
@@ -107,28 +107,3 @@ def test_issuing_writes_the_token_its_event_and_the_version_together(orth):
     event = TokenEvent.objects.get(token=token)
     assert (event.token_number, event.department_id, event.at) == (1, orth.pk, NOW)
     assert Department.objects.get(pk=orth.pk).state_version == before + 1
-
-
-def test_once_the_day_has_a_counter_a_token_is_one_statement_on_postgresql(orth):
-    """What keeps fifty kiosks fast: the counter row's lock is held for one statement
-    (PostgreSQL) or four back-to-back statements in one transaction (SQLite)."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    issue_token(orth, "First of the day", now=NOW)
-    with CaptureQueriesContext(connection) as queries:
-        issue_token(orth, "Asha", now=NOW)
-    statements = [q["sql"] for q in queries.captured_queries]
-    if connection.vendor == "postgresql":
-        assert len(statements) == 1
-        assert statements[0].startswith("WITH n AS (UPDATE")
-    else:
-        # (The test's own transaction turns BEGIN/COMMIT into a savepoint.)
-        assert [s.split()[0] for s in statements] == [
-            "SAVEPOINT",
-            "UPDATE",
-            "INSERT",
-            "INSERT",
-            "UPDATE",
-            "RELEASE",
-        ]

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
+from hospital.clock import local_today
 from queues import services
 from tests.conftest import require_in_ci
 from tests.servers import DaphneServer, reachable_redis_url, set_server_password, unique_prefix
@@ -101,7 +102,7 @@ def test_a_kiosk_token_on_one_server_reaches_the_doctor_on_another(orth, dr_rao,
                         "department": "orth",
                         "patient_name": "Chitra Menon",
                         "mobile": "",
-                        "service_date": services.local_today().isoformat(),
+                        "service_date": local_today().isoformat(),
                         "csrfmiddlewaretoken": kiosk.cookies["csrftoken"],
                     },
                 )

@@ -5,7 +5,7 @@ import datetime
 
 import pytest
 
-from queues import services
+from queues import reading
 from queues.models import Token, TokenEvent
 from queues.services import (
     QueueError,
@@ -389,47 +389,47 @@ def test_doctor_figures_from_known_times(orth, dr_rao, dr_iyer):
     see(dr_rao, (9, 30), call=(9, 44), start=(9, 45))  # still in consultation: wait 14
     see(dr_iyer, (9, 31), call=(9, 31), start=(9, 32), finish=(10, 32))  # not Dr. Rao's
 
-    figures = services.doctor_figures(dr_rao, WEDNESDAY)
+    figures = reading.doctor_figures(dr_rao, WEDNESDAY)
     assert figures.patients_seen == 2
     assert figures.average_wait_minutes == pytest.approx((10 + 17 + 20 + 14) / 4)
     assert figures.average_consultation_minutes == pytest.approx(12.5)
 
-    iyer = services.doctor_figures(dr_iyer, WEDNESDAY)
+    iyer = reading.doctor_figures(dr_iyer, WEDNESDAY)
     assert (iyer.patients_seen, iyer.average_wait_minutes) == (1, 0)
     assert iyer.average_consultation_minutes == pytest.approx(60)
 
-    department = services.day_figures(Token.objects.filter(service_date=WEDNESDAY))
+    department = reading.day_figures(Token.objects.filter(service_date=WEDNESDAY))
     assert department.patients_seen == 3
     assert department.average_consultation_minutes == pytest.approx((10 + 15 + 60) / 3)
 
 
 def test_figures_of_a_day_with_nobody_seen(orth, dr_rao):
-    figures = services.doctor_figures(dr_rao, WEDNESDAY)
-    assert figures == services.DayFigures(0, None, None)
+    figures = reading.doctor_figures(dr_rao, WEDNESDAY)
+    assert figures == reading.DayFigures(0, None, None)
 
 
 def test_a_token_taken_days_ahead_waits_from_the_start_of_its_day(orth, dr_rao):
     issue_token(orth, "Asha", service_date=WEDNESDAY, now=at(TUESDAY, 17))
     call_next(dr_rao, now=at(WEDNESDAY, 9, 30))
-    assert services.doctor_figures(dr_rao, WEDNESDAY).average_wait_minutes == 9 * 60 + 30
+    assert reading.doctor_figures(dr_rao, WEDNESDAY).average_wait_minutes == 9 * 60 + 30
 
 
 def test_average_consultation_falls_back_to_the_default_until_someone_is_seen(
     orth, dr_rao, settings
 ):
     settings.DEFAULT_CONSULTATION_MINUTES = 8
-    assert services.average_consultation_minutes(orth, WEDNESDAY) == 8
+    assert reading.average_consultation_minutes(orth, WEDNESDAY) == 8
     see(dr_rao, (9, 0), call=(9, 0), start=(9, 0), finish=(9, 12))
-    assert services.average_consultation_minutes(orth, WEDNESDAY) == 12
+    assert reading.average_consultation_minutes(orth, WEDNESDAY) == 12
 
 
 def test_estimated_wait_shares_the_queue_between_doctors_on_duty(orth, dr_rao, dr_iyer):
     see(dr_rao, (8, 0), call=(8, 0), start=(8, 0), finish=(8, 20))  # 20 min per patient
     waiting = [issue(orth, name, 30) for name in ["A", "B", "C", "D", "E"]]
-    assert [services.tokens_ahead(t) for t in waiting] == [0, 1, 2, 3, 4]
-    assert services.estimated_wait_minutes(waiting[4]) == round(4 * 20 / 2)
+    assert [reading.tokens_ahead(t) for t in waiting] == [0, 1, 2, 3, 4]
+    assert reading.estimated_wait_minutes(waiting[4]) == round(4 * 20 / 2)
     dr_iyer.on_duty = False
     dr_iyer.save()
-    assert services.estimated_wait_minutes(waiting[4]) == 4 * 20
+    assert reading.estimated_wait_minutes(waiting[4]) == 4 * 20
     token = call_next(dr_rao, now=at(WEDNESDAY, 9))
-    assert services.estimated_wait_minutes(token) is None
+    assert reading.estimated_wait_minutes(token) is None

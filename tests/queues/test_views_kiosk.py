@@ -72,7 +72,7 @@ def test_it_issues_for_a_later_open_day(client, orth):
         ({"department": ""}, "Choose a department."),
         ({"patient_name": ""}, "Enter the patient's name."),
         ({"patient_name": "   "}, "Enter the patient's name."),
-        ({"patient_name": "x" * 101}, "The name is too long"),
+        ({"patient_name": "x" * 101}, "The patient's name is too long"),
         ({"mobile": "12345"}, "Enter a valid mobile number"),
         ({"service_date": "2026-11-17"}, "That date has passed"),
         ({"service_date": "2026-11-26"}, "at most 7 day(s) ahead"),

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from hospital.models import Department
-from queues import services
+from queues import reading, services
 from tests.conftest import WEDNESDAY, at, page_text
 
 NOW = at(WEDNESDAY, 9)
@@ -18,7 +18,7 @@ def busy_morning(orth, card, dr_rao, dr_iyer, dr_shah):
     services.issue_token(card, "Esha Gupta", mobile="98123 45679", now=NOW)
     services.call_next(dr_rao, now=NOW)
     services.call_next(dr_iyer, now=NOW)
-    services.start_consultation(dr_iyer, services.open_token_for(dr_iyer), now=NOW)
+    services.start_consultation(dr_iyer, reading.open_token_for(dr_iyer), now=NOW)
 
 
 def test_it_shows_every_department_with_its_current_tokens_rooms_and_waiting(client, busy_morning):

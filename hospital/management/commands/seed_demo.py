@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hospital.models import ALL_WEEKDAYS, MON_TO_SAT, Department, Doctor, Roles
-from queues import services
+from queues import reading, services
 from queues.models import Token
 
 MON, TUE, WED, THU, FRI, SAT = (1 << day for day in range(6))
@@ -245,7 +245,7 @@ class Command(BaseCommand):
         """An earlier demo morning left doctors mid-visit; finish those visits on their
         own day, or the doctors could not call anyone today ("Finish ... first")."""
         for doctor in doctors:
-            token = services.open_token_for(doctor)
+            token = reading.open_token_for(doctor)
             if token is None or token.service_date >= today:
                 continue
             if token.status == Token.Status.IN_CONSULTATION:
@@ -280,7 +280,7 @@ class Command(BaseCommand):
                 t0 = shift.free_at
                 if t0 >= end:
                     continue
-                if not services.waiting_tokens(department, today).exists():
+                if not reading.waiting_tokens(department, today).exists():
                     if next_arrival is not None:
                         shift.free_at = next_arrival
                         heapq.heappush(shifts, shift)

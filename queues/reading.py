@@ -1,0 +1,161 @@
+"""Reading the queue: THE calling policy, the waiting line, and the day's figures.
+
+Pure reads, shared by the services that change the queue (queues.services), the state
+screens are sent (queues.state) and the staff pages.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from hospital.clock import day_start
+from hospital.models import Department, Doctor
+from queues.models import Token
+
+
+def calling_order(day: datetime.date, now: datetime.datetime | None = None) -> tuple[dict, list]:
+    """THE calling policy, in one place. Returns (annotations, ordering) for a queryset of
+    one department's waiting tokens on `day`:
+
+    1. emergencies first;
+    2. then tokens recalled after a no-show, in the order they were recalled;
+    3. then checked-in appointments whose slot has started, or starts within
+       settings.CHECK_IN_GRACE_MINUTES (default 10) of `now` — a booked patient who came
+       on time is seen at their time, not after every walk-in who arrived earlier;
+    4. then everyone else (walk-ins, appointments not yet due) by token number: first
+       come, first served.
+
+    Within each group the token number decides. Appointment times are local wall-clock
+    times on the token's service date, so "due" is decided in the hospital's time zone.
+    """
+    now = now or timezone.now()
+    grace = datetime.timedelta(minutes=getattr(settings, "CHECK_IN_GRACE_MINUTES", 10))
+    local_now = timezone.localtime(now)
+    horizon = local_now + grace
+    has_appointment = Q(appointment__isnull=False)
+    if day < local_now.date() or horizon.date() > day:
+        due = has_appointment  # every slot of that day has started
+    elif day > horizon.date():
+        due = None  # no slot of a later day is due yet
+    else:
+        due = has_appointment & Q(appointment__start__lte=horizon.time())
+    annotations, by_due = {}, []
+    if due is not None:
+        # (A constant instead would compile to "ORDER BY 0", which PostgreSQL refuses.)
+        annotations["due_now"] = Case(
+            When(due, then=Value(1)), default=Value(0), output_field=IntegerField()
+        )
+        by_due = [F("due_now").desc()]
+    ordering = [
+        F("priority").desc(),
+        F("recalled_at").asc(nulls_last=True),
+        *by_due,
+        F("number").asc(),
+    ]
+    return annotations, ordering
+
+
+def waiting_tokens(
+    department: Department,
+    day: datetime.date,
+    *,
+    doctor: Doctor | None = None,
+    now: datetime.datetime | None = None,
+) -> QuerySet[Token]:
+    """The department's waiting tokens in calling order. With `doctor`: only those that
+    doctor may call (a booked patient's token is for their own doctor only)."""
+    tokens = Token.objects.filter(
+        department=department, service_date=day, status=Token.Status.WAITING
+    )
+    if doctor is not None:
+        tokens = tokens.filter(Q(assigned_doctor__isnull=True) | Q(assigned_doctor=doctor))
+    annotations, ordering = calling_order(day, now)
+    return tokens.annotate(**annotations).order_by(*ordering)
+
+
+def open_token_for(doctor: Doctor) -> Token | None:
+    return (
+        Token.objects.select_related("department")
+        .filter(doctor=doctor, status__in=Token.OPEN_STATUSES)
+        .first()
+    )
+
+
+def tokens_ahead(token: Token) -> int:
+    """How many waiting tokens will be called before this one."""
+    if token.status != Token.Status.WAITING:
+        return 0
+    # A booked patient's token waits in their own doctor's line.
+    line = waiting_tokens(token.department, token.service_date, doctor=token.assigned_doctor_id)
+    ids = list(line.values_list("pk", flat=True))
+    return ids.index(token.pk) if token.pk in ids else 0
+
+
+def _minutes(delta: datetime.timedelta) -> float:
+    return delta.total_seconds() / 60
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def wait_started(token: Token) -> datetime.datetime:
+    """When the patient's wait began: when the token was issued, or, for a token taken
+    on an earlier day, the start of its service day."""
+    return max(token.issued_at, day_start(token.service_date))
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    patients_seen: int
+    average_wait_minutes: float | None
+    average_consultation_minutes: float | None
+
+
+def day_figures(tokens) -> DayFigures:
+    """Figures over a day's tokens: seen = completed; wait = issue (or day start) to
+    first call; consultation = start to completion."""
+    tokens = list(tokens)
+    waits = [_minutes(t.called_at - wait_started(t)) for t in tokens if t.called_at]
+    consults = [
+        _minutes(t.completed_at - t.started_at)
+        for t in tokens
+        if t.status == Token.Status.COMPLETED and t.started_at and t.completed_at
+    ]
+    return DayFigures(
+        patients_seen=sum(1 for t in tokens if t.status == Token.Status.COMPLETED),
+        average_wait_minutes=_mean(waits),
+        average_consultation_minutes=_mean(consults),
+    )
+
+
+def doctor_figures(doctor: Doctor, day: datetime.date) -> DayFigures:
+    return day_figures(Token.objects.filter(doctor=doctor, service_date=day))
+
+
+def average_consultation_minutes(department: Department, day: datetime.date) -> float:
+    """Today's mean consultation time in the department, or the configured default
+    until someone has been seen."""
+    figures = day_figures(
+        Token.objects.filter(department=department, service_date=day, status=Token.Status.COMPLETED)
+    )
+    return figures.average_consultation_minutes or float(settings.DEFAULT_CONSULTATION_MINUTES)
+
+
+def doctors_on_duty(department: Department) -> int:
+    return department.doctors.filter(on_duty=True).count()
+
+
+def estimated_wait_minutes(token: Token, ahead: int | None = None) -> int | None:
+    """Rough minutes until this token is called: the patients ahead, shared between
+    the doctors on duty, at today's average consultation time. None once called."""
+    if token.status != Token.Status.WAITING:
+        return None
+    if ahead is None:
+        ahead = tokens_ahead(token)
+    per_patient = average_consultation_minutes(token.department, token.service_date)
+    doctors = max(1, doctors_on_duty(token.department))
+    return round(ahead * per_patient / doctors)
