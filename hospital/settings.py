@@ -140,6 +140,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # came from one of them has its client address read from X-Forwarded-For, and only the
 # entry that proxy appended (hospital/clientip.py).
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
+if TRUSTED_PROXIES:
+    # The proxy sets X-Forwarded-Proto on every request (deploy/nginx.conf), so it can
+    # say whether the patient's browser used HTTPS.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Channels -------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -158,10 +158,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if kind == "state":
             await self.send_state()
             return
-        await self.check_layer()
         shown = request.get("version")
         if not isinstance(shown, int) or shown < await department_version(self.department_id):
             await self.send_state()
+        await self.check_layer()
 
     async def check_layer(self) -> None:
         """Answer a ping through the channel layer: the pong comes back by the same road

@@ -107,7 +107,7 @@ class Token(models.Model):
 
     @staticmethod
     def format_number(code: str, number: int) -> str:
-        """"ORTH-007": how every screen, slip and report writes a token's number."""
+        """ "ORTH-007": how every screen, slip and report writes a token's number."""
         return f"{code}-{number:03d}"
 
     @property

@@ -130,9 +130,7 @@ def test_a_client_written_forwarded_for_is_ignored_without_a_trusted_proxy(clien
     assert log_in(client, "desk", "pw-desk-right", ip="203.0.113.5").status_code == 429
 
 
-def test_behind_a_trusted_proxy_the_address_it_appended_is_the_clients(
-    client, desk, settings
-):
+def test_behind_a_trusted_proxy_the_address_it_appended_is_the_clients(client, desk, settings):
     settings.TRUSTED_PROXIES = ["127.0.0.1"]
     client.post(
         LOGIN,

@@ -91,9 +91,7 @@ def test_a_dead_redis_is_logged_and_the_change_still_succeeds(
     assert "Could not publish the state of department" in caplog.text
 
 
-def test_changes_committed_while_a_state_is_being_sent_are_folded_into_one_more(
-    orth, monkeypatch
-):
+def test_changes_committed_while_a_state_is_being_sent_are_folded_into_one_more(orth, monkeypatch):
     """Two request threads of one process: while the first sends the department's state,
     the second commits three changes. They cost one more round, not three, and the last
     round carries the latest state."""

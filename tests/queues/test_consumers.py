@@ -128,9 +128,7 @@ async def test_a_ping_with_the_current_version_gets_a_live_pong_through_the_laye
     await communicator.disconnect()
 
 
-async def test_a_ping_from_a_screen_that_missed_a_change_brings_the_state_again(
-    orth, monkeypatch
-):
+async def test_a_ping_from_a_screen_that_missed_a_change_brings_the_state_again(orth, monkeypatch):
     from queues import broadcast, consumers
 
     communicator = socket("/ws/departments/orth/")
