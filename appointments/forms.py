@@ -112,6 +112,26 @@ class PickedField(forms.ModelChoiceField):
         return super().to_python(text)
 
 
+class TickField(forms.Field):
+    """A checkbox: ticked ("1", "on", "true", "yes") or not (absent, "", "0", "off",
+    "false", "no"). Anything else is refused, not guessed: it may mark an emergency."""
+
+    TICKED = {"1", "on", "true", "yes"}
+    UNTICKED = {"", "0", "off", "false", "no"}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_python(self, value) -> bool:
+        text = str(value or "").strip().lower()
+        if text in self.TICKED:
+            return True
+        if text in self.UNTICKED:
+            return False
+        raise forms.ValidationError("Tick the box or leave it empty.", code="invalid")
+
+
 class DayField(forms.DateField):
     input_formats = ["%Y-%m-%d"]
     default_error_messages = {"invalid": "That is not a date (YYYY-MM-DD)."}
@@ -148,7 +168,7 @@ class WalkInForm(forms.Form):
     patient_name = forms.CharField(label="Patient's name", max_length=100, required=False)
     mobile = forms.CharField(label="Mobile", max_length=30, required=False)
     reason = forms.CharField(label="Illness or reason", max_length=200, required=False)
-    emergency = forms.BooleanField(required=False)
+    emergency = TickField(label="Emergency")
     department = PickedField(
         queryset=Department.objects.filter(is_active=True),
         required=False,
@@ -238,7 +258,7 @@ class WaitingOfferForm(forms.Form):
     )
     date = DayField(error_messages={"required": "Choose a date."})
     start = SlotTimeField(label="Time", error_messages={"required": "Choose a time."})
-    check_in = forms.BooleanField(required=False)
+    check_in = TickField(label="Check in now")
 
 
 class WaitingRemoveForm(forms.Form):

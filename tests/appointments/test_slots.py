@@ -8,7 +8,13 @@ import pytest
 
 from appointments.booking import hold_slot
 from appointments.models import Appointment, DoctorLeave, DoctorSchedule
-from appointments.slots import appointments_on, doctor_availability, free_slots, search_doctors
+from appointments.slots import (
+    appointments_on,
+    doctor_availability,
+    doctor_day,
+    free_slots,
+    search_doctors,
+)
 from tests.appointments.conftest import MORNING, place, t
 from tests.conftest import WEDNESDAY, at
 
@@ -58,6 +64,26 @@ def test_the_last_emergency_slots_of_each_session_are_kept_back(dr_rao):
     assert starts(free_slots(dr_rao, WEDNESDAY, now=MORNING)) == [
         "09:00", "09:15", "09:30", "17:00", "17:15",
     ]  # fmt: skip
+
+
+def test_where_sessions_overlap_the_later_sessions_slot_wins(dr_rao):
+    session(dr_rao, t(9), t(11), minutes=30)
+    session(dr_rao, t(10), t(11, 20), minutes=20, emergency=1)
+    slots = free_slots(dr_rao, WEDNESDAY, now=MORNING)
+    assert [(s.label, f"{s.end:%H:%M}") for s in slots] == [
+        ("09:00", "09:30"), ("09:30", "10:00"), ("10:00", "10:20"), ("10:20", "10:40"),
+        ("10:30", "11:00"), ("10:40", "11:00"),
+    ]  # fmt: skip
+    # 11:00-11:20, the later session's last, is kept for emergencies: a walk-in's.
+    day = doctor_day(dr_rao, WEDNESDAY, now=MORNING, walk_in=True)
+    assert day.slot_at(t(11)).kept_for_emergencies
+
+
+def test_a_session_with_every_slot_kept_has_none_to_book(dr_rao):
+    session(dr_rao, t(9), t(9, 30), emergency=5)
+    assert free_slots(dr_rao, WEDNESDAY, now=MORNING) == []
+    (rao,) = doctor_availability(day=WEDNESDAY, now=MORNING)
+    assert rao.label == "No OPD session today"
 
 
 def test_leave_covering_the_day_leaves_no_slots(rao_morning, dr_rao):

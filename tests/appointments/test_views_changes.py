@@ -123,13 +123,18 @@ def test_reschedule_shows_free_slots_and_moves(desk_client, booked):
         {"date": "2026-11-18", "start": "10:00", "doctor": "999999"},
         {"date": "2026-11-18", "start": "10:00", "doctor": "abc"},
         {"date": "9999-99-99", "start": "10:00"},
+        {"date": "2026-11-18", "start": "10:00", "doctor": "9" * 30},
+        {"date": "2026-11-18", "start": "10:00", "reason": "x" * 201},
+        {"date": "2026-11-18", "start": "10:00:00"},
     ],
 )
 def test_bad_reschedule_input_is_a_400_with_a_message(desk_client, booked, data):
     response = desk_client.post(url("reception_reschedule", booked), data)
     assert response.status_code == 400
+    assert "errorlist" in response.content.decode()
     booked.refresh_from_db()
     assert booked.start == t(9, 30)
+    assert not AppointmentEvent.objects.filter(kind="rescheduled").exists()
 
 
 def test_no_show_after_the_session(desk_client, booked, monkeypatch):

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from appointments import walkins
-from appointments.models import Appointment, DoctorSchedule, WaitingListEntry
+from appointments.models import Appointment, DoctorSchedule, WaitingListEntry, WaitingListEvent
 from queues.models import Token
 from tests.appointments.conftest import place, t
 from tests.conftest import WEDNESDAY, at
@@ -85,13 +85,34 @@ def test_a_slot_taken_meanwhile_offers_the_next(client, desk, session, dr_rao):
         {"action": "wait", "department": "999999"},
         {"action": "book", "doctor": "x" * 50},
         {"action": "nonsense", "department": "\x00"},
+        {"action": "wait", "department": "9" * 30},
+        {"action": "book", "option": "1@09:00", "doctor": "9" * 30},
+        {"action": "book", "option": f"{'9' * 30}@09:00"},
+        {"action": "book", "option": "1@09:00", "emergency": "perhaps"},
+        {"action": "wait", "department": "orth", "emergency": "2"},
+        {"action": "book", "option": "1@09:00", "patient_name": "A" * 101},
+        {"action": "wait", "department": "orth", "reason": "x" * 201},
+        {"action": "wait", "department": "orth", "mobile": "9" * 31},
     ],
 )
-def test_bad_input_is_a_message_not_a_500(client, desk, session, data):
-    response = client.post(reverse("reception_walk_in"), {**PATIENT, **data})
+def test_bad_input_is_a_message_not_a_500(client, desk, session, dr_rao, orth, data):
+    # "orth" and "1@" stand for the department and doctor that exist.
+    data = {**PATIENT, **data}
+    if data.get("department") == "orth":
+        data["department"] = orth.pk
+    data["option"] = data.get("option", "").replace("1@", f"{dr_rao.pk}@")
+    response = client.post(reverse("reception_walk_in"), data)
     assert response.status_code == 200
+    assert "errorlist" in page(response)
     assert not Appointment.objects.exists()
     assert not WaitingListEntry.objects.exists()
+
+
+def test_a_bad_input_is_named_and_what_was_typed_stays(client, desk, session, dr_rao):
+    data = {**PATIENT, "action": "book", "option": f"{dr_rao.pk}@09:00", "emergency": "maybe"}
+    html = page(client.post(reverse("reception_walk_in"), data))
+    assert "Emergency: Tick the box or leave it empty." in html
+    assert 'value="Asha Rao"' in html
 
 
 def test_no_slot_puts_the_patient_on_the_waiting_list(client, desk, session, dr_rao, orth):
@@ -169,9 +190,13 @@ def test_offering_without_checking_in(client, desk, session, dr_rao, orth):
         ({"doctor": "1", "date": "2026-11-18", "start": "9am"}, "is not a time"),
         ({"doctor": "999999", "date": "2026-11-18", "start": "09:00"}, "could not be found"),
         ({"doctor": "abc", "date": "2026-13-45", "start": "x"}, "could not be found"),
+        ({"doctor": "9" * 30, "date": "2026-11-18", "start": "09:00"}, "could not be found"),
+        ({"doctor": "1", "date": "2026-11-18", "start": "09:00", "check_in": "x"}, "Tick the box"),
     ],
 )
-def test_a_bad_offer_link_is_a_message(client, desk, session, orth, params, message):
+def test_a_bad_offer_link_is_a_message(client, desk, session, dr_rao, orth, params, message):
+    if params["doctor"] == "1":  # a doctor who exists
+        params = {**params, "doctor": dr_rao.pk}
     entry = walkins.add_to_waiting_list(
         department=orth, patient_name="Wanda", mobile="+919876500001",
         reason="Fever", priority=0, actor=desk, now=at(WEDNESDAY, 8),
@@ -181,6 +206,8 @@ def test_a_bad_offer_link_is_a_message(client, desk, session, orth, params, mess
         assert response.status_code == 200
         assert message in page(response)
     assert not Appointment.objects.exists()
+    entry.refresh_from_db()
+    assert entry.status == WaitingListEntry.Status.WAITING
 
 
 def test_the_offer_page_without_a_slot_lists_free_slots(client, desk, session, dr_rao, orth):
@@ -210,6 +237,31 @@ def test_removing_from_the_list(client, desk, orth):
     assert entry.status == WaitingListEntry.Status.LEFT
     response = client.post(url, follow=True)
     assert "no longer on the waiting list" in page(response)
+
+
+def test_removing_asks_why_and_records_it(client, desk, orth):
+    entry = walkins.add_to_waiting_list(
+        department=orth, patient_name="Wanda", mobile="+919876500001",
+        reason="Fever", priority=0, actor=desk, now=at(WEDNESDAY, 8),
+    )  # fmt: skip
+    assert 'name="reason"' in page(client.get(reverse("reception_dashboard")))
+    url = reverse("reception_waiting_remove", args=[entry.pk])
+    client.post(url, {"reason": "Seen in casualty"})
+    event = entry.events.get(kind=WaitingListEvent.Kind.REMOVED)
+    assert (event.actor, event.at, event.reason) == (desk, NOW, "Seen in casualty")
+
+
+def test_an_over_long_removal_reason_is_refused_and_nothing_changes(client, desk, orth):
+    entry = walkins.add_to_waiting_list(
+        department=orth, patient_name="Wanda", mobile="+919876500001",
+        reason="Fever", priority=0, actor=desk, now=at(WEDNESDAY, 8),
+    )  # fmt: skip
+    url = reverse("reception_waiting_remove", args=[entry.pk])
+    response = client.post(url, {"reason": "x" * 201}, follow=True)
+    assert "at most 200 characters" in page(response)
+    entry.refresh_from_db()
+    assert entry.status == WaitingListEntry.Status.WAITING
+    assert not entry.events.filter(kind=WaitingListEvent.Kind.REMOVED).exists()
 
 
 def test_state_changes_need_the_csrf_token(desk, orth, dr_rao, session):

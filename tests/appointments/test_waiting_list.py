@@ -5,7 +5,7 @@ import pytest
 
 from appointments import walkins
 from appointments.errors import BookingError
-from appointments.models import Appointment, DoctorSchedule, WaitingListEntry
+from appointments.models import Appointment, DoctorSchedule, WaitingListEntry, WaitingListEvent
 from queues.models import Token
 from tests.appointments.conftest import place, t
 from tests.conftest import WEDNESDAY, at, make_receptionist
@@ -74,6 +74,36 @@ def test_removing_takes_them_off_the_list(orth, desk):
     assert list(walkins.waiting_list()) == []
     with pytest.raises(BookingError, match="no longer"):
         walkins.remove_from_waiting_list(entry, actor=desk)
+
+
+def test_removing_records_who_when_and_why(orth, desk):
+    entry = add(orth, desk, "Asha", 1)
+    walkins.remove_from_waiting_list(
+        entry, actor=desk, reason="  Went   home\n", now=at(WEDNESDAY, 10)
+    )
+    removed = entry.events.get(kind=WaitingListEvent.Kind.REMOVED)
+    assert (removed.actor, removed.at, removed.reason) == (desk, at(WEDNESDAY, 10), "Went home")
+
+
+def test_a_second_removal_records_nothing(orth, desk):
+    entry = add(orth, desk, "Asha", 1)
+    walkins.remove_from_waiting_list(entry, actor=desk, now=at(WEDNESDAY, 10))
+    with pytest.raises(BookingError):
+        walkins.remove_from_waiting_list(entry, actor=desk, now=at(WEDNESDAY, 10, 1))
+    assert entry.events.filter(kind=WaitingListEvent.Kind.REMOVED).count() == 1
+
+
+def test_every_step_of_an_entry_is_an_event(orth, dr_rao, desk, full_morning):
+    entry = add(orth, desk, "Waiting Wanda", 2)
+    cancel(full_morning[1])
+    walkins.book_from_waiting_list(
+        entry, doctor=dr_rao, day=WEDNESDAY, start=t(9, 15), actor=desk, check_in=False,
+        now=at(WEDNESDAY, 9, 10),
+    )  # fmt: skip
+    assert list(entry.events.values_list("kind", "actor", "at")) == [
+        (WaitingListEvent.Kind.ADDED, desk.pk, at(WEDNESDAY, 9, 2)),
+        (WaitingListEvent.Kind.BOOKED, desk.pk, at(WEDNESDAY, 9, 10)),
+    ]
 
 
 def test_first_waiting_for_a_doctor(orth, dr_rao, dr_iyer, desk):

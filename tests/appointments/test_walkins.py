@@ -4,12 +4,12 @@ import datetime
 
 import pytest
 
-from appointments import walkins
+from appointments import slots, walkins
 from appointments.errors import BookingError
-from appointments.models import Appointment, AppointmentEvent, DoctorSchedule
+from appointments.models import Appointment, AppointmentEvent, DoctorSchedule, Patient
 from queues import services as queue
 from queues.models import Token
-from tests.appointments.conftest import MOBILE, place, t
+from tests.appointments.conftest import MOBILE, nothing_taken, place, t
 from tests.conftest import WEDNESDAY, at, race
 
 NOW = at(WEDNESDAY, 9, 5)  # inside the 09:00 slot
@@ -94,6 +94,28 @@ def test_a_slot_that_is_taken_is_refused(dr_rao, rao_session, desk):
 def test_an_ended_slot_is_refused(dr_rao, rao_session, desk):
     with pytest.raises(BookingError, match="no longer free"):
         walk_in(dr_rao, t(9), desk, now=at(WEDNESDAY, 9, 15))
+
+
+def test_a_lapsed_hold_in_the_slot_is_expired_and_the_walk_in_takes_it(dr_rao, rao_session, desk):
+    lapsed = place(dr_rao, t(9), Appointment.Status.HELD, hold_until=at(WEDNESDAY, 9))
+    appointment = walk_in(dr_rao, t(9), desk)
+    lapsed.refresh_from_db()
+    assert lapsed.status == Appointment.Status.EXPIRED
+    assert appointment.status == Appointment.Status.CHECKED_IN and appointment.start == t(9)
+
+
+def test_a_slot_taken_a_moment_ago_is_refused_and_nothing_is_written(
+    dr_rao, rao_session, desk, monkeypatch
+):
+    """The free-slot check passed, but another desk booked first: the constraint refuses
+    the insert in take_slot's savepoint; no patient, appointment or token is left."""
+    place(dr_rao, t(9))
+    monkeypatch.setattr(slots, "taking_slots", nothing_taken)
+    with pytest.raises(BookingError, match="^That slot was just taken. Please choose another.$"):
+        walk_in(dr_rao, t(9), desk, mobile="+919800000009")
+    assert Appointment.objects.count() == 1 and Patient.objects.count() == 1
+    assert not Token.objects.exists()
+    assert not AppointmentEvent.objects.exists()
 
 
 def test_bad_input_is_a_readable_error(dr_rao, rao_session, desk):
