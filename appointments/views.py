@@ -22,6 +22,7 @@ from appointments import booking, changes, slots, walkins
 from appointments.errors import BookingError
 from appointments.forms import BookingForm, VerifyForm, parse_day
 from appointments.models import Appointment, AppointmentEvent, Notification
+from hospital.clock import local_today
 from hospital.models import Doctor
 from hospital.phones import mask_mobile
 from hospital.roles import reception_required
@@ -57,7 +58,7 @@ def render_reception(request, template: str, context: dict, *, status: int = 200
 
 def requested_day(request, *, param: str = "date") -> datetime.date:
     """The ?date= of the request, or today; a date that can't be read says so."""
-    today = timezone.localdate()
+    today = local_today()
     raw = request.GET.get(param, "").strip()
     if not raw:
         return today
@@ -155,7 +156,7 @@ def dashboard(request):
         {"item": a, "colour": AVAILABILITY_STYLE.get(a.state, "red")}
         for a in slots.doctor_availability(day=day)
     ]
-    today = timezone.localdate()
+    today = local_today()
     return render_reception(
         request,
         "appointments/dashboard.html",
@@ -200,7 +201,7 @@ def doctor_search(request):
     """Suggestions for the doctor search box: GET ?q=car&date=2026-11-18&available=1."""
     query = search_query(request)
     raw_day = request.GET.get("date", "").strip()
-    day = parse_day(raw_day) if raw_day else timezone.localdate()
+    day = parse_day(raw_day) if raw_day else local_today()
     if day is None:
         return JsonResponse({"results": [], "error": "Choose a valid date."}, status=400)
     if not query:
@@ -243,7 +244,7 @@ def chosen_doctor(request, raw) -> Doctor | None:
 @require_http_methods(["GET", "POST"])
 @reception_required
 def book(request):
-    today = timezone.localdate()
+    today = local_today()
     if request.method == "POST":
         form = BookingForm(request.POST)
         if form.is_valid():
@@ -403,13 +404,13 @@ def detail_context(appointment: Appointment, now=None) -> dict:
     return {
         "can_reschedule": booked,
         "can_cancel": appointment.status in (Appointment.Status.HELD, Appointment.Status.BOOKED),
-        "can_check_in": booked and appointment.date == timezone.localdate(now),
+        "can_check_in": booked and appointment.date == local_today(now),
         "can_mark_no_show": changes.may_mark_no_show(appointment, now),
         "queue_token": token,
         # A freed slot still ahead: offer it to the first patient on the waiting list.
         "waiting_offer": walkins.waiting_offer(appointment)
         if appointment.status == Appointment.Status.CANCELLED
-        and appointment.date >= timezone.localdate(now)
+        and appointment.date >= local_today(now)
         else None,
         "history": [
             {"event": e, "changes": describe_changes(e)}

@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -200,7 +199,7 @@ def no_show(request, public_id):
 @reception_required
 def cancellations(request):
     day = requested_day(request)
-    today = timezone.localdate()
+    today = local_today()
 
     def link(when: datetime.date) -> str:
         return "?" + urlencode({"date": when.isoformat()})

@@ -5,11 +5,11 @@ import csv
 from dataclasses import dataclass
 
 from django.http import HttpResponse
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from appointments import reports
 from appointments.views import render_reception, requested_day
+from hospital.clock import local_today
 from hospital.roles import reception_required
 
 
@@ -178,7 +178,7 @@ def daily_report(request):
         {
             "title": f"Daily report, {day:%d %b %Y}",
             "day": day,
-            "is_today": day == timezone.localdate(),
+            "is_today": day == local_today(),
             "report": report,
             "doctor_rows": [
                 {
