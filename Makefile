@@ -46,4 +46,4 @@ bench-tokens: $(VENV)/.dev
 	$(BIN)/python bench/tokens.py
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm db.sqlite3-writer-lock staticfiles
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles
