@@ -143,8 +143,6 @@ def test_a_later_days_appointments_are_not_due_today(orth, dr_rao):
     assert order(orth, at(WEDNESDAY + datetime.timedelta(days=1), 8)) == ["booked 9:00", "walk-in"]
 
 
-def test_the_issue_token_emergency_rule_admits_the_reception_desk(orth):
-    from tests.appointments.test_permissions import make_receptionist
-
-    token = walk_in(orth, "E", priority=Token.Priority.EMERGENCY, actor=make_receptionist())
+def test_the_issue_token_emergency_rule_admits_the_reception_desk(orth, receptionist):
+    token = walk_in(orth, "E", priority=Token.Priority.EMERGENCY, actor=receptionist)
     assert token.priority == Token.Priority.EMERGENCY

@@ -6,11 +6,9 @@ one open token per doctor. A lost race must surface as a QueueError a person can
 never an IntegrityError or "database is locked".
 """
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from queues.models import Token, TokenCounter, TokenEvent
 from queues.services import (
@@ -20,39 +18,11 @@ from queues.services import (
     issue_token,
     start_consultation,
 )
-from tests.conftest import WEDNESDAY, at, make_doctor
+from tests.conftest import WEDNESDAY, at, make_doctor, race
 
 NOW = at(WEDNESDAY, 9)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def race(jobs: list) -> tuple[list, list[BaseException]]:
-    """Run each job in its own thread, all released at once; returns (results, errors)."""
-    barrier = threading.Barrier(len(jobs))
-    results, errors = [None] * len(jobs), []
-    lock = threading.Lock()
-
-    def run(i, job):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = job()
-        except BaseException as exc:  # every failure is reported to the test
-            with lock:
-                errors.append(exc)
-        finally:
-            connection.close()
-
-    # The main thread's connection is not needed while the threads run; on PostgreSQL
-    # it would otherwise hold one slot of the pool.
-    connection.close()
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    return results, errors
 
 
 def unexpected(errors) -> list:
@@ -200,3 +170,38 @@ def test_two_tabs_completing_the_same_token_complete_it_once(orth, dr_rao):
     assert unexpected(errors) == []
     assert len(errors) == 1 and "start the consultation before completing" in str(errors[0])
     assert TokenEvent.objects.filter(kind=TokenEvent.Kind.COMPLETED).count() == 1
+
+
+# --- Separate processes ---------------------------------------------------------------------
+
+ISSUER = """
+import os, sys, time
+import django
+django.setup()
+from hospital.models import Department
+from queues.services import issue_token
+orth = Department.objects.get(code="ORTH")
+time.sleep(max(0.0, float(sys.argv[1]) - time.time()))  # both start together
+for i in range(100):
+    issue_token(orth, f"Patient {os.getpid()}-{i}")
+"""
+
+
+def test_two_server_processes_issuing_at_once_number_1_to_200(orth):
+    """As under gunicorn with two workers: two processes, each with its own connection,
+    on the stock backends (SQLite's busy timeout, PostgreSQL's row lock)."""
+    import subprocess
+    import sys
+    import time
+
+    from tests.servers import ROOT, child_env
+
+    start_at = str(time.time() + 3)
+    workers = [
+        subprocess.Popen([sys.executable, "-c", ISSUER, start_at], cwd=ROOT, env=child_env())
+        for _ in range(2)
+    ]
+    assert [worker.wait(timeout=120) for worker in workers] == [0, 0]
+    numbers = sorted(Token.objects.filter(department=orth).values_list("number", flat=True))
+    assert numbers == list(range(1, 201))
+    assert TokenEvent.objects.filter(kind=TokenEvent.Kind.ISSUED).count() == 200
