@@ -36,16 +36,12 @@ def test_a_display_says_it_is_unsure_during_an_outage_and_recovers_without_a_rel
             services.call_next(dr_rao)
             display.wait_for_selector('#tv-status[data-status="unsure"]', timeout=WITHIN_15_S)
             assert "Not sure" in display.locator("#tv-status").inner_text()
-            display.wait_for_selector(
-                '.tv-serving li[data-token="ORTH-001"]', timeout=WITHIN_15_S
-            )
+            display.wait_for_selector('.tv-serving li[data-token="ORTH-001"]', timeout=WITHIN_15_S)
             display.screenshot(path=str(server.log.parent / "display-unsure.png"))
 
             redis.start()
             services.call_next(dr_iyer)
-            display.wait_for_selector(
-                '.tv-serving li[data-token="ORTH-002"]', timeout=WITHIN_15_S
-            )
+            display.wait_for_selector('.tv-serving li[data-token="ORTH-002"]', timeout=WITHIN_15_S)
             display.wait_for_selector("#tv-status.live", timeout=WITHIN_15_S)
             assert display.evaluate("window.__loadedAt === performance.timeOrigin")
     finally:

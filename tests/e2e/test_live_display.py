@@ -1,6 +1,5 @@
 """A doctor presses Call next; the waiting-room TV changes without a reload."""
 
-
 import pytest
 
 from queues import services
