@@ -127,9 +127,11 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
         "max_size": env_int("DB_POOL_MAX", 10),
         "timeout": 20,
     }
-    # psycopg prepares a statement after this many runs on a connection, so PostgreSQL
-    # stops re-planning the queue's few hot queries. Django leaves it off for external
+    # Parameters bound by the server (Django's documented option), which also lets
+    # psycopg prepare a statement after this many runs on a connection, so PostgreSQL
+    # stops re-planning the queue's few hot queries. Django leaves both off for external
     # poolers: set DB_PREPARE_THRESHOLD=0 behind pgbouncer in transaction mode.
+    _db["OPTIONS"]["server_side_binding"] = True
     _prepare = env_int("DB_PREPARE_THRESHOLD", 5)
     _db["OPTIONS"]["prepare_threshold"] = _prepare if _prepare > 0 else None
     _db["TEST"] = {"NAME": os.environ.get("TEST_DB_NAME") or f"test_opdq_{_run_id}"}
