@@ -10,6 +10,7 @@ import functools
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.views.decorators.cache import never_cache
 
 from hospital.models import Roles, is_doctor
 
@@ -27,9 +28,11 @@ def is_receptionist(user) -> bool:
 
 def role_required(has_role, refusal: str):
     """A view decorator: anonymous -> the login page; signed in without the role -> 403
-    with `refusal` as the reason."""
+    with `refusal` as the reason. Staff pages show patients' details, so no browser or
+    proxy may keep a copy (Cache-Control: no-store)."""
 
     def decorator(view):
+        @never_cache
         @functools.wraps(view)
         def wrapper(request, *args, **kwargs):
             if not request.user.is_authenticated:

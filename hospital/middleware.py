@@ -1,0 +1,42 @@
+"""Signing out a staff terminal nobody has used for a while.
+
+A doctor's or receptionist's screen left signed in at a busy desk is a screen anyone can
+use. The 8-hour session limit is too long for that, so a signed-in session that has seen
+no request for settings.STAFF_IDLE_MINUTES is ended, and the next page asks for the
+password again. Live screens' websockets do not count as activity: a terminal that only
+watches is still idle.
+"""
+
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+
+LAST_SEEN = "last_seen"
+# The session is written at most this often (seconds) just to move LAST_SEEN on, so
+# an active terminal does not cost a session write per request.
+RESOLUTION = 60
+
+
+class IdleTimeoutMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            now = int(time.time())
+            last_seen = request.session.get(LAST_SEEN)
+            idle_limit = settings.STAFF_IDLE_MINUTES * 60
+            if isinstance(last_seen, int) and now - last_seen > idle_limit:
+                logout(request)
+                messages.info(
+                    request,
+                    f"You were signed out after {settings.STAFF_IDLE_MINUTES} minutes "
+                    "without activity. Please sign in again.",
+                )
+                return redirect_to_login(request.get_full_path())
+            if not isinstance(last_seen, int) or now - last_seen >= RESOLUTION:
+                request.session[LAST_SEEN] = now
+        return self.get_response(request)
