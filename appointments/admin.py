@@ -119,8 +119,15 @@ class NotificationAdmin(ReadOnlyAdmin):
     list_filter = ["status", "channel", "purpose"]
     date_hierarchy = "created_at"
     search_fields = ["to", "appointment__patient__name"]
-    fields = ["created_at", "channel", "purpose", "to", "status", "error", "body", "appointment"]
+    fields = ["created_at", "channel", "purpose", "to", "status", "error", "text",
+              "attempts", "next_attempt_at", "sent_at", "appointment"]  # fmt: skip
+    readonly_fields = ["text"]
     ordering = ["-created_at"]
+
+    @admin.display(description="text")
+    def text(self, notification) -> str:
+        # A code waiting to be sent is for the patient only, not for whoever opens the admin.
+        return "(a one-time code: not shown)" if notification.secret else notification.body
 
 
 class WaitingListEventInline(admin.TabularInline):

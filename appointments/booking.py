@@ -3,7 +3,8 @@ slot when the code comes back (verify_otp), and expire holds nobody confirmed.
 
 Every function that changes state owns its transaction, refuses a bad request with a
 BookingError whose message the receptionist can read out, writes an AppointmentEvent
-naming who did it, and sends messages only after commit (through appointments.notify).
+naming who did it, and writes its messages to the outbox in the same transaction
+(appointments.notify; the worker sends them).
 
 Decisions worth knowing:
 - A resend (send_otp) extends the hold to now + SLOT_HOLD_MINUTES, so a new code is never
@@ -139,9 +140,12 @@ def _send_code(appointment: Appointment, mobile: str, actor, now) -> None:
         f"{code} is your OPD Queue code to confirm your appointment. "
         f"It is valid for {settings.OTP_TTL_MINUTES} minutes. Do not share it."
     )
-    transaction.on_commit(
-        lambda: notify.send_sms(mobile, body, purpose="otp", appointment=appointment, secret=True)
-    )
+    # Secret: the outbox clears the text once it is sent, and gives up on it once the code
+    # has expired (appointments.models.Notification).
+    notify.queue_sms(
+        mobile, body, purpose="otp", appointment=appointment, secret=True,
+        expires_in=datetime.timedelta(minutes=settings.OTP_TTL_MINUTES),
+    )  # fmt: skip
 
 
 def _check_still_held(appointment: Appointment, now) -> None:
@@ -249,29 +253,25 @@ def verify_otp(appointment: Appointment, code: str, *, actor, now=None) -> Appoi
             appointment.hold_expires_at = None
             appointment.save(update_fields=["status", "booked_at", "hold_expires_at"])
             record_event(appointment, AppointmentEvent.Kind.BOOKED, actor, now)
-            _confirm_on_commit(appointment)
+            _queue_confirmation(appointment)
     if refusal:
         raise BookingError(refusal)
     return appointment
 
 
-def _confirm_on_commit(appointment: Appointment) -> None:
+def _queue_confirmation(appointment: Appointment) -> None:
     patient, doctor = appointment.patient, appointment.doctor
     when = notify.format_when(appointment.date, appointment.start)
     text = (
         f"Your appointment with {doctor.name} ({doctor.department.name}, room {doctor.room}) "
         f"on {when} is confirmed. Please bring this message to the reception desk."
     )
-
-    def send():
-        notify.send_sms(patient.mobile, text, purpose="confirmation", appointment=appointment)
-        if patient.email:
-            notify.send_email(
-                patient.email,
-                f"Appointment confirmed: {doctor.name}, {when}",
-                f"Dear {patient.name},\n\n{text}\n\nOPD Queue",
-                purpose="confirmation",
-                appointment=appointment,
-            )
-
-    transaction.on_commit(send)
+    notify.queue_sms(patient.mobile, text, purpose="confirmation", appointment=appointment)
+    if patient.email:
+        notify.queue_email(
+            patient.email,
+            f"Appointment confirmed: {doctor.name}, {when}",
+            f"Dear {patient.name},\n\n{text}\n\nOPD Queue",
+            purpose="confirmation",
+            appointment=appointment,
+        )

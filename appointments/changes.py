@@ -3,7 +3,8 @@ the patient in (which gives them a token in the live queue), or mark a no-show.
 
 Like appointments.booking: each function owns its transaction and locks the appointment
 row first, refuses with a BookingError a person can read, writes an AppointmentEvent
-naming who did it and why, and texts the patient only after commit.
+naming who did it and why, and writes the patient's messages to the outbox in the same
+transaction (the worker sends them).
 """
 
 import datetime
@@ -67,21 +68,18 @@ def _where(appointment: Appointment) -> dict:
     }
 
 
-def _notify_on_commit(appointment: Appointment, purpose: str, subject: str, text: str) -> None:
+def _queue_messages(appointment: Appointment, purpose: str, subject: str, text: str) -> None:
+    """The patient's SMS (and email), written to the outbox in the caller's transaction."""
     patient = appointment.patient
-
-    def send():
-        notify.send_sms(patient.mobile, text, purpose=purpose, appointment=appointment)
-        if patient.email:
-            notify.send_email(
-                patient.email,
-                subject,
-                f"Dear {patient.name},\n\n{text}\n\nOPD Queue",
-                purpose=purpose,
-                appointment=appointment,
-            )
-
-    transaction.on_commit(send)
+    notify.queue_sms(patient.mobile, text, purpose=purpose, appointment=appointment)
+    if patient.email:
+        notify.queue_email(
+            patient.email,
+            subject,
+            f"Dear {patient.name},\n\n{text}\n\nOPD Queue",
+            purpose=purpose,
+            appointment=appointment,
+        )
 
 
 # --- Rescheduling -------------------------------------------------------------------------
@@ -139,7 +137,7 @@ def reschedule_appointment(
         )
         department = doctor.department
         when = notify.format_when(day, slot.start)
-        _notify_on_commit(
+        _queue_messages(
             appointment,
             "rescheduled",
             f"Appointment moved: {doctor.name}, {when}",
@@ -185,7 +183,7 @@ def cancel_appointment(appointment: Appointment, *, reason: str, actor, now=None
         )
         doctor = appointment.doctor
         when = notify.format_when(appointment.date, appointment.start)
-        _notify_on_commit(
+        _queue_messages(
             appointment,
             "cancellation",
             f"Appointment cancelled: {doctor.name}, {when}",

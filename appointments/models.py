@@ -179,12 +179,20 @@ class OtpChallenge(models.Model):
 
 
 class Notification(models.Model):
-    """Every message sent (or that failed) to a patient. The body is kept only for
-    messages that carry no secret; an OTP's text is never stored."""
+    """A message to a patient: the outbox row written in the same transaction as the change
+    that causes it, then sent by the worker (appointments.notify.send_due) with retries.
+
+    The body of a secret message (a one-time code) is kept only until the message is sent
+    or given up, then cleared: the worker needs the text to send it, and a code is useless
+    once it has expired, so nothing after that point (backups, the admin) ever holds it.
+    Encrypting it with SECRET_KEY instead would still leave the key beside the database on
+    every server that sends, for no gain over a body that lives only seconds."""
 
     class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        NOT_SENT = "not_sent", "Not sent: no transport configured"
 
     appointment = models.ForeignKey(
         Appointment, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
@@ -192,16 +200,26 @@ class Notification(models.Model):
     channel = models.CharField(max_length=10)  # "sms" or "email"
     purpose = models.CharField(max_length=30)  # "otp", "confirmation", ...
     to = models.CharField(max_length=254)
+    subject = models.CharField(max_length=200, blank=True)  # email only
     body = models.TextField(blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices)
+    secret = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField()
+    # When the worker may next try; also its claim on the row while it sends (a lease).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # A message not sent by then is given up (a code that has expired).
+    expires_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # One entry per try: {"at": ISO time, "result": "sent" | "failed" | "not_sent", "error"}.
+    attempts = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
 
     def __str__(self) -> str:
-        return f"{self.channel} {self.purpose} to {self.to}: {self.status}"
+        return f"{self.channel} {self.purpose}: {self.status}"
 
 
 class WaitingListEntry(models.Model):

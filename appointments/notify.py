@@ -1,19 +1,26 @@
-"""Messages to patients: SMS and email, through one small interface.
+"""Messages to patients: an outbox of SMS and email, sent by the worker.
 
-Every message is recorded as a Notification row (sent or failed). A transport failure is
-never raised to the caller: a booking is already committed when its messages go out, and
-a gateway being down must not turn it into an error page. Failures are recorded instead
-(Notification FAILED, and an AppointmentEvent NOTIFY_FAILED when the message belongs to an
-appointment), so reception can see them and tell the patient in person.
+A service calls queue_sms / queue_email inside its own transaction: the Notification row
+commits or rolls back with the change that caused it, so a booking never lacks the record
+of its message, even if the server dies right after the commit. After the commit the
+worker (django-q2, `manage.py qcluster`) is asked to send it at once; send_due, scheduled
+every minute, sends whatever is still due (a lost wake-up, a retry). Nothing slow happens
+in a request.
+
+Each try is recorded on the row. A failed try is retried with exponential backoff
+(NOTIFY_RETRY_SECONDS, doubling) up to NOTIFY_MAX_ATTEMPTS; the last failure marks it
+FAILED and writes an AppointmentEvent NOTIFY_FAILED, so reception sees it and tells the
+patient in person. Without a transport the message is NOT_SENT, never "sent".
 
 SMS backends (settings.SMS_BACKEND):
-    console  the message goes to the server log (development)
+    none     no transport: messages are recorded as not sent (the default without DEBUG)
+    console  the message goes to the server log, under DEBUG only (make run's default)
     outbox   one JSON object per line in OUTBOX_DIR/sms.jsonl (tests, browser tests)
     http     POST {"to", "message", "sender"} to SMS_GATEWAY_URL with a Bearer key
-Email goes through Django's email backend (EMAIL_URL; console when unset).
+Email goes through Django's email backend (EMAIL_URL; without it the console under DEBUG,
+and hospital.mail.NoTransportBackend otherwise).
 
-A message marked secret=True (a one-time code) is delivered but its text is never stored
-or logged; only the console backend prints it, because printing it is its whole job.
+No log line carries a message's text or a full mobile number: a body may hold a code.
 """
 
 import datetime
@@ -25,6 +32,7 @@ import urllib.request
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import transaction
 from django.utils import timezone
 
 from appointments.models import AppointmentEvent, Notification
@@ -33,9 +41,13 @@ from hospital.phones import mask_mobile
 logger = logging.getLogger(__name__)
 
 GATEWAY_TIMEOUT_SECONDS = 5
+# A worker that dies mid-send leaves its claim; the message is tried again after this.
+CLAIM_SECONDS = 120
 MAX_ERROR_LENGTH = Notification._meta.get_field("error").max_length
+NO_SMS_TRANSPORT = "no SMS transport configured (SMS_BACKEND=http and SMS_GATEWAY_URL)"
+NO_EMAIL_TRANSPORT = "no e-mail transport configured (EMAIL_URL)"
 
-# Appends from several request threads go through one lock, so lines never interleave.
+# Appends from several threads go through one lock, so lines never interleave.
 _outbox_lock = threading.Lock()
 
 
@@ -43,10 +55,26 @@ class DeliveryFailed(Exception):
     """A backend could not hand the message over; the text says why (never the body)."""
 
 
-# --- SMS backends -------------------------------------------------------------------------
+class NotConfigured(Exception):
+    """There is nothing to send the message with; trying again would not help."""
+
+
+class Misconfigured(Exception):
+    """The settings name a transport that does not exist: failed at once, no retries."""
+
+
+# --- Transports ---------------------------------------------------------------------------
+
+
+def _sms_none(to: str, body: str, purpose: str) -> None:
+    raise NotConfigured(NO_SMS_TRANSPORT)
 
 
 def _sms_console(to: str, body: str, purpose: str) -> None:
+    # The console is a developer's SMS gateway: with DEBUG off it would put codes in the
+    # server log, so it is no transport at all there.
+    if not settings.DEBUG:
+        raise NotConfigured(NO_SMS_TRANSPORT)
     logger.info("SMS to %s (%s): %s", to, purpose, body)
 
 
@@ -67,7 +95,7 @@ def _sms_outbox(to: str, body: str, purpose: str) -> None:
 def _sms_http(to: str, body: str, purpose: str) -> None:
     url = settings.SMS_GATEWAY_URL
     if not url:
-        raise DeliveryFailed("SMS_GATEWAY_URL is not set")
+        raise NotConfigured(NO_SMS_TRANSPORT)
     payload = json.dumps({"to": to, "message": body, "sender": settings.SMS_SENDER}).encode()
     request = urllib.request.Request(
         url,
@@ -89,69 +117,212 @@ def _sms_http(to: str, body: str, purpose: str) -> None:
         raise DeliveryFailed(f"could not reach the SMS gateway: {reason}") from None
 
 
-SMS_BACKENDS = {"console": _sms_console, "outbox": _sms_outbox, "http": _sms_http}
+SMS_BACKENDS = {
+    "none": _sms_none,
+    "console": _sms_console,
+    "outbox": _sms_outbox,
+    "http": _sms_http,
+}
 
 
-# --- The interface ------------------------------------------------------------------------
+def sms_transport_configured() -> bool:
+    """Whether an SMS would leave the machine (or reach the test outbox)."""
+    backend = settings.SMS_BACKEND
+    if backend == "http":
+        return bool(settings.SMS_GATEWAY_URL)
+    return backend == "outbox" or (backend == "console" and settings.DEBUG)
 
 
-def send_sms(
-    to: str, body: str, *, purpose: str, appointment=None, secret: bool = False
-) -> Notification:
-    """Send `body` to the mobile `to` (E.164). Returns the Notification recorded."""
-    backend = SMS_BACKENDS.get(settings.SMS_BACKEND)
-    error = ""
-    try:
+def email_transport_configured() -> bool:
+    return settings.EMAIL_BACKEND != "hospital.mail.NoTransportBackend"
+
+
+def _deliver(notification: Notification) -> None:
+    """Hand one message to its transport; DeliveryFailed or NotConfigured says why not."""
+    if notification.channel == "sms":
+        backend = SMS_BACKENDS.get(settings.SMS_BACKEND)
         if backend is None:
-            raise DeliveryFailed(f"unknown SMS_BACKEND {settings.SMS_BACKEND!r}")
-        backend(to, body, purpose)
-    except DeliveryFailed as exc:
-        error = str(exc)
-    except Exception as exc:  # a transport bug must not lose the booking either
-        logger.exception("SMS backend %s crashed", settings.SMS_BACKEND)
-        error = f"the SMS backend failed ({type(exc).__name__})"
-    return _record(
-        "sms", purpose, to, "" if secret else body, error, appointment, shown_to=mask_mobile(to)
-    )
-
-
-def send_email(to: str, subject: str, body: str, *, purpose: str, appointment=None) -> Notification:
-    """Send an email through Django's configured backend. Returns the Notification."""
-    error = ""
+            raise Misconfigured(f"unknown SMS_BACKEND {settings.SMS_BACKEND!r}")
+        backend(notification.to, notification.body, notification.purpose)
+        return
+    if not email_transport_configured():
+        raise NotConfigured(NO_EMAIL_TRANSPORT)
     try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to], fail_silently=False)
-    except Exception as exc:  # SMTP down, refused, misconfigured: recorded, not raised
-        error = f"the email could not be sent ({type(exc).__name__}: {exc})"
-    return _record("email", purpose, to, f"{subject}\n\n{body}", error, appointment, shown_to=to)
+        send_mail(
+            notification.subject,
+            notification.body,
+            settings.DEFAULT_FROM_EMAIL,
+            [notification.to],
+            fail_silently=False,
+        )
+    except Exception as exc:  # SMTP down, refused, misconfigured: retried, then shown
+        raise DeliveryFailed(f"the email could not be sent ({type(exc).__name__})") from None
 
 
-def _record(channel, purpose, to, body, error, appointment, *, shown_to) -> Notification:
+# --- Queueing (inside the caller's transaction) -------------------------------------------
+
+
+def queue_sms(
+    to: str, body: str, *, purpose: str, appointment=None, secret: bool = False,
+    expires_in: datetime.timedelta | None = None,
+) -> Notification:  # fmt: skip
+    """Write an SMS to `to` (E.164) into the outbox, in the caller's transaction; one not
+    sent within `expires_in` is given up."""
+    return _queue("sms", purpose, to, "", body, appointment, secret, expires_in)
+
+
+def queue_email(
+    to: str, subject: str, body: str, *, purpose: str, appointment=None
+) -> Notification:
+    """Write an email into the outbox, in the caller's transaction."""
+    return _queue("email", purpose, to, subject, body, appointment, False, None)
+
+
+def _queue(channel, purpose, to, subject, body, appointment, secret, expires_in):
+    # The wall clock, not a service's `now=`: these times are for the worker, which runs
+    # on the real clock.
     now = timezone.now()
-    notification = Notification(
+    notification = Notification.objects.create(
         appointment=appointment,
         channel=channel,
         purpose=purpose,
         to=to,
+        subject=subject[:200],
         body=body,
-        status=Notification.Status.FAILED if error else Notification.Status.SENT,
-        error=error[:MAX_ERROR_LENGTH],
+        secret=secret,
         created_at=now,
+        next_attempt_at=now,
+        expires_at=now + expires_in if expires_in else None,
     )
-    if error:
-        logger.warning("%s (%s) to %s failed: %s", channel.upper(), purpose, shown_to, error)
-    try:
-        notification.save()
-        if error and appointment is not None:
-            AppointmentEvent.objects.create(
-                appointment=appointment,
-                kind=AppointmentEvent.Kind.NOTIFY_FAILED,
-                at=now,
-                reason=f"{channel.upper()} {purpose} to {shown_to}: {error}"[:200],
-            )
-    except Exception:
-        # Runs after the booking committed; a database hiccup here is logged, not raised.
-        logger.exception("could not record a %s notification", channel)
+    transaction.on_commit(lambda: _wake_worker(notification.pk))
     return notification
+
+
+def _wake_worker(pk: int) -> None:
+    """Ask the worker to send `pk` now. If this fails the row is still due and the
+    every-minute send_due picks it up, so a failure is logged, never raised."""
+    from django_q.tasks import async_task
+
+    try:
+        async_task("appointments.notify.send_one", pk, task_name=f"notification {pk}")
+    except Exception:
+        logger.exception("could not wake the worker for notification %s", pk)
+
+
+# --- Sending (the worker) -----------------------------------------------------------------
+
+
+def send_due(*, now=None) -> int:
+    """Send every message that is due; returns how many were tried. Scheduled every
+    minute by the worker (migration 0005), and safe to run from any number of workers."""
+    now = now or timezone.now()
+    due = Notification.objects.filter(
+        status=Notification.Status.PENDING, next_attempt_at__lte=now
+    ).order_by("next_attempt_at", "pk")
+    tried = 0
+    for pk in list(due.values_list("pk", flat=True)[:500]):
+        tried += send_one(pk, now=now) is not None
+    return tried
+
+
+def send_one(pk: int, *, now=None) -> Notification | None:
+    """Try to send one pending message, if it is due and no other worker has it.
+    Returns the row, or None when there was nothing to do."""
+    now = now or timezone.now()
+    # The claim is a compare-and-swap on next_attempt_at: of two workers woken for the
+    # same row only one moves it, so a message is not sent twice by a race.
+    claimed = Notification.objects.filter(
+        pk=pk, status=Notification.Status.PENDING, next_attempt_at__lte=now
+    ).update(next_attempt_at=now + datetime.timedelta(seconds=CLAIM_SECONDS))
+    if not claimed:
+        return None
+    notification = Notification.objects.select_related("appointment").get(pk=pk)
+    if notification.expires_at and notification.expires_at <= now:
+        return _finish(
+            notification, now, Notification.Status.FAILED, "it expired before it could be sent"
+        )
+    try:
+        _deliver(notification)
+    except NotConfigured as exc:
+        return _finish(notification, now, Notification.Status.NOT_SENT, f"not sent: {exc}")
+    except Misconfigured as exc:
+        return _finish(notification, now, Notification.Status.FAILED, str(exc))
+    except DeliveryFailed as exc:
+        return _retry_or_fail(notification, now, str(exc))
+    except Exception as exc:  # a transport bug must not stop the worker either
+        logger.exception("the %s backend crashed on notification %s", notification.channel, pk)
+        return _retry_or_fail(
+            notification, now, f"the {notification.channel} backend failed ({type(exc).__name__})"
+        )
+    return _finish(notification, now, Notification.Status.SENT, "")
+
+
+def retry_delay(attempts_made: int) -> datetime.timedelta:
+    """The wait after the n-th failed try: NOTIFY_RETRY_SECONDS, doubling each time."""
+    return datetime.timedelta(seconds=settings.NOTIFY_RETRY_SECONDS * 2 ** (attempts_made - 1))
+
+
+def _retry_or_fail(notification: Notification, now, error: str) -> Notification:
+    made = len(notification.attempts) + 1
+    if made >= settings.NOTIFY_MAX_ATTEMPTS:
+        return _finish(notification, now, Notification.Status.FAILED, error)
+    _record_attempt(notification, now, "failed", error)
+    notification.next_attempt_at = now + retry_delay(made)
+    notification.save(update_fields=["attempts", "error", "next_attempt_at"])
+    logger.info(
+        "%s (%s) to %s failed, try %d of %d: %s",
+        notification.channel.upper(), notification.purpose, _shown_to(notification), made,
+        settings.NOTIFY_MAX_ATTEMPTS, error,
+    )  # fmt: skip
+    return notification
+
+
+def _finish(notification: Notification, now, status: str, error: str) -> Notification:
+    result = "sent" if status == Notification.Status.SENT else status
+    _record_attempt(notification, now, result, error)
+    notification.status = status
+    notification.next_attempt_at = None
+    if status == Notification.Status.SENT:
+        notification.sent_at = now
+    if notification.secret:
+        notification.body = ""  # sent or given up: the code is needed no more
+    with transaction.atomic():
+        notification.save()
+        if error:
+            logger.warning(
+                "%s (%s) to %s: %s",
+                notification.channel.upper(), notification.purpose, _shown_to(notification), error,
+            )  # fmt: skip
+            if notification.appointment_id:
+                AppointmentEvent.objects.create(
+                    appointment_id=notification.appointment_id,
+                    kind=AppointmentEvent.Kind.NOTIFY_FAILED,
+                    at=now,
+                    reason=(
+                        f"{notification.channel.upper()} {notification.purpose} to "
+                        f"{_shown_to(notification)}: {error}"
+                    )[:200],
+                )
+    return notification
+
+
+def _record_attempt(notification: Notification, now, result: str, error: str) -> None:
+    error = error[:MAX_ERROR_LENGTH]
+    notification.attempts = [
+        *notification.attempts,
+        {"at": now.isoformat(), "result": result, "error": error},
+    ]
+    notification.error = error
+
+
+def _shown_to(notification: Notification) -> str:
+    if notification.channel == "sms":
+        return mask_mobile(notification.to)
+    local, _, domain = notification.to.partition("@")
+    return f"{local[:1]}•••@{domain}"
+
+
+# --- For tests and the browser tests ------------------------------------------------------
 
 
 def outbox_messages() -> list[dict]:

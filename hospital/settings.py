@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "axes",
+    "django_q",
     "hospital",
     "queues",
     "appointments",
@@ -240,15 +241,19 @@ WHITENOISE_AUTOREFRESH = DEBUG
 DEFAULT_CONSULTATION_MINUTES = env_int("DEFAULT_CONSULTATION_MINUTES", 10)
 
 # --- Notifications --------------------------------------------------------------------
-# SMS: "console" prints to the server log (the default); "outbox" appends JSON lines to
-# OUTBOX_DIR/sms.jsonl (tests read OTPs there); "http" posts to an SMS gateway.
-SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
+# Messages go to an outbox table and are sent by the worker (appointments.notify). Without
+# a transport they are recorded as not sent, and `manage.py check` warns.
+# SMS: "http" posts to an SMS gateway (production); "outbox" appends JSON lines to
+# OUTBOX_DIR/sms.jsonl (tests read OTPs there); "console" prints to the server log, under
+# DEBUG only; "none" (the default without DEBUG) sends nothing.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "console" if DEBUG else "none")
 OUTBOX_DIR = Path(os.environ.get("OUTBOX_DIR", BASE_DIR / "outbox"))
 SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
 SMS_GATEWAY_KEY = os.environ.get("SMS_GATEWAY_KEY", "")
 SMS_SENDER = os.environ.get("SMS_SENDER", "OPDQ")
 # Email: EMAIL_URL=smtp://user:password@host:587 (smtps:// for implicit TLS); unset
-# prints emails to the console.
+# prints emails to the console under DEBUG, and sends none otherwise (a password-reset
+# link printed to a production log would let anyone reading it into the account).
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "opd@localhost")
 _email = urlparse(os.environ.get("EMAIL_URL", ""))
 if _email.scheme in {"smtp", "smtps", "submission"}:
@@ -259,11 +264,38 @@ if _email.scheme in {"smtp", "smtps", "submission"}:
     EMAIL_HOST_PASSWORD = unquote(_email.password or "")
     EMAIL_USE_SSL = _email.scheme == "smtps"
     EMAIL_USE_TLS = _email.scheme != "smtps"
+    EMAIL_TIMEOUT = 10
 elif _email.scheme == "file":
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = _email.path
-else:
+elif DEBUG:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+else:
+    EMAIL_BACKEND = "hospital.mail.NoTransportBackend"
+# A failed message is tried again after NOTIFY_RETRY_SECONDS, then twice that, and so on,
+# NOTIFY_MAX_ATTEMPTS tries in all; then it is shown to reception as failed.
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 5)
+NOTIFY_RETRY_SECONDS = env_int("NOTIFY_RETRY_SECONDS", 30)
+
+# The worker (django-q2, `manage.py qcluster`): sends the outbox and runs expire_holds
+# every minute. Its queue is a table in the same database (the ORM broker), so it needs
+# no Redis and works on SQLite and PostgreSQL alike.
+Q_CLUSTER = {
+    "name": "opdq",
+    "orm": "default",
+    "workers": env_int("WORKER_PROCESSES", 2),
+    # A task runs at most `timeout` s; one not acknowledged is handed out again after
+    # `retry` s (which must be longer). Sending is idempotent per row (notify.send_one).
+    "timeout": 60,
+    "retry": 90,
+    "max_attempts": 1,
+    "poll": 0.5,
+    "catch_up": False,
+    "save_limit": 500,
+    "ack_failures": True,
+    # Tests only: run each task at once, in the process that queued it.
+    "sync": env_bool("WORKER_SYNC", False),
+}
 
 # --- Booking rules --------------------------------------------------------------------
 SLOT_HOLD_MINUTES = 10
