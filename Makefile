@@ -20,10 +20,15 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
-# Development server: SQLite + in-memory channel layer, demo data loaded once.
+# Development server: SQLite + in-memory channel layer, demo data loaded once, and the
+# worker that sends SMS and email (printed to this terminal) and expires holds. The trap
+# stops the worker when daphne stops, Ctrl-C included: a background job of a
+# non-interactive shell ignores SIGINT, so it is sent SIGTERM instead.
 run: $(VENV)/.runtime
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py seed_demo --once
+	DEBUG=1 $(BIN)/python manage.py qcluster & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	DEBUG=1 $(BIN)/daphne -b $(HOST) -p $(PORT) hospital.asgi:application
 
 # The whole suite. DATABASE_URL / REDIS_URL from the environment choose PostgreSQL and
