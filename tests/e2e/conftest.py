@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group
 
 from hospital.models import Roles
 from tests.conftest import chromium_path, require_in_ci
-from tests.servers import DaphneServer, set_server_password
+from tests.servers import DaphneServer, WorkerProcess, set_server_password
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -60,8 +60,9 @@ def outbox_dir(tmp_path):
 
 @pytest.fixture
 def reception_server(transactional_db, outbox_dir):
-    env = {"SMS_BACKEND": "outbox", "OUTBOX_DIR": str(outbox_dir)}
-    with DaphneServer(extra_env=env) as running:
+    # The server queues its texts and the real worker sends them, as in production.
+    env = {"SMS_BACKEND": "outbox", "OUTBOX_DIR": str(outbox_dir), "WORKER_SYNC": "0"}
+    with WorkerProcess(extra_env=env), DaphneServer(extra_env=env) as running:
         yield running
 
 
