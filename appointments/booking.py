@@ -21,6 +21,7 @@ import re
 import secrets
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -58,6 +59,7 @@ def hold_slot(
     name, mobile, reason = clean_patient_details(patient_name, mobile, reason)
     email = clean_email(email)
     with transaction.atomic(durable=True):
+        check_desk_limits(actor, now, holding=True)
         plan = slots.doctor_day(doctor, day, now=now)
         if plan is None:
             raise BookingError("That doctor is no longer on the list. Please search again.")
@@ -98,6 +100,34 @@ def expire_holds(*, now=None) -> int:
     now = now or timezone.now()
     with transaction.atomic(durable=True):
         return slots.expire_lapsed_holds(Appointment.objects.all(), now)
+
+
+def check_desk_limits(actor, now, *, holding: bool = False) -> None:
+    """BookingError when one desk user has too many slots on hold (with `holding`) or
+    has had codes texted too often in the last hour: one session, or a stolen one, must
+    not empty a doctor's day or text random mobiles. Call inside the write transaction:
+    the user's row lock makes two clicks of one desk count one after the other."""
+    get_user_model().objects.select_for_update().filter(pk=actor.pk).exists()
+    if holding:
+        held = Appointment.objects.filter(
+            created_by=actor, status=Appointment.Status.HELD, hold_expires_at__gt=now
+        ).count()
+        if held >= settings.DESK_MAX_OPEN_HOLDS:
+            raise BookingError(
+                f"You already have {held} slots on hold waiting for a code, the most one "
+                "desk may hold at once. Confirm or cancel one of them first (a hold also "
+                f"lapses after {settings.SLOT_HOLD_MINUTES} minutes)."
+            )
+    texted = AppointmentEvent.objects.filter(
+        actor=actor,
+        kind=AppointmentEvent.Kind.OTP_SENT,
+        at__gt=now - datetime.timedelta(hours=1),
+    ).count()
+    if texted >= settings.DESK_MAX_CODES_PER_HOUR:
+        raise BookingError(
+            f"You have had {texted} codes texted in the last hour, the most one desk may "
+            "send. Please wait a while, or ask another receptionist."
+        )
 
 
 # --- Codes --------------------------------------------------------------------------------
@@ -181,6 +211,7 @@ def send_otp(appointment: Appointment, *, actor, now=None) -> None:
     now = now or timezone.now()
     require_actor(actor)
     with transaction.atomic(durable=True):
+        check_desk_limits(actor, now)
         appointment = lock_appointment(appointment)
         _check_still_held(appointment, now)
         wait = seconds_until_resend(appointment, now=now)

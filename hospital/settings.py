@@ -320,6 +320,10 @@ OTP_TTL_MINUTES = 10
 OTP_MAX_ATTEMPTS = 5
 OTP_RESEND_SECONDS = 60
 OTP_MAX_SENDS_PER_DAY = 5
+# What one receptionist may do (appointments.booking.check_desk_limits): slots on hold
+# awaiting a code at once, and codes texted per hour.
+DESK_MAX_OPEN_HOLDS = env_int("DESK_MAX_OPEN_HOLDS", 5)
+DESK_MAX_CODES_PER_HOUR = env_int("DESK_MAX_CODES_PER_HOUR", 30)
 # A checked-in patient whose slot starts within this many minutes is called before
 # earlier walk-in tokens (queues.services: the calling order).
 CHECK_IN_GRACE_MINUTES = env_int("CHECK_IN_GRACE_MINUTES", 10)

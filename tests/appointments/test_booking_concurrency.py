@@ -12,7 +12,7 @@ from appointments.booking import hold_slot, send_otp, verify_otp
 from appointments.errors import BookingError
 from appointments.models import Appointment, AppointmentEvent, OtpChallenge, Patient
 from tests.appointments.conftest import MORNING, latest_code, t, texts, wrong
-from tests.conftest import WEDNESDAY, at, race
+from tests.conftest import WEDNESDAY, at, make_receptionist, race
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -58,9 +58,16 @@ def test_50_desks_holding_one_slot_at_once_give_exactly_one_hold(dr_rao, desk):
     assert len(texts("otp")) == 1  # only the winner's patient was texted
 
 
-def test_one_new_patient_booked_from_many_desks_at_once_is_registered_once(dr_rao, desk):
+def desks(count: int) -> list:
+    return [make_receptionist(f"desk{i}") for i in range(count)]
+
+
+def test_one_new_patient_booked_from_many_desks_at_once_is_registered_once(dr_rao):
     starts = [t(9), t(9, 15), t(9, 30), t(9, 45), t(10), t(10, 15), t(10, 30), t(10, 45)]
-    jobs = [holder(dr_rao, desk, "+919812345678", start=start) for start in starts]
+    jobs = [
+        holder(dr_rao, desk, "+919812345678", start=start)
+        for desk, start in zip(desks(len(starts)), starts, strict=True)
+    ]
     results, errors = race(jobs)
     assert Patient.objects.count() == 1
     # The daily limit of codes to one mobile holds under the rush too.
@@ -71,15 +78,16 @@ def test_one_new_patient_booked_from_many_desks_at_once_is_registered_once(dr_ra
     ] * 3
 
 
-def test_desks_holding_different_slots_all_succeed(dr_rao, dr_iyer, desk):
+def test_desks_holding_different_slots_all_succeed(dr_rao, dr_iyer):
     from tests.appointments.test_slots import session
 
     session(dr_iyer, t(9), t(12))
     starts = [t(9 + i // 4, 15 * (i % 4)) for i in range(12)]
+    slots = [(doctor, n, i, start) for n, doctor in enumerate([dr_rao, dr_iyer])
+             for i, start in enumerate(starts)]  # fmt: skip
     jobs = [
         holder(doctor, desk, f"+9198{n}23{i:05d}", start=start)
-        for n, doctor in enumerate([dr_rao, dr_iyer])
-        for i, start in enumerate(starts)
+        for desk, (doctor, n, i, start) in zip(desks(len(slots)), slots, strict=True)
     ]
     results, errors = race(jobs)
     assert errors == []
