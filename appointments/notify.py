@@ -172,10 +172,11 @@ def queue_sms(
 
 
 def queue_email(
-    to: str, subject: str, body: str, *, purpose: str, appointment=None
+    to: str, subject: str, body: str, *, purpose: str, appointment=None, secret: bool = False
 ) -> Notification:
-    """Write an email into the outbox, in the caller's transaction."""
-    return _queue("email", purpose, to, subject, body, appointment, False, None)
+    """Write an email into the outbox, in the caller's transaction. A `secret` one (a
+    password-reset link) keeps its body only until it is sent or given up."""
+    return _queue("email", purpose, to, subject, body, appointment, secret, None)
 
 
 def _queue(channel, purpose, to, subject, body, appointment, secret, expires_in):

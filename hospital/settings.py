@@ -133,7 +133,9 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db.setdefault("OPTIONS", {})["pool"] = {
         "min_size": env_int("DB_POOL_MIN", 1),
         "max_size": env_int("DB_POOL_MAX", 10),
-        "timeout": 20,
+        # How long a request waits for a free connection before it fails with the error
+        # page: during a database restart a long wait only piles requests up.
+        "timeout": env_int("DB_POOL_TIMEOUT", 5),
     }
     # Parameters bound by the server (Django's documented option), which also lets
     # psycopg prepare a statement after this many runs on a connection, so PostgreSQL
@@ -156,6 +158,9 @@ if TRUSTED_PROXIES:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Channels -------------------------------------------------------------------------
+# Open websockets per client address and server process (hospital.sockets); 0: no limit.
+# A TV holds one per department it shows; nginx's limit_conn caps the sum over processes.
+WS_MAX_PER_CLIENT = env_int("WS_MAX_PER_CLIENT", 50)
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # Several hospitals (or test runs) can share one Redis under different prefixes.
 CHANNEL_PREFIX = os.environ.get("CHANNEL_PREFIX", "opdq")
@@ -178,6 +183,28 @@ else:
             "CONFIG": {"capacity": 1500, "expiry": 60},
         }
     }
+
+# --- Cache and abuse limits -----------------------------------------------------------
+# The cache counts what each client takes (hospital/limits.py). With REDIS_URL every
+# process counts in Redis together; without it (one process: make run, a small clinic)
+# the process's memory is enough.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CHANNEL_PREFIX,
+            "TIMEOUT": 300,
+            # A Redis blip must not hang a request: give up fast and fail open.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+RATELIMIT_IP_META_KEY = "hospital.clientip.client_ip"
+# Rates ("N/s", "N/m", "N/h", "N/d"); empty or "off" turns one off.
+PASSWORD_RESET_LIMIT = os.environ.get("PASSWORD_RESET_LIMIT", "10/h")  # per client address
+PASSWORD_RESET_LIMIT_PER_ACCOUNT = os.environ.get("PASSWORD_RESET_LIMIT_PER_ACCOUNT", "3/h")
 
 # --- Auth -----------------------------------------------------------------------------
 PASSWORD_HASHERS = [

@@ -188,3 +188,14 @@ def end_stray_database_sessions(django_db_setup, django_db_blocker):
                 "WHERE datname = %s AND pid <> pg_backend_pid()",
                 [connection.settings_dict["NAME"]],
             )
+
+
+@pytest.fixture(autouse=True)
+def fresh_limits():
+    """Abuse limits count in the cache, which outlives a test's database: each test
+    starts with nothing counted."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

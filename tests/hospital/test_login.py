@@ -178,8 +178,20 @@ def test_trying_again_during_the_lockout_starts_the_15_minutes_again(client, des
 # --- Password reset by email ------------------------------------------------------------
 
 
-def ask_for_a_reset(client, email="desk@opd.example") -> str:
-    response = client.post(reverse("password_reset"), {"email": email})
+@pytest.fixture
+def ask_for_a_reset(client, django_capture_on_commit_callbacks):
+    """Ask for a reset as the page does; the worker (run at once in tests) e-mails the
+    link from the outbox when the request's work commits. Returns the link's path."""
+
+    def ask(email="desk@opd.example") -> str:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(reverse("password_reset"), {"email": email})
+        return reset_link(response, email)
+
+    return ask
+
+
+def reset_link(response, email) -> str:
     assert response.status_code == 302
     assert response["Location"] == reverse("password_reset_done")
     assert len(mail.outbox) == 1
@@ -189,8 +201,8 @@ def ask_for_a_reset(client, email="desk@opd.example") -> str:
     return re.search(r"https?://[^/\s]+(/accounts/reset/\S+/)", message.body).group(1)
 
 
-def test_a_reset_link_sets_a_new_password(client, desk):
-    link = ask_for_a_reset(client)
+def test_a_reset_link_sets_a_new_password(client, desk, ask_for_a_reset):
+    link = ask_for_a_reset()
     assert "Your username is: desk" in mail.outbox[0].body
     # Django swaps the token for a session key and redirects to .../set-password/.
     form_page = client.get(link, follow=True)
@@ -209,15 +221,59 @@ def test_a_reset_link_sets_a_new_password(client, desk):
     assert not client.get(link, follow=True).context["validlink"]
 
 
-def test_an_unknown_address_gets_the_same_answer_and_no_email(client, desk):
-    response = client.post(reverse("password_reset"), {"email": "who@else.example"})
+def test_an_unknown_address_gets_the_same_answer_and_no_email(
+    client, desk, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("password_reset"), {"email": "who@else.example"})
     assert response["Location"] == reverse("password_reset_done")
     assert mail.outbox == []
 
 
-def test_a_reset_link_expires_after_a_day(client, desk, monkeypatch):
+def test_the_request_does_the_same_work_whether_or_not_the_account_exists(
+    client, desk, monkeypatch
+):
+    """What makes the answer's timing say nothing: the request only hands the address
+    to the worker, and the worker looks the account up."""
+    from hospital import accounts
+
+    handed = []
+    monkeypatch.setattr(accounts, "async_task", lambda *args, **kwargs: handed.append(args))
+    for email in ("desk@opd.example", "who@else.example"):
+        response = client.post(reverse("password_reset"), {"email": email})
+        assert response["Location"] == reverse("password_reset_done")
+    assert [args[1] for args in handed] == ["desk@opd.example", "who@else.example"]
+    assert mail.outbox == []
+
+
+def test_reset_requests_are_limited_per_address_asked_about_and_look_the_same(
+    client, desk, monkeypatch
+):
+    from hospital import accounts
+
+    handed = []
+    monkeypatch.setattr(accounts, "async_task", lambda *args, **kwargs: handed.append(args))
+    pages = [
+        client.post(reverse("password_reset"), {"email": "desk@opd.example"}, REMOTE_ADDR=ip)
+        for ip in ("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5")
+    ]
+    assert {page["Location"] for page in pages} == {reverse("password_reset_done")}
+    assert len(handed) == 3  # PASSWORD_RESET_LIMIT_PER_ACCOUNT: 3 an hour
+
+
+def test_reset_requests_are_limited_per_client_address(client, desk, monkeypatch):
+    from hospital import accounts
+
+    handed = []
+    monkeypatch.setattr(accounts, "async_task", lambda *args, **kwargs: handed.append(args))
+    for i in range(12):
+        client.post(reverse("password_reset"), {"email": f"guess{i}@opd.example"})
+    assert len(handed) == 10  # PASSWORD_RESET_LIMIT: 10 an hour from one address
+
+
+def test_a_reset_link_expires_after_a_day(client, desk, monkeypatch, ask_for_a_reset):
     assert settings.PASSWORD_RESET_TIMEOUT == 24 * 60 * 60
-    link = ask_for_a_reset(client)
+    link = ask_for_a_reset()
     issued = datetime.datetime.now()
     later = {"now": issued + datetime.timedelta(hours=23)}
     monkeypatch.setattr(PasswordResetTokenGenerator, "_now", lambda self: later["now"])
