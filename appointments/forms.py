@@ -10,13 +10,94 @@ from appointments.models import WaitingListEntry, WaitingListEvent
 from hospital.forms import MobileField
 from hospital.models import Department, Doctor
 
+# The days the desk can look at. Far beyond them (9999-12-31, 0001-01-01) the next or
+# previous day, or the day's bounds in the time zone, overflow Python's dates; no OPD
+# record lies outside them anyway.
+FIRST_DAY = datetime.date(1900, 1, 1)
+LAST_DAY = datetime.date(2999, 12, 31)
+OUT_OF_RANGE = f"Choose a date between {FIRST_DAY:%Y} and {LAST_DAY:%Y}."
+# An id is a short run of ASCII digits: str.isdigit() also accepts "²" or "٣", which
+# int() refuses, and 20 digits overflow the database's integer.
+MAX_ID_DIGITS = 11
+
 
 def parse_day(raw: str | None) -> datetime.date | None:
     """'2026-11-18' -> date; anything else (missing, garbage, out of range) -> None."""
     try:
-        return datetime.date.fromisoformat((raw or "").strip()[:10])
+        day = datetime.date.fromisoformat((raw or "").strip()[:10])
     except ValueError:
         return None
+    return day if FIRST_DAY <= day <= LAST_DAY else None
+
+
+def parse_id(raw) -> int | None:
+    """A row's id as typed in a link ("42"), or None for anything else."""
+    text = str(raw or "").strip()
+    if text.isascii() and text.isdigit() and len(text) <= MAX_ID_DIGITS:
+        return int(text)
+    return None
+
+
+# --- Fields -------------------------------------------------------------------------------
+
+
+class PickedField(forms.ModelChoiceField):
+    """A row chosen from a list by its id. Anything but a short number is refused before
+    the database is asked (a 30-digit id overflows SQLite's integer)."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        pk = parse_id(value)
+        if pk is None:
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            )
+        return super().to_python(pk)
+
+
+class TickField(forms.Field):
+    """A checkbox: ticked ("1", "on", "true", "yes") or not (absent, "", "0", "off",
+    "false", "no"). Anything else is refused, not guessed: it may mark an emergency."""
+
+    TICKED = {"1", "on", "true", "yes"}
+    UNTICKED = {"", "0", "off", "false", "no"}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_python(self, value) -> bool:
+        text = str(value or "").strip().lower()
+        if text in self.TICKED:
+            return True
+        if text in self.UNTICKED:
+            return False
+        raise forms.ValidationError("Tick the box or leave it empty.", code="invalid")
+
+
+class DayField(forms.DateField):
+    input_formats = ["%Y-%m-%d"]
+    default_error_messages = {"invalid": "That is not a date (YYYY-MM-DD)."}
+
+    def validate(self, value):
+        super().validate(value)
+        if value is not None and not FIRST_DAY <= value <= LAST_DAY:
+            raise forms.ValidationError(OUT_OF_RANGE, code="out_of_range")
+
+
+class DayForm(forms.Form):
+    """The day a reception page shows (?date=YYYY-MM-DD)."""
+
+    date = DayField(required=False)
+
+
+class SlotTimeField(forms.TimeField):
+    input_formats = ["%H:%M"]
+    default_error_messages = {"invalid": "That is not a time (HH:MM)."}
+
+
+# --- Booking --------------------------------------------------------------------------
 
 
 class BookingForm(forms.Form):
@@ -25,7 +106,7 @@ class BookingForm(forms.Form):
         widget=forms.HiddenInput,
         error_messages={"invalid_choice": "That doctor no longer exists. Search again."},
     )
-    date = forms.DateField(widget=forms.HiddenInput)
+    date = DayField(widget=forms.HiddenInput, error_messages={"invalid": "Enter a valid date."})
     start = forms.TimeField(
         label="Slot",
         input_formats=["%H:%M"],
@@ -92,54 +173,6 @@ class VerifyForm(forms.Form):
         if not (len(code) == 6 and code.isascii() and code.isdigit()):
             raise forms.ValidationError("The code is 6 digits, e.g. 042917.")
         return code
-
-
-# --- Fields -------------------------------------------------------------------------------
-
-
-class PickedField(forms.ModelChoiceField):
-    """A row chosen from a list by its id. Anything but a short number is refused before
-    the database is asked (a 30-digit id overflows SQLite's integer)."""
-
-    def to_python(self, value):
-        if value in self.empty_values:
-            return None
-        text = str(value).strip()
-        if not (text.isascii() and text.isdigit() and len(text) < 12):
-            raise forms.ValidationError(
-                self.error_messages["invalid_choice"], code="invalid_choice"
-            )
-        return super().to_python(text)
-
-
-class TickField(forms.Field):
-    """A checkbox: ticked ("1", "on", "true", "yes") or not (absent, "", "0", "off",
-    "false", "no"). Anything else is refused, not guessed: it may mark an emergency."""
-
-    TICKED = {"1", "on", "true", "yes"}
-    UNTICKED = {"", "0", "off", "false", "no"}
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("required", False)
-        super().__init__(**kwargs)
-
-    def to_python(self, value) -> bool:
-        text = str(value or "").strip().lower()
-        if text in self.TICKED:
-            return True
-        if text in self.UNTICKED:
-            return False
-        raise forms.ValidationError("Tick the box or leave it empty.", code="invalid")
-
-
-class DayField(forms.DateField):
-    input_formats = ["%Y-%m-%d"]
-    default_error_messages = {"invalid": "That is not a date (YYYY-MM-DD)."}
-
-
-class SlotTimeField(forms.TimeField):
-    input_formats = ["%H:%M"]
-    default_error_messages = {"invalid": "That is not a time (HH:MM)."}
 
 
 def error_list(form: forms.Form) -> list[str]:

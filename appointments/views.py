@@ -20,7 +20,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from appointments import booking, changes, slots, walkins
 from appointments.errors import BookingError
-from appointments.forms import BookingForm, VerifyForm, parse_day
+from appointments.forms import (
+    OUT_OF_RANGE,
+    BookingForm,
+    DayForm,
+    VerifyForm,
+    parse_day,
+    parse_id,
+)
 from appointments.models import Appointment, AppointmentEvent, Notification
 from hospital.clock import local_today
 from hospital.models import Doctor
@@ -59,14 +66,15 @@ def render_reception(request, template: str, context: dict, *, status: int = 200
 def requested_day(request, *, param: str = "date") -> datetime.date:
     """The ?date= of the request, or today; a date that can't be read says so."""
     today = local_today()
-    raw = request.GET.get(param, "").strip()
-    if not raw:
-        return today
-    day = parse_day(raw)
-    if day is None:
-        messages.error(request, f"“{raw[:20]}” is not a date; showing today instead.")
-        return today
-    return day
+    form = DayForm({"date": request.GET.get(param, "")})
+    if form.is_valid():
+        return form.cleaned_data["date"] or today
+    if form.has_error("date", "invalid"):
+        raw = "".join(c for c in request.GET[param][:20] if c.isprintable())
+        messages.error(request, f"“{raw}” is not a date; showing today instead.")
+    else:
+        messages.error(request, f"{OUT_OF_RANGE} Showing today instead.")
+    return today
 
 
 def book_url(doctor_id=None, day=None) -> str:
@@ -116,7 +124,10 @@ def search_query(request) -> str:
 def dashboard(request):
     day = requested_day(request)
     query = search_query(request)
-    doctor_filter = request.GET.get("doctor", "")
+    doctor_id = parse_id(request.GET.get("doctor"))
+    if doctor_id is None and request.GET.get("doctor", "").strip():
+        messages.error(request, "That doctor could not be found; showing every doctor.")
+    doctor_filter = str(doctor_id) if doctor_id is not None else ""
     status_filter = request.GET.get("status", "")
 
     appointments = slots.appointments_on(day).select_related("patient", "doctor")
@@ -130,8 +141,8 @@ def dashboard(request):
     doctors_that_day = Doctor.objects.filter(
         pk__in=slots.appointments_on(day).values("doctor")
     ).order_by("name")
-    if doctor_filter.isdigit():
-        appointments = appointments.filter(doctor_id=int(doctor_filter))
+    if doctor_id is not None:
+        appointments = appointments.filter(doctor_id=doctor_id)
     if status_filter in Appointment.Status.values:
         appointments = appointments.filter(status=status_filter)
     now = timezone.now()
@@ -234,8 +245,9 @@ def chosen_doctor(request, raw) -> Doctor | None:
     if not raw:
         return None
     doctor = None
-    if raw.isdigit() and len(raw) < 12:
-        doctor = Doctor.objects.select_related("department").filter(pk=int(raw)).first()
+    pk = parse_id(raw)
+    if pk is not None:
+        doctor = Doctor.objects.select_related("department").filter(pk=pk).first()
     if doctor is None:
         messages.error(request, "That doctor could not be found. Search for the doctor again.")
     return doctor

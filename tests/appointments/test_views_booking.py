@@ -365,3 +365,20 @@ def test_a_failed_confirmation_is_shown_on_the_appointment(desk_client, post, ra
     html = flat_text(page)
     assert "The confirmation SMS could not be sent: unknown SMS_BACKEND" in html
     assert "Notification failed" in html  # in the history too
+
+
+@pytest.mark.parametrize("doctor", ["²", "٣", "1" * 20])
+def test_a_doctor_id_in_another_script_or_too_long_is_a_message(desk_client, rao, doctor):
+    response = desk_client.get(BOOK, {"doctor": doctor})
+    assert response.status_code == 200
+    assert page_messages(response) == [
+        "That doctor could not be found. Search for the doctor again."
+    ]
+
+
+@pytest.mark.parametrize("far", ["9999-12-31", "0001-01-01"])
+def test_a_date_beyond_the_calendar_falls_back_to_today(desk_client, rao, far):
+    response = desk_client.get(BOOK, {"doctor": rao.pk, "date": far})
+    assert response.status_code == 200
+    assert response.context["day"] == WEDNESDAY
+    assert "Showing today instead" in page_messages(response)[0]

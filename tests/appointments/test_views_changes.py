@@ -183,3 +183,17 @@ def test_after_a_cancellation_the_first_on_the_waiting_list_is_offered_the_slot(
         url("reception_cancel", booked), {"reason_choice": "Patient asked to cancel"}, follow=True
     )
     assert "Offer this slot to Ravi Kumar" in response.content.decode()
+
+
+@pytest.mark.parametrize("far", ["9999-12-31", "0001-01-01"])
+def test_the_cancellations_log_refuses_a_date_beyond_the_calendar(desk_client, far):
+    response = desk_client.get(reverse("reception_cancellations"), {"date": far})
+    assert response.status_code == 200
+    assert "Choose a date between 1900 and 2999" in response.content.decode()
+
+
+@pytest.mark.parametrize("doctor", ["²", "1" * 20])
+def test_reschedule_refuses_a_doctor_id_that_is_not_a_short_number(desk_client, booked, doctor):
+    response = desk_client.get(url("reception_reschedule", booked), {"doctor": doctor})
+    assert response.status_code == 200
+    assert "Choose a doctor of the same department." in response.content.decode()

@@ -188,3 +188,21 @@ def test_a_lapsed_hold_shows_as_expired_without_the_code_link(desk_client, wedne
     html = flat_text(desk_client.get(URL))
     assert "status-held" not in html and "Hold expired</span>" in html
     assert reverse("reception_verify", args=[held.public_id]) not in html
+
+
+@pytest.mark.parametrize("far", ["9999-12-31", "0001-01-01"])
+def test_a_date_beyond_the_calendar_falls_back_to_today_with_a_message(desk_client, wednesday, far):
+    response = desk_client.get(URL, {"date": far})
+    assert response.status_code == 200
+    assert response.context["day"] == WEDNESDAY
+    assert "Choose a date between 1900 and 2999. Showing today instead." in flat_text(response)
+
+
+@pytest.mark.parametrize("doctor", ["²", "٣", "1" * 20])
+def test_a_doctor_id_that_is_not_a_short_number_shows_every_doctor_with_a_message(
+    desk_client, wednesday, doctor
+):
+    response = desk_client.get(URL, {"doctor": doctor})
+    assert response.status_code == 200
+    assert listed(response) == ["Asha Rao", "Bala Iyer", "Chitra Menon"]
+    assert "That doctor could not be found; showing every doctor." in flat_text(response)
