@@ -2,6 +2,7 @@
 bar charts (no JavaScript, nothing from a CDN), a CSV download and a print layout."""
 
 import csv
+import re
 from dataclasses import dataclass
 
 from django.http import HttpResponse
@@ -116,14 +117,14 @@ def charts(report: reports.DailyReport) -> tuple[Chart | None, Chart | None]:
 def csv_response(report: reports.DailyReport) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="opd-report-{report.day:%Y-%m-%d}.csv"'
-    out = csv.writer(response)
+    out = SafeWriter(response)
     out.writerow(["OPD daily report", report.day.isoformat()])
     out.writerow([])
     out.writerow(["Figure", "Value"])
     out.writerows(report.totals)
     out.writerow([])
     out.writerow(["Cancellation reason", "Count"])
-    out.writerows((_safe(reason), n) for reason, n in report.cancellation_reasons)
+    out.writerows(report.cancellation_reasons)
     out.writerow([])
     out.writerow(
         [
@@ -139,8 +140,8 @@ def csv_response(report: reports.DailyReport) -> HttpResponse:
     for r in report.doctors:
         out.writerow(
             [
-                _safe(r.doctor.name),
-                _safe(r.doctor.department.name),
+                r.doctor.name,
+                r.doctor.department.name,
                 r.appointments,
                 r.patients_seen,
                 "" if r.average_wait_minutes is None else f"{r.average_wait_minutes:.1f}",
@@ -156,9 +157,35 @@ def csv_response(report: reports.DailyReport) -> HttpResponse:
     return response
 
 
-def _safe(text: str) -> str:
-    """A cell a spreadsheet will not run as a formula (CSV injection)."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+# CSV injection (OWASP): a spreadsheet runs a cell that begins with one of these as a
+# formula. A cell "begins" at the start of the text, and also after any character a
+# spreadsheet might take as its list separator (comma, semicolon, tab) or as a line break:
+# a Hindi or German locale splits "x;=cmd" into "x" and "=cmd". Every such place gets a
+# "'" before the trigger (spaces before it do not hide it), so the cell reads as text
+# however it is split; the rows are also written fully quoted, so a spreadsheet that does
+# honour quotes keeps each cell whole.
+FORMULA_START = re.compile(r"(^|[,;\t\r\n])(\s*)(?=[=+\-@\t\r])")
+
+
+def _safe(value):
+    """A cell a spreadsheet will not run as a formula, whatever its list separator."""
+    if not isinstance(value, str):
+        return value  # numbers are written by us
+    return FORMULA_START.sub(r"\1\2'", value)
+
+
+class SafeWriter:
+    """csv.writer whose every cell goes through _safe, quoted."""
+
+    def __init__(self, stream):
+        self.writer = csv.writer(stream, quoting=csv.QUOTE_ALL)
+
+    def writerow(self, row) -> None:
+        self.writer.writerow([_safe(cell) for cell in row])
+
+    def writerows(self, rows) -> None:
+        for row in rows:
+            self.writerow(row)
 
 
 # --- Page ---------------------------------------------------------------------------------

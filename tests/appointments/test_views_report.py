@@ -78,3 +78,43 @@ def test_a_formula_in_a_reason_is_not_run_by_a_spreadsheet(signed_in, desk, dr_r
     )
     body = signed_in.get(URL, {"date": "2026-11-18", "format": "csv"}).content.decode()
     assert "'=HYPERLINK(1)" in body
+
+
+@pytest.mark.parametrize("far", ["9999-12-31", "0001-01-01"])
+@pytest.mark.parametrize("fmt", ["", "csv"])
+def test_a_date_beyond_the_calendar_is_a_message_and_today(signed_in, far, fmt):
+    response = signed_in.get(URL, {"date": far, "format": fmt})
+    assert response.status_code == 200
+    if fmt == "csv":
+        assert response.content.decode().startswith('"OPD daily report","2026-11-18"')
+    else:
+        assert "Choose a date between 1900 and 2999" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "reason, cell",
+    [
+        ("x;=cmd|' /C calc'!A0", "x;'=cmd|' /C calc'!A0"),
+        ("x,=1+1", "x,'=1+1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("x; -2+3", "x; '-2+3"),
+        ("+91 98123", "'+91 98123"),
+        ("Knee-pain; resolved", "Knee-pain; resolved"),
+    ],
+)
+def test_a_formula_after_any_list_separator_is_not_run_by_a_spreadsheet(
+    signed_in, dr_rao, reason, cell
+):
+    from appointments.models import AppointmentEvent
+    from tests.appointments.conftest import place, t
+
+    appointment = place(dr_rao, t(9))
+    AppointmentEvent.objects.create(
+        appointment=appointment, kind="cancelled", at=at(WEDNESDAY, 9), reason=reason
+    )
+    body = signed_in.get(URL, {"date": "2026-11-18", "format": "csv"}).content.decode()
+    rows = list(csv.reader(io.StringIO(body)))
+    assert [cell, "1"] in rows
+    # Split at a semicolon, as a spreadsheet in such a locale would: no part is a formula.
+    for part in body.replace('"', "").replace("\t", ";").replace(",", ";").split(";"):
+        assert part.strip()[:1] not in ("=", "+", "-", "@"), part
