@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from hospital.clock import local_today
 from hospital.models import Department, Doctor, is_doctor
 from hospital.roles import doctor_required, is_receptionist
-from queues import reading, services, terminal
+from queues import kiosk, reading, services, terminal
 from queues.forms import TokenForm
 from queues.models import Token
 from queues.services import QueueError
@@ -64,6 +64,13 @@ def progress_boards(day) -> list[dict]:
 def home(request):
     today = local_today()
     form = TokenForm(request.POST or None, departments=active_departments(), today=today)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        refusal = kiosk.token_refusal(request, data["mobile"])
+        if refusal:
+            form.add_error(None, refusal)
+            status = 429
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -78,7 +85,8 @@ def home(request):
             form.add_error(None, str(exc))
         else:
             return redirect("token_detail", public_id=token.public_id)
-    return render(request, "queues/home.html", {"form": form, "today": today})
+    response = render(request, "queues/home.html", {"form": form, "today": today}, status=status)
+    return kiosk.remember_client(request, response)
 
 
 def token_detail(request, public_id):
@@ -86,7 +94,9 @@ def token_detail(request, public_id):
         Token.objects.select_related("department", "doctor"), public_id=public_id
     )
     ahead = reading.tokens_ahead(token)
-    page_url = request.build_absolute_uri()
+    # The page's own address, never the request's: a query string (?x=<5,000 characters>)
+    # would make the QR code too big to exist, and it is nothing the patient needs.
+    page_url = request.build_absolute_uri(reverse("token_detail", args=[token.public_id]))
     qr_svg = segno.make(page_url, error="m").svg_inline(
         scale=4, omitsize=True, title="QR code: link to this token page"
     )

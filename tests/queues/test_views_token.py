@@ -85,3 +85,11 @@ def test_the_page_links_the_print_script_and_stylesheet(client, orth):
     page = page_text(client.get(reverse("token_detail", args=[token.public_id])))
     assert "js/token.js" in page
     assert "css/app.css" in page
+
+
+def test_a_huge_query_string_leaves_the_qr_code_on_the_page_address(client, orth):
+    token = services.issue_token(orth, "Asha Rao", now=NOW)
+    response = client.get(reverse("token_detail", args=[token.public_id]), {"x": "y" * 5000})
+    assert response.status_code == 200
+    assert response.context["page_url"] == f"http://testserver/tokens/{token.public_id}/"
+    assert "yyyy" not in response.content.decode()
