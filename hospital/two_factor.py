@@ -60,7 +60,9 @@ def verify(request, device: TOTPDevice, code: str) -> bool:
 
 def safe_next(request, default: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
+    # A path or an address only: redirect() takes a bare word ("garbage") for a view's
+    # name and fails to reverse it (a 500).
+    if "/" in target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
