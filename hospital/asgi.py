@@ -14,15 +14,17 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from hospital.sockets import SameOriginValidator, SocketsPerClientLimit  # noqa: E402
 from queues.routing import websocket_urlpatterns  # noqa: E402
 
+# The cheap refusals come first: a foreign page, then a client holding too many sockets,
+# before the session is read from the database.
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        "websocket": SameOriginValidator(
+            SocketsPerClientLimit(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )
