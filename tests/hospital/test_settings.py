@@ -15,8 +15,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
+    return run_with({}, *args)
+
+
+def run_with(extra_env: dict, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
-    env["DJANGO_SETTINGS_MODULE"] = "hospital.settings"
+    env.pop("DB_POOL_TIMEOUT", None)
+    env.update(extra_env, DJANGO_SETTINGS_MODULE="hospital.settings")
     return subprocess.run(
         [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
@@ -37,6 +42,21 @@ def test_a_serving_command_refuses_too():
 def test_checking_for_missing_migrations_needs_no_key():
     result = run("manage.py", "makemigrations", "--check", "--dry-run")
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("env, timeout", [({}, 5), ({"DB_POOL_TIMEOUT": "2"}, 2)])
+def test_the_postgresql_pool_waits_only_briefly_for_a_connection(env, timeout):
+    # A database restart should give the error page in seconds, not hang each request.
+    script = (
+        "from django.conf import settings; "
+        "print(settings.DATABASES['default']['OPTIONS']['pool']['timeout'])"
+    )
+    result = run_with(
+        {"SECRET_KEY": "x", "DATABASE_URL": "postgres://u@db.invalid:5432/opdq", **env},
+        "-c", script,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(timeout)
 
 
 @pytest.mark.django_db(transaction=True)
