@@ -1,20 +1,20 @@
 """Live fan-out benchmark: how long from a doctor's "Call next" to the last TV's update.
 
-Starts the real app (`hospital.asgi:application` under daphne, Redis pub/sub channel
-layer, a fresh SQLite file database in a temporary directory), opens N public sockets on
-/ws/departments/orth/, presses Call next through the doctor's HTTP endpoint and records,
-per press, the time from sending the request to the moment the LAST socket received the
-message carrying the new state version. The same N sockets are also measured against a
-bare `websockets` broadcast server (bench/floor_server.py), the floor for any Python
-server on this machine. A display that polls every 5 s is added as a computed row.
+Starts the app as production runs it on a fresh SQLite file in a temporary directory:
+daphne (`hospital.asgi:application`, one process unless --servers says more) holds the
+sockets, gunicorn (`hospital.wsgi:application`, one worker) serves the doctor's pages,
+and the Redis pub/sub channel layer, under a prefix of the run's own, carries each change
+from gunicorn to daphne. It opens N public sockets on /ws/departments/orth/, presses Call
+next through the doctor's HTTP endpoint and records, per press, the time from sending
+the request to the moment the LAST socket received the message carrying the new state
+version. The same N sockets are also measured against a bare `websockets` broadcast
+server (bench/floor_server.py), the floor for any Python server on this machine.
 
-Run from the repository root with the project's virtualenv:
-
-    .venv/bin/python bench/fanout.py --sizes 100,1000,5000 --servers 1,2 --presses 30 --warmup 2
+    .venv/bin/python bench/fanout.py --sizes 1000,5000 --presses 30
     .venv/bin/python bench/fanout.py --quick        # sizes 100,1000 and 10 presses
 
-Needs Redis (REDIS_URL, default redis://127.0.0.1:6379/0). Targets 127.0.0.1 only. Every
-wait has a timeout and the whole run stops itself after --time-limit seconds; all
+Needs Redis (--redis-url, default redis://127.0.0.1:6379/0). Targets 127.0.0.1 only.
+Every wait has a timeout and the whole run stops itself after --time-limit seconds; all
 servers and client processes are stopped and the temporary directory removed on exit.
 
 How it measures: the sockets live in --client-procs separate client processes (asyncio,
@@ -53,13 +53,13 @@ import uuid
 from importlib import metadata
 from pathlib import Path
 
+import stack
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.frames import Frame, Opcode
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 PYTHON = str(BIN / "python") if (BIN / "python").exists() else sys.executable
-DAPHNE = str(BIN / "daphne") if (BIN / "daphne").exists() else "daphne"
 HOST = "127.0.0.1"
 SLUG = "orth"
 DOCTOR_USER = "bench-doctor"
@@ -308,11 +308,15 @@ class Reaper:
 
     def __init__(self):
         self.popens: list[subprocess.Popen] = []
+        self.stacks: list[stack.Stack] = []
         self.procs: list = []
         self.dirs: list[str] = []
         self.keep_dirs = False
 
     def cleanup(self) -> None:
+        for servers in self.stacks:
+            servers.stop()
+        self.stacks.clear()
         for p in self.popens:
             if p.poll() is None:
                 p.terminate()
@@ -415,25 +419,11 @@ with open(os.environ["BENCH_STATE"], "w") as f:
 """
 
 
-def django_env(database_url: str) -> dict:
-    drop = {"REDIS_URL", "DEBUG", "DATABASE_URL", "CHANNEL_PREFIX", "DJANGO_SETTINGS_MODULE"}
-    env = {k: v for k, v in os.environ.items() if k not in drop}
-    env.update(
-        DJANGO_SETTINGS_MODULE="hospital.settings",
-        SECRET_KEY="bench-" + secrets.token_hex(24),
-        DATABASE_URL=database_url,
-        ALLOWED_HOSTS=f"{HOST},localhost",
-        LOG_LEVEL="WARNING",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
 def make_template_db(workdir: Path, tokens: int, password: str) -> tuple[Path, Path]:
     """Migrate and seed once; every configuration then starts from a copy of this file."""
     db = workdir / "template.sqlite3"
     state = workdir / "state.json"
-    env = django_env(f"sqlite:///{db}")
+    env = stack.app_env(f"sqlite:///{db}")
     run = dict(cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     out = subprocess.run([PYTHON, "manage.py", "migrate", "--noinput"], **run)
     if out.returncode:
@@ -457,7 +447,28 @@ def copy_db(template: Path, target: Path) -> None:
             shutil.copyfile(src, str(target) + suffix)
 
 
+# For --what-if-no-close: daphne with Channels' per-message `aclose_old_connections()`
+# (a hop to the sync thread before every handler) skipped for the state message, whose
+# handler does no database work. Measures that hop's share; not a configuration to run.
+NO_CLOSE_SITE = """
+from channels.consumer import AsyncConsumer
+
+_dispatch = AsyncConsumer.dispatch
+
+
+async def dispatch(self, message):
+    if message["type"] == "queue.state":
+        return await self.queue_state(message)
+    return await _dispatch(self, message)
+
+
+AsyncConsumer.dispatch = dispatch
+"""
+
+
 class AppServers:
+    """daphne for the sockets, gunicorn for the doctor's presses, Redis between them."""
+
     def __init__(
         self,
         count: int,
@@ -465,57 +476,34 @@ class AppServers:
         redis_url: str,
         workdir: Path,
         reaper: Reaper,
-        gc_threshold: str = "",
+        no_close: bool = False,
     ):
-        self.ports = [free_port() for _ in range(count)]
-        self.prefix = f"opdq-bench-{uuid.uuid4().hex[:10]}"
-        self.db = db
-        self.popens: list[subprocess.Popen] = []
-        self.logs: list[Path] = []
-        env = django_env(f"sqlite:///{db}")
-        env.update(REDIS_URL=redis_url, CHANNEL_PREFIX=self.prefix)
-        if gc_threshold:
-            # Experiment only, no app code changed: a sitecustomize that sets the server
-            # processes' garbage-collector thresholds before daphne starts.
-            site = workdir / "gc-site"
+        env = stack.app_env(f"sqlite:///{db}", redis_url=redis_url)
+        if no_close:
+            site = workdir / "no-close-site"
             site.mkdir(exist_ok=True)
-            (site / "sitecustomize.py").write_text(
-                f"import gc\ngc.set_threshold({gc_threshold})\n", encoding="utf-8"
-            )
+            (site / "sitecustomize.py").write_text(NO_CLOSE_SITE, encoding="utf-8")
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")]))
-        for port in self.ports:
-            log = workdir / f"daphne-{port}.log"
-            proc = subprocess.Popen(
-                [DAPHNE, "-b", HOST, "-p", str(port), "hospital.asgi:application"],
-                cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-            reaper.popens.append(proc)
-            self.popens.append(proc)
-            self.logs.append(log)
-        for port, proc, log in zip(self.ports, self.popens, self.logs, strict=True):
-            wait_for_port(port, proc, log, 60)
+        self.stack = stack.Stack(env, workdir, workers=1, daphnes=count)
+        reaper.stacks.append(self.stack)
+        self.stack.__enter__()
+        self.ports = self.stack.ws_ports
+        self.http_url = self.stack.http_url
+        self.logs = self.stack.logs
 
     def targets(self, n: int) -> list[tuple[str, str]]:
-        """Socket i goes to server i mod count: an even split."""
+        """Socket i goes to daphne i mod count: an even split."""
         return [
             (f"ws://{HOST}:{p}/ws/departments/{SLUG}/", f"http://{HOST}:{p}")
             for p in (self.ports[i % len(self.ports)] for i in range(n))
         ]
 
     def pids(self) -> list[int]:
-        return [p.pid for p in self.popens]
+        """The daphne processes: the fan-out is theirs."""
+        return self.stack.pids("daphne")
 
     def stop(self) -> None:
-        for p in self.popens:
-            if p.poll() is None:
-                p.terminate()
-        for p in self.popens:
-            try:
-                p.wait(15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(5)
+        self.stack.stop()
 
 
 class Doctor:
@@ -617,34 +605,6 @@ class FloorServer:
                 self.popen.wait(5)
 
 
-def start_profilers(pids: list[int], where: Path, name: str, reaper: Reaper) -> list:
-    """py-spy (not a project dependency: `pip install py-spy`) on each server process
-    during the timed presses, as collapsed stacks for reading or for a flame graph."""
-    where.mkdir(parents=True, exist_ok=True)
-    spy = str(BIN / "py-spy") if (BIN / "py-spy").exists() else "py-spy"
-    procs = []
-    for k, pid in enumerate(pids):
-        out = where / f"daphne-{name}-{k}.txt"
-        proc = subprocess.Popen(
-            [spy, "record", "-p", str(pid), "-r", "250", "-f", "raw", "--native", "-o", str(out)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        reaper.popens.append(proc)
-        procs.append(proc)
-    time.sleep(1)  # let it attach
-    return procs
-
-
-def stop_profilers(procs: list) -> None:
-    for proc in procs:
-        proc.send_signal(signal.SIGINT)
-    for proc in procs:
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
 # --- One configuration ---------------------------------------------------------------------
 
 
@@ -695,11 +655,12 @@ def measure(kind: str, n: int, servers: int, args, ctx: dict, reaper: Reaper) ->
     server = doctor = clients = None
     try:
         if is_app:
-            db = workdir / f"app-{servers}-{n}.sqlite3"
+            db = workdir / f"{kind}-{servers}-{n}.sqlite3"
             copy_db(ctx["template"], db)
-            gc_threshold = args.server_gc if kind == "app-gc" else ""
-            server = AppServers(servers, db, args.redis_url, workdir, reaper, gc_threshold)
-            doctor = Doctor(f"http://{HOST}:{server.ports[0]}", ctx["password"], db)
+            server = AppServers(
+                servers, db, args.redis_url, workdir, reaper, no_close=kind == "app-no-close"
+            )
+            doctor = Doctor(server.http_url, ctx["password"], db)
         else:
             server = FloorServer(ctx["state"], workdir, reaper)
         clients = Clients(args.client_procs, reaper)
@@ -748,7 +709,8 @@ def measure(kind: str, n: int, servers: int, args, ctx: dict, reaper: Reaper) ->
             timed = i >= args.warmup
             if i == args.warmup and args.profile and is_app:
                 name = f"{kind}-{servers}x-{n}"
-                profilers = start_profilers(pids, Path(args.profile), name, reaper)
+                profilers = stack.start_profilers(pids, Path(args.profile), name)
+                reaper.popens += profilers
             if timed:
                 cpu0 = sum(cpu_seconds(p) for p in pids), clients.proc_cpu_seconds()
                 if others is None:
@@ -780,7 +742,7 @@ def measure(kind: str, n: int, servers: int, args, ctx: dict, reaper: Reaper) ->
         # tests): all busy CPU time less this run's servers, clients and main process.
         other_busy = busy - others[0][0] - (ours() - others[1])
         result["others_cpu_pct"] = max(0.0, 100 * other_busy / (total - others[0][1]))
-        stop_profilers(profilers)
+        stack.stop_profilers(profilers)
         stats = clients.broadcast("stats", (timed_versions,), 60)
         full = sum(r[2] for r in stats)
         closed = sum(r[3] for r in stats)
@@ -879,8 +841,8 @@ def table(results: list[dict]) -> str:
     ]
     names = {
         "floor": "floor: bare `websockets.broadcast`",
-        "app": "app: daphne + Channels, Redis pub/sub",
-        "app-gc": "same, server GC thresholds raised (experiment)",
+        "app": "app: daphne + Channels, Redis pub/sub, change from gunicorn",
+        "app-no-close": "what-if: same, no DB-close hop before the state message",
     }
     for r in results:
         name = names[r["kind"]]
@@ -934,8 +896,8 @@ def on_alarm(signum, frame):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ints = lambda s: [int(x) for x in s.split(",") if x.strip()]  # noqa: E731
-    parser.add_argument("--sizes", type=ints, default=[100, 1000, 5000])
-    parser.add_argument("--servers", type=ints, default=[1, 2], help="daphne process counts")
+    parser.add_argument("--sizes", type=ints, default=[1000, 5000])
+    parser.add_argument("--servers", type=ints, default=[1], help="daphne process counts")
     parser.add_argument("--presses", type=int, default=30, help="timed presses per row")
     parser.add_argument("--warmup", type=int, default=2, help="untimed presses first")
     parser.add_argument("--quick", action="store_true", help="sizes 100,1000 and 10 presses")
@@ -961,16 +923,14 @@ def parse_args(argv=None):
     )
     parser.add_argument("--no-app", action="store_true", help="skip the stock app rows")
     parser.add_argument(
-        "--server-gc",
-        default="",
-        help="also run the app with gc.set_threshold(THIS) in the servers, e.g. 50000,20,100",
+        "--what-if-no-close",
+        action="store_true",
+        help="also run daphne without Channels' DB-close hop before each state message",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.presses = [100, 1000], 10
-    if args.server_gc and not re.fullmatch(r"\d+(,\d+){0,2}", args.server_gc):
-        parser.error("--server-gc takes up to three integers, e.g. 50000,20,100")
     if not args.redis_url.startswith(("redis://127.0.0.1", "redis://localhost")):
         parser.error("only a local Redis (127.0.0.1) may be used")
     return args
@@ -1007,9 +967,8 @@ def main(argv=None) -> int:
             for servers in args.servers:
                 if not args.no_app:
                     results.append(measure("app", n, servers, args, ctx, reaper))
-            if args.server_gc:
-                for servers in args.servers:
-                    results.append(measure("app-gc", n, servers, args, ctx, reaper))
+                if args.what_if_no_close:
+                    results.append(measure("app-no-close", n, servers, args, ctx, reaper))
     except (RunTimeout, KeyboardInterrupt) as exc:
         print(f"\nstopped early: {exc or type(exc).__name__}", flush=True)
     finally:

@@ -1,57 +1,70 @@
 #!/usr/bin/env python
-"""Token issuing under load: 50 kiosks posting the real form to the real app.
+"""Token issuing under load: 50 kiosks posting the real form to the app under gunicorn.
 
-For each database asked for, this script makes a fresh database (an SQLite file in a
-temporary directory, or a new PostgreSQL database on 127.0.0.1 that it drops again),
-migrates it, creates one department, starts the app under daphne (one or more
-processes), and runs concurrent HTTP clients, each with its own cookie jar: GET / for the
-CSRF cookie and form, then POST / with department, patient_name, mobile, service_date
-until the wanted number of tokens is issued. A success is a 302 to /tokens/<uuid>/.
+For each database and worker count asked for, this script makes a fresh database (an
+SQLite file in a temporary directory, or a new PostgreSQL database on 127.0.0.1 that it
+drops again), migrates it, creates one department, starts gunicorn (`--workers N`) and
+one daphne process as production does, both on the Redis pub/sub channel layer under a
+prefix of the run's own (so every issued token is really published), and runs
+concurrent HTTP clients, each with its own cookie jar: GET / for the CSRF cookie and
+form, then POST / with department, patient_name, mobile, service_date until the wanted
+number of tokens is issued. A success is a 302 to /tokens/<uuid>/.
 
 Afterwards it checks the database (no duplicate numbers, no gaps: exactly 1..N), counts
 5xx responses and "database is locked" in responses and server logs, and prints tokens/s
 and p50/p99 latency of the POSTs.
 
-    .venv/bin/python bench/tokens.py                      # SQLite and PostgreSQL
-    .venv/bin/python bench/tokens.py --db sqlite --workers 1,2
+    .venv/bin/python bench/tokens.py                          # SQLite and PostgreSQL
+    .venv/bin/python bench/tokens.py --db sqlite --workers 1,2,4 --repeat 2
 
 Only 127.0.0.1 is ever contacted. Not part of the test suite.
 """
 
 import argparse
 import asyncio
-import datetime
 import os
 import re
-import secrets
 import signal
-import socket
-import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 import scratchdb
-from machine import reference_loop_seconds
+import stack
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
-# The checkout whose app is served: this one, or --root (another commit's worktree, run
-# with this checkout's virtualenv) for before/after runs interleaved on one machine.
-APP_ROOT = ROOT
-PYTHON = BIN / "python" if (BIN / "python").exists() else Path(sys.executable)
-DAPHNE = BIN / "daphne"
-HOST = "127.0.0.1"
 DEPARTMENT_CODE = "BNCH"
 SUCCESS = re.compile(r"^/tokens/[0-9a-f-]{36}/$")
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-LOCKED = "database is locked"
+
+SETUP = f"""
+from hospital.clock import local_today
+from hospital.models import ALL_WEEKDAYS, Department
+d = Department.objects.create(name="Bench Medicine", code="{DEPARTMENT_CODE}",
+                              open_weekdays=ALL_WEEKDAYS, booking_window_days=7)
+print(d.slug, local_today().isoformat())
+"""
+
+CHECK = f"""
+from queues.models import Token
+numbers = list(Token.objects.filter(department__code="{DEPARTMENT_CODE}",
+                                    service_date="{{day}}").values_list("number", flat=True))
+distinct = len(set(numbers))
+print(len(numbers), len(numbers) - distinct, (max(numbers) - distinct) if numbers else 0)
+"""
+
+
+# For --without-broadcast: the real app with the on-commit publish to live screens turned
+# off, to measure what that publish costs per token. A what-if, not a configuration.
+NO_BROADCAST_APP = """
+from hospital.wsgi import application  # noqa: F401
+from queues import broadcast
+
+broadcast.department_changed = lambda department_id: None
+"""
 
 
 @dataclass
@@ -66,238 +79,67 @@ class Result:
     locked: int = 0
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
-    duplicates: int | None = None
-    gaps: int | None = None
-    stored: int | None = None
+    stored: int = 0
+    duplicates: int = 0
+    gaps: int = 0
     other_statuses: dict[int, int] = field(default_factory=dict)
     server_cpu: float = 0.0
-    client_cpu: float = 0.0
-    load: tuple = ()
 
     @property
     def rate(self) -> float:
         return self.issued / self.seconds if self.seconds else 0.0
 
-    def percentile(self, p: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
+    def p(self, q: float) -> float:
+        return stack.percentile(self.latencies, q) * 1000
 
-    def row(self) -> str:
-        cells = [
-            self.database,
-            self.workers,
-            self.clients,
-            self.issued,
-            f"{self.rate:.0f}",
-            f"{self.percentile(50):.0f} ms",
-            f"{self.percentile(99):.0f} ms",
-            self.duplicates,
-            self.gaps,
-            self.server_errors,
-            self.locked,
-        ]
-        return "| " + " | ".join(str(c) for c in cells) + " |"
+    @property
+    def clean(self) -> bool:
+        return self.issued == self.wanted == self.stored and not (
+            self.duplicates or self.gaps or self.failed or self.locked
+        )
 
 
 HEADER = (
-    "| database | workers | clients | tokens | tokens/s | p50 | p99 | duplicates | gaps "
-    "| 5xx | locked |\n|---|---|---|---|---|---|---|---|---|---|---|"
+    "| database | gunicorn workers | kiosks | tokens | tokens/s | p50 | p99 | duplicates "
+    "| gaps | errors | locked |\n|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
-# --- Databases ----------------------------------------------------------------------------
+def row(r: Result) -> str:
+    cells = [r.database, r.workers, r.clients, r.issued, f"{r.rate:.0f}",
+             f"{r.p(50):.0f} ms", f"{r.p(99):.0f} ms", r.duplicates, r.gaps,
+             r.failed, r.locked]  # fmt: skip
+    return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
-class SqliteDatabase(scratchdb.SqliteDatabase):
-    name = "sqlite"
-
-    def numbers(self, day: str) -> list[int]:
-        with sqlite3.connect(self.path) as db:
-            rows = db.execute(
-                "SELECT t.number FROM queues_token t JOIN hospital_department d "
-                "ON d.id = t.department_id WHERE d.code = ? AND t.service_date = ?",
-                (DEPARTMENT_CODE, day),
-            ).fetchall()
-        return [number for (number,) in rows]
-
-
-class PostgresDatabase(scratchdb.PostgresDatabase):
-    name = "postgresql"
-
-    def numbers(self, day: str) -> list[int]:
-        with self.psycopg.connect(self.url) as db:
-            rows = db.execute(
-                "SELECT t.number FROM queues_token t JOIN hospital_department d "
-                "ON d.id = t.department_id WHERE d.code = %s AND t.service_date = %s",
-                (DEPARTMENT_CODE, day),
-            ).fetchall()
-        return [number for (number,) in rows]
-
-
-# --- The app under daphne -----------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def app_env(database_url: str) -> dict:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "bench-" + secrets.token_hex(16),
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_SETTINGS_MODULE": "hospital.settings",
-    }
-    env.pop("REDIS_URL", None)  # one process each: in-memory channel layer
-    return env
-
-
-def manage(env: dict, *args: str) -> None:
-    subprocess.run(
-        [str(PYTHON), "manage.py", *args], cwd=APP_ROOT, env=env, check=True, timeout=300
-    )
-
-
-def prepare(env: dict) -> str:
-    """Migrate and create the department; returns its slug."""
-    manage(env, "migrate", "--noinput", "-v", "0")
-    code = (
-        "from hospital.models import Department, ALL_WEEKDAYS; "
-        f"d, _ = Department.objects.get_or_create(code='{DEPARTMENT_CODE}', defaults=dict("
-        "name='Bench Medicine', open_weekdays=ALL_WEEKDAYS, booking_window_days=7)); "
-        "print(d.slug)"
-    )
-    out = subprocess.run(
-        [str(PYTHON), "manage.py", "shell", "-v", "0", "-c", code],
-        cwd=APP_ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    ).stdout
-    return out.strip().splitlines()[-1]
-
-
-# For --without-broadcast: the real app with the on-commit publish to live screens turned
-# off, to measure what that publish costs per token. Not a configuration to run.
-NO_BROADCAST_APP = """
-from hospital.asgi import application  # noqa: F401
-from queues import broadcast
-
-broadcast.department_changed = lambda department_id: None
-"""
-
-
-class Servers:
-    def __init__(self, env: dict, count: int, log_dir: Path, app: str):
-        self.env, self.count, self.log_dir, self.app = env, count, log_dir, app
-        self.procs: list[subprocess.Popen] = []
-        self.logs: list[Path] = []
-        self.urls: list[str] = []
-
-    def __enter__(self):
-        for i in range(self.count):
-            port = free_port()
-            log = self.log_dir / f"daphne-{port}.log"
-            handle = open(log, "wb")  # noqa: SIM115 - closed with the process
-            proc = subprocess.Popen(
-                [str(DAPHNE), "-b", HOST, "-p", str(port), self.app],
-                cwd=APP_ROOT,
-                env=self.env,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            handle.close()
-            self.procs.append(proc)
-            self.logs.append(log)
-            self.urls.append(f"http://{HOST}:{port}")
-            print(f"  daphne {i + 1}/{self.count} pid {proc.pid} on {self.urls[-1]}")
-        return self
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        import urllib.request
-
-        deadline = time.monotonic() + timeout
-        for proc, url in zip(self.procs, self.urls, strict=True):
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"daphne on {url} exited; see {self.log_dir}")
-                try:
-                    with urllib.request.urlopen(url + "/", timeout=2) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"daphne on {url} did not answer in {timeout:.0f} s")
-                time.sleep(0.2)
-
-    def __exit__(self, *exc):
-        for proc in self.procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU of all daphne processes so far (Linux /proc)."""
-        total = 0
-        for proc in self.procs:
-            try:
-                fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += int(fields[11]) + int(fields[12])
-        return total / os.sysconf("SC_CLK_TCK")
-
-    def log_text(self) -> str:
-        return "\n".join(log.read_text(errors="replace") for log in self.logs if log.exists())
-
-
-# --- The clients --------------------------------------------------------------------------
-
-
-async def run_clients(
-    urls: list[str], slug: str, day: str, clients: int, wanted: int, cap: float, result: Result
-) -> None:
-    state = {"claimed": 0}
-    deadline = time.monotonic() + cap
+async def run_clients(base: str, slug: str, day: str, args, result: Result) -> None:
+    claimed = 0
+    deadline = time.monotonic() + args.cap
 
     async def kiosk(i: int) -> None:
-        base = urls[i % len(urls)]
-        connector = aiohttp.TCPConnector(limit=1)
-        timeout = aiohttp.ClientTimeout(total=30)
+        nonlocal claimed
+        # gunicorn's sync workers close the connection after each response.
+        connector = aiohttp.TCPConnector(limit=1, force_close=True)
         async with aiohttp.ClientSession(
-            base, connector=connector, timeout=timeout, cookie_jar=aiohttp.CookieJar(unsafe=True)
+            base,
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=30),
+            cookie_jar=aiohttp.CookieJar(unsafe=True),
         ) as session:
             async with session.get("/") as response:
-                page = await response.text()
-            match = CSRF_INPUT.search(page)
+                match = CSRF_INPUT.search(await response.text())
             if response.status != 200 or not match:
                 raise RuntimeError(f"GET / gave {response.status} without a form")
-            csrf = match.group(1)
             n = 0
             while time.monotonic() < deadline:
                 # Claim a request only while issued + in flight is below the target, so
-                # the run stops at exactly `wanted` tokens unless requests fail.
-                if result.issued + state["claimed"] >= wanted:
+                # the run stops at exactly the wanted number unless requests fail.
+                if result.issued + claimed >= args.tokens:
                     return
-                state["claimed"] += 1
+                claimed += 1
                 n += 1
                 form = {
-                    "csrfmiddlewaretoken": csrf,
+                    "csrfmiddlewaretoken": match.group(1),
                     "department": slug,
                     "patient_name": f"Bench Patient {i}-{n}",
                     "mobile": "",
@@ -305,83 +147,70 @@ async def run_clients(
                 }
                 started = time.perf_counter()
                 try:
-                    async with session.post(
-                        "/", data=form, allow_redirects=False, headers={"Referer": base + "/"}
-                    ) as response:
+                    async with session.post("/", data=form, allow_redirects=False) as response:
                         body = await response.read()
-                        status = response.status
-                        location = response.headers.get("Location", "")
+                        status, location = response.status, response.headers.get("Location", "")
                 except (TimeoutError, aiohttp.ClientError):
                     status, body, location = 0, b"", ""
                 finally:
-                    state["claimed"] -= 1
+                    claimed -= 1
                 result.latencies.append(time.perf_counter() - started)
                 if status == 302 and SUCCESS.match(location):
                     result.issued += 1
                     continue
                 result.failed += 1
                 result.other_statuses[status] = result.other_statuses.get(status, 0) + 1
-                if status >= 500:
-                    result.server_errors += 1
-                if LOCKED.encode() in body:
-                    result.locked += 1
+                result.server_errors += status >= 500
+                result.locked += stack.LOCKED.encode() in body
 
     started = time.perf_counter()
-    outcomes = await asyncio.gather(*(kiosk(i) for i in range(clients)), return_exceptions=True)
+    outcomes = await asyncio.gather(
+        *(kiosk(i) for i in range(args.clients)), return_exceptions=True
+    )
     result.seconds = time.perf_counter() - started
     for outcome in outcomes:
         if isinstance(outcome, BaseException):
-            print(f"  client failed: {outcome!r}")
-
-
-def local_today() -> str:
-    zone = zoneinfo.ZoneInfo(os.environ.get("TIME_ZONE", "Asia/Kolkata"))
-    return datetime.datetime.now(zone).date().isoformat()
+            print(f"  kiosk failed: {outcome!r}")
 
 
 def bench(database_cls, workers: int, args) -> Result:
     result = Result(database_cls.name, workers, args.clients, args.tokens)
-    speed = reference_loop_seconds()
-    with database_cls() as database, tempfile.TemporaryDirectory(prefix="opdq-logs-") as logs:
-        env = app_env(database.url)
-        if args.pool_max:
-            env["DB_POOL_MAX"] = str(args.pool_max)
-        print(f"{database.name}, {workers} daphne process(es): preparing {database.url}")
-        slug = prepare(env)
-        day = local_today()
-        app = "hospital.asgi:application"
+    with database_cls() as database, tempfile.TemporaryDirectory(prefix="opdq-bench-") as logs:
+        extra = {"DB_POOL_MAX": str(args.pool_max)} if args.pool_max else {}
+        env = stack.app_env(database.url, redis_url=args.redis_url, **extra)
+        stack.manage(env, "migrate", "--noinput", "-v", "0")
+        slug, day = stack.shell(env, SETUP).split()
+        print(f"{database.name}, gunicorn --workers {workers} + daphne: {database.url}", flush=True)
+        app = "hospital.wsgi:application"
         if args.without_broadcast:
             (Path(logs) / "bench_no_broadcast.py").write_text(NO_BROADCAST_APP)
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [logs, env.get("PYTHONPATH")]))
             app = "bench_no_broadcast:application"
             result.database += " (no broadcast)"
-        with Servers(env, workers, Path(logs), app) as servers:
-            servers.wait_ready()
-            server_cpu, client_cpu = servers.cpu_seconds(), time.process_time()
-            asyncio.run(
-                run_clients(servers.urls, slug, day, args.clients, args.tokens, args.cap, result)
-            )
-            result.server_cpu = servers.cpu_seconds() - server_cpu
-            result.client_cpu = time.process_time() - client_cpu
-            result.load = os.getloadavg()
-            time.sleep(0.5)
+        with stack.Stack(env, Path(logs), workers=workers, daphnes=1, wsgi_app=app) as servers:
+            workers_pids = [p for p in servers.pids("gunicorn") if p != servers.gunicorn.pid]
+            spies = []
+            if args.profile:
+                name = f"tokens-{database.name}-{workers}w"
+                spies = stack.start_profilers(workers_pids, Path(args.profile), name)
+            cpu = servers.cpu_seconds()
+            asyncio.run(run_clients(servers.http_url, slug, day, args, result))
+            result.server_cpu = servers.cpu_seconds() - cpu
+            stack.stop_profilers(spies)
+            time.sleep(0.5)  # let the last on-commit publishes finish
         log = servers.log_text()
-        result.locked += log.count(LOCKED)
+        result.locked += log.count(stack.LOCKED)
         if args.show_log and log.strip():
             print(log[-5000:])
-        numbers = database.numbers(day)
-        result.stored = len(numbers)
-        result.duplicates = len(numbers) - len(set(numbers))
-        # Numbers missing from 1..max: a gap the patients would notice.
-        result.gaps = (max(numbers) - len(set(numbers))) if numbers else 0
+        stored, duplicates, gaps = stack.shell(env, CHECK.format(day=day)).split()
+        result.stored, result.duplicates, result.gaps = int(stored), int(duplicates), int(gaps)
     print(
         f"  {result.issued} tokens in {result.seconds:.1f} s = {result.rate:.0f}/s, "
-        f"p50 {result.percentile(50):.0f} ms, p99 {result.percentile(99):.0f} ms, "
-        f"failed {result.failed} {result.other_statuses or ''}, stored {result.stored}\n"
-        f"  CPU per token: servers {1000 * result.server_cpu / max(result.issued, 1):.2f} ms, "
-        f"clients {1000 * result.client_cpu / max(result.issued, 1):.2f} ms; "
-        f"load average at the end {' '.join(f'{x:.1f}' for x in result.load)}; "
-        f"reference loop {speed:.2f} s before the row (bench/machine.py)"
+        f"p50 {result.p(50):.0f} ms, p99 {result.p(99):.0f} ms, failed {result.failed} "
+        f"{result.other_statuses or ''}, stored {result.stored}; server CPU "
+        f"{1000 * result.server_cpu / max(result.issued, 1):.1f} ms/token; load "
+        f"{os.getloadavg()[0]:.1f}",
+        flush=True,
     )
     return result
 
@@ -389,74 +218,54 @@ def bench(database_cls, workers: int, args) -> Result:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument(
-        "--workers",
-        default="1",
-        help="daphne processes, one port each; a comma list runs each, e.g. 1,2",
-    )
+    parser.add_argument("--workers", default="2", help="gunicorn workers; a comma list runs each")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--tokens", type=int, default=2000)
     parser.add_argument("--cap", type=float, default=120, help="seconds of load at most")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each row; medians shown")
     parser.add_argument("--pool-max", type=int, default=0, help="DB_POOL_MAX for PostgreSQL")
+    parser.add_argument("--redis-url", default=stack.DEFAULT_REDIS_URL)
     parser.add_argument(
         "--without-broadcast",
         action="store_true",
         help="what-if: turn off the on-commit publish to live screens, to measure its cost",
     )
+    parser.add_argument("--profile", help="py-spy the gunicorn workers into this directory")
     parser.add_argument("--show-log", action="store_true", help="print the servers' log tail")
-    parser.add_argument(
-        "--root",
-        type=Path,
-        default=ROOT,
-        help="serve the app from this checkout (e.g. `git worktree add /tmp/before <commit>`)",
-    )
-    parser.add_argument(
-        "--repeat",
-        type=int,
-        default=1,
-        help="run each row this many times and add the medians (a shared machine is noisy)",
-    )
     args = parser.parse_args()
-    global APP_ROOT
-    APP_ROOT = args.root.resolve()
-    if APP_ROOT != ROOT:
-        print(f"serving the app from {APP_ROOT}")
+    stack.local_redis(args.redis_url)
+    # A stop from outside still stops the servers and drops the scratch database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     databases = {
-        "sqlite": [SqliteDatabase],
-        "postgres": [PostgresDatabase],
-        "both": [SqliteDatabase, PostgresDatabase],
+        "sqlite": [scratchdb.SqliteDatabase],
+        "postgres": [scratchdb.PostgresDatabase],
+        "both": [scratchdb.SqliteDatabase, scratchdb.PostgresDatabase],
     }[args.db]
     workers = [int(n) for n in args.workers.split(",")]
-    print(
-        f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}; "
-        f"Python {sys.version.split()[0]}"
-    )
+    print(f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; Python {sys.version.split()[0]}")
     results = [bench(db, n, args) for _ in range(args.repeat) for db in databases for n in workers]
 
     print()
     print(HEADER)
     for result in results:
-        print(result.row())
+        print(row(result))
     if args.repeat > 1:
-        print(f"\nMedians of {args.repeat} runs (each run's figures in the table above):\n")
-        print("| database | workers | runs | tokens/s (each) | median tokens/s | median p99 |")
-        print("|---|---|---|---|---|---|")
+        print(f"\nMedians of {args.repeat} runs:\n")
+        print(
+            "| database | gunicorn workers | tokens/s (each run) | median tokens/s | median p99 |"
+        )
+        print("|---|---|---|---|---|")
         for db in databases:
             for n in workers:
                 runs = [r for r in results if r.database.startswith(db.name) and r.workers == n]
                 rates = [r.rate for r in runs]
-                p99s = [r.percentile(99) for r in runs]
                 print(
-                    f"| {db.name} | {n} | {len(runs)} | {', '.join(f'{x:.0f}' for x in rates)} "
-                    f"| {statistics.median(rates):.0f} | {statistics.median(p99s):.0f} ms |"
+                    f"| {db.name} | {n} | {', '.join(f'{x:.0f}' for x in rates)} "
+                    f"| {statistics.median(rates):.0f} "
+                    f"| {statistics.median(r.p(99) for r in runs):.0f} ms |"
                 )
-    clean = all(
-        r.issued == r.wanted and r.duplicates == 0 and r.gaps == 0 and not r.server_errors
-        and not r.locked and r.stored == r.issued
-        for r in results
-    )  # fmt: skip
-    return 0 if clean else 1
+    return 0 if all(r.clean for r in results) else 1
 
 
 if __name__ == "__main__":
