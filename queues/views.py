@@ -124,6 +124,7 @@ def progress(request):
 
 # The waiting-room TV shows at most this many departments side by side.
 DISPLAY_MAX_DEPARTMENTS = 6
+SLUG = re.compile(r"[-a-z0-9_]{1,50}")
 SPEECH_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 
 
@@ -136,10 +137,16 @@ def display(request):
     what it shows; `sound=0`, `voice=0` and `lang=hi-IN` set the chime and spoken call."""
     slugs = [s.strip().lower() for s in request.GET.get("departments", "").split(",")]
     slugs = [s for s in dict.fromkeys(slugs + request.GET.getlist("d")) if s]
-    by_slug = {d.slug: d for d in Department.objects.filter(is_active=True, slug__in=slugs)}
+    # Only what could be a slug is looked up: PostgreSQL refuses a NUL in a parameter.
+    by_slug = {
+        d.slug: d
+        for d in Department.objects.filter(
+            is_active=True, slug__in=[s for s in slugs if SLUG.fullmatch(s)]
+        )
+    }
     departments = [by_slug[s] for s in slugs if s in by_slug][:DISPLAY_MAX_DEPARTMENTS]
     if not departments:
-        unknown = ", ".join(s for s in slugs if s not in by_slug)
+        unknown = ", ".join(s for s in slugs if s not in by_slug and s.isprintable())
         if unknown:
             messages.error(request, f"No open department called {unknown[:100]}. Choose below.")
         return render(

@@ -76,3 +76,10 @@ def test_an_inactive_department_is_not_shown(client, orth):
     orth.save()
     response = client.get("/display/?departments=orth")
     assert b"No open department called orth" in response.content
+
+
+def test_a_department_name_with_a_nul_shows_the_picker(client, orth):
+    # PostgreSQL refuses a NUL in a query parameter: it must never reach the database.
+    response = client.get("/display/", {"departments": "orth\x00,card"})
+    assert response.status_code == 200
+    assert "queues/display_picker.html" in [t.name for t in response.templates]
