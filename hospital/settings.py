@@ -203,6 +203,12 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 RATELIMIT_IP_META_KEY = "hospital.clientip.client_ip"
 # Rates ("N/s", "N/m", "N/h", "N/d"); empty or "off" turns one off.
+# Tokens (queues/kiosk.py): per browser and address; per address whatever the browser
+# (raise it where many patients' phones share one address); per mobile number. A kiosk
+# registered by staff is counted per mobile only.
+TOKEN_LIMIT = os.environ.get("TOKEN_LIMIT", "6/h")
+TOKEN_LIMIT_PER_ADDRESS = os.environ.get("TOKEN_LIMIT_PER_ADDRESS", "120/h")
+TOKEN_LIMIT_PER_MOBILE = os.environ.get("TOKEN_LIMIT_PER_MOBILE", "4/d")
 PASSWORD_RESET_LIMIT = os.environ.get("PASSWORD_RESET_LIMIT", "10/h")  # per client address
 PASSWORD_RESET_LIMIT_PER_ACCOUNT = os.environ.get("PASSWORD_RESET_LIMIT_PER_ACCOUNT", "3/h")
 

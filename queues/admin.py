@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 
 from queues import services
-from queues.models import Token, TokenEvent
+from queues.models import KioskDevice, Token, TokenEvent
 
 # "ORTH-007", "orth 7", "ORTH7": a department code and a token number.
 DISPLAY_NUMBER = re.compile(r"^\s*([A-Za-z]{1,6})[\s-]*(\d{1,6})\s*$")
@@ -156,4 +156,18 @@ class TokenEventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(KioskDevice)
+class KioskDeviceAdmin(admin.ModelAdmin):
+    """Registered on the kiosk itself (/kiosk/register/); here they are named, listed and
+    switched off (a stolen or retired kiosk)."""
+
+    list_display = ["name", "is_active", "registered_by", "registered_at"]
+    list_filter = ["is_active"]
+    fields = ["name", "is_active", "registered_by", "registered_at"]
+    readonly_fields = ["registered_by", "registered_at"]
+
+    def has_add_permission(self, request):
         return False

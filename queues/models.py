@@ -165,3 +165,24 @@ class TokenEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.department_id}/{self.token_number} at {self.at}"
+
+
+class KioskDevice(models.Model):
+    """A token kiosk registered by staff. Its browser keeps a cookie with a random key
+    (only the key's hash is stored here), which lifts the per-client token limit: a
+    hospital's kiosks take tokens for everyone, all day."""
+
+    name = models.CharField(max_length=100, help_text="Where it stands, e.g. 'OPD entrance 1'.")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    is_active = models.BooleanField("active", default=True)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+        editable=False,
+    )  # fmt: skip
+    registered_at = models.DateTimeField(editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

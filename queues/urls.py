@@ -1,9 +1,10 @@
 from django.urls import path
 
-from queues import views
+from queues import kiosk, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("kiosk/register/", kiosk.register_kiosk, name="register_kiosk"),
     path("tokens/<uuid:public_id>/", views.token_detail, name="token_detail"),
     path("progress/", views.progress, name="progress"),
     path("display/", views.display, name="display"),

@@ -28,6 +28,9 @@ MATRIX = [
     ("get", "doctor_terminal", False, [LOGIN, OK, OK, FORBIDDEN]),
     ("post", "doctor_call_next", False, [LOGIN, BACK, BACK, FORBIDDEN]),
     ("get", "doctor_call_next", False, [NOT_ALLOWED] * 4),
+    # The front desk registers kiosks (an admin counts as the front desk).
+    ("get", "register_kiosk", False, [LOGIN, FORBIDDEN, FORBIDDEN, OK]),
+    ("post", "register_kiosk", False, [LOGIN, FORBIDDEN, FORBIDDEN, OK]),  # no name given
 ]
 for action in ["doctor_start", "doctor_complete", "doctor_skip", "doctor_recall"]:
     MATRIX += [
