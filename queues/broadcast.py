@@ -6,31 +6,36 @@ back. Sending is best effort: the database is the truth, and every screen checks
 version against the database on each ping (queues.consumers), so a message lost to a
 Redis outage is made good within seconds. A broken channel layer is logged, never raised.
 
-It runs in whichever thread committed, through `async_to_sync` as the Channels docs show
-for sync code: under gunicorn on a short-lived event loop of its own, under daphne on the
-server's loop (asgiref hands the call back to it), in tests on the test's loop.
+Two ways out, by channel layer, the same under gunicorn and daphne:
+- Redis (several processes): each process has one publisher thread. A request only
+  marks its department as changed; the thread computes the state and sends it, so the
+  kiosk's answer never waits for it, and a rush of changes to one department is folded
+  into at most one message per FOLD_SECONDS. Every message is the whole state, so
+  nothing is lost by folding.
+- The in-memory layer (one process: `make run`, tests): its queues belong to the event
+  loop of the process's consumers, so the state is sent from the committing thread with
+  `async_to_sync`, as the Channels docs show for sync code (under daphne asgiref runs it
+  on the server's loop).
 """
 
+import asyncio
 import json
 import logging
 import threading
+import time
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-from django.db import transaction
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.db import close_old_connections, transaction
 
 from hospital.models import Department
 from queues.state import public_state
 
 logger = logging.getLogger(__name__)
 
-# Coalescing: while one thread of this process computes and sends a department's state,
-# changes that other threads commit for it are folded into one more round by that
-# thread, instead of each computing the state again. Every message is the whole state,
-# so nothing is lost by folding.
-_lock = threading.Lock()
-_publishing: set[int] = set()
-_changed_again: set[int] = set()
+# The least time between two messages for one department from one process while changes
+# keep coming; a change after a quiet spell goes out at once.
+FOLD_SECONDS = 0.05
 
 
 def department_group(department_id: int) -> str:
@@ -44,22 +49,10 @@ def department_changed(department_id: int) -> None:
 
 
 def publish_soon(department_id: int) -> None:
-    with _lock:
-        if department_id in _publishing:
-            _changed_again.add(department_id)
-            return
-        _publishing.add(department_id)
-    try:
-        while True:
-            publish_department(department_id)
-            with _lock:
-                if department_id not in _changed_again:
-                    break
-                _changed_again.discard(department_id)
-    finally:
-        with _lock:
-            _publishing.discard(department_id)
-            _changed_again.discard(department_id)
+    if isinstance(get_channel_layer(), InMemoryChannelLayer):
+        publish_department(department_id)
+    else:
+        publisher.mark(department_id)
 
 
 def department_message(department_id: int) -> dict | None:
@@ -72,13 +65,73 @@ def department_message(department_id: int) -> dict | None:
     return {"type": "queue.state", "text": json.dumps(state), "version": state["version"]}
 
 
-def publish_department(department_id: int) -> None:
-    """Compute and send one department's state now."""
+def publish_department(department_id: int, send=None) -> None:
+    """Compute and send one department's state now (`send`: the layer's group_send run
+    to completion, async_to_sync by default)."""
     try:
         message = department_message(department_id)
         layer = get_channel_layer()
         if message is not None and layer is not None:
-            async_to_sync(layer.group_send)(department_group(department_id), message)
+            send = send or async_to_sync(layer.group_send)
+            send(department_group(department_id), message)
     except Exception as exc:
         # Redis down or unreachable: the change is committed; screens catch up by version.
         logger.warning("Could not publish the state of department %s: %r", department_id, exc)
+
+
+class Publisher:
+    """One thread per process that sends what requests mark as changed."""
+
+    def __init__(self):
+        self._changed: dict[int, float] = {}  # department -> when it was first marked
+        self._last_sent: dict[int, float] = {}
+        self._condition = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def mark(self, department_id: int) -> None:
+        with self._condition:
+            self._changed.setdefault(department_id, time.monotonic())
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="queue-publisher", daemon=True
+                )
+                self._thread.start()
+            self._condition.notify()
+
+    def _due(self) -> tuple[list[int], float | None]:
+        """Departments whose message may go now, and how long until the next may."""
+        now, due, wait = time.monotonic(), [], None
+        for department_id in self._changed:
+            ready_at = self._last_sent.get(department_id, 0.0) + FOLD_SECONDS
+            if ready_at <= now:
+                due.append(department_id)
+            else:
+                wait = min(wait or FOLD_SECONDS, ready_at - now)
+        return due, wait
+
+    def _run(self) -> None:
+        # The thread's own event loop, run only while a message is handed to the layer:
+        # the Redis connection stays open between messages, and the database is only
+        # used outside it (Django refuses sync ORM calls while a loop runs).
+        loop = asyncio.new_event_loop()
+        while True:
+            with self._condition:
+                due, wait = self._due()
+                while not due:
+                    self._condition.wait(timeout=wait)
+                    due, wait = self._due()
+                for department_id in due:
+                    del self._changed[department_id]
+            for department_id in due:
+                layer = get_channel_layer()
+                publish_department(
+                    department_id,
+                    send=lambda group, message, layer=layer: loop.run_until_complete(
+                        layer.group_send(group, message)
+                    ),
+                )
+                self._last_sent[department_id] = time.monotonic()
+            close_old_connections()  # hand the connection back to the pool between rounds
+
+
+publisher = Publisher()

@@ -19,6 +19,7 @@ import json
 import logging
 import time
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -122,6 +123,21 @@ class LiveConsumer(AsyncWebsocketConsumer):
             logger.warning("Channel layer unavailable; serving a screen from the database")
             self.channel_layer_alias = NO_LAYER
             await super().__call__(scope, receive, send)
+
+    # The channel layer's messages to these consumers: forwarding a ready state and
+    # answering a ping touch the database only through database_sync_to_async, which
+    # tidies connections itself.
+    LAYER_MESSAGES = frozenset({"queue.state", "layer.echo"})
+
+    async def dispatch(self, message):
+        # Channels first closes stale database connections, a hop to its one sync
+        # thread, before every handler. Per socket per push that hop was most of a push's
+        # cost with thousands of TVs (bench/fanout.py), for handlers that need no
+        # connection; every other message goes the stock way.
+        if message["type"] in self.LAYER_MESSAGES:
+            await getattr(self, get_handler_name(message))(message)
+        else:
+            await super().dispatch(message)
 
     async def join_group(self) -> None:
         if self.channel_layer is None or self.in_group:
