@@ -90,9 +90,8 @@ def book_url(doctor_id=None, day=None) -> str:
 def failed_notifications(appointment) -> list[str]:
     """What reception must tell the patient in person, oldest first."""
     lines = []
-    for n in appointment.notifications.filter(status=Notification.Status.FAILED).order_by(
-        "created_at", "pk"
-    ):
+    given_up = [Notification.Status.FAILED, Notification.Status.NOT_SENT]
+    for n in appointment.notifications.filter(status__in=given_up).order_by("created_at", "pk"):
         what = MESSAGE_NAMES.get(
             (n.purpose, n.channel), f"The {n.purpose} {CHANNEL_NAMES.get(n.channel, n.channel)}"
         )

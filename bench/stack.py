@@ -52,6 +52,8 @@ def app_env(database_url: str, *, redis_url: str = "", **extra: str) -> dict:
         TOKEN_LIMIT="off",
         TOKEN_LIMIT_PER_ADDRESS="off",
         TOKEN_LIMIT_PER_MOBILE="off",
+        # Thousands of screens from one address: the per-address socket limit is off too.
+        WS_MAX_PER_CLIENT="0",
     )
     if redis_url:
         env.update(REDIS_URL=local_redis(redis_url), CHANNEL_PREFIX=f"bench{secrets.token_hex(5)}")

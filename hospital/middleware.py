@@ -14,6 +14,8 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 
+from hospital.roles import return_path
+
 LAST_SEEN = "last_seen"
 # The session is written at most this often (seconds) just to move LAST_SEEN on, so
 # an active terminal does not cost a session write per request.
@@ -36,7 +38,7 @@ class IdleTimeoutMiddleware:
                     f"You were signed out after {settings.STAFF_IDLE_MINUTES} minutes "
                     "without activity. Please sign in again.",
                 )
-                return redirect_to_login(request.get_full_path())
+                return redirect_to_login(return_path(request))
             if not isinstance(last_seen, int) or now - last_seen >= RESOLUTION:
                 request.session[LAST_SEEN] = now
         return self.get_response(request)

@@ -26,6 +26,17 @@ def is_receptionist(user) -> bool:
     return user.groups.filter(name=Roles.RECEPTIONIST).exists()
 
 
+# Django refuses to redirect to a longer address (DisallowedRedirect, logged as an error).
+MAX_RETURN_LENGTH = 2000
+
+
+def return_path(request) -> str:
+    """Where to come back to after signing in: the page with its query, or the page
+    alone when a query (junk, or an attack) would make the redirect too long."""
+    full = request.get_full_path()
+    return full if len(full) <= MAX_RETURN_LENGTH else request.path[:MAX_RETURN_LENGTH]
+
+
 def role_required(has_role, refusal: str):
     """A view decorator: anonymous -> the login page; signed in without the role -> 403
     with `refusal` as the reason. Staff pages show patients' details, so no browser or
@@ -36,7 +47,7 @@ def role_required(has_role, refusal: str):
         @functools.wraps(view)
         def wrapper(request, *args, **kwargs):
             if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
+                return redirect_to_login(return_path(request))
             if not has_role(request.user):
                 raise PermissionDenied(refusal)
             return view(request, *args, **kwargs)

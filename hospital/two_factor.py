@@ -23,6 +23,8 @@ from django_otp import login as otp_login
 from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from hospital.roles import return_path
+
 logger = logging.getLogger(__name__)
 
 CODE = re.compile(r"^[0-9]{6}$")
@@ -161,6 +163,6 @@ class SecondFactorMiddleware:
             and not request.path.startswith(EXEMPT_PREFIXES)
             and user_has_device(user, confirmed=True)
         ):
-            query = urlencode({"next": request.get_full_path()})
+            query = urlencode({"next": return_path(request)})
             return redirect(f"{reverse('two_factor_verify')}?{query}")
         return self.get_response(request)

@@ -355,6 +355,17 @@ def test_a_failed_text_is_shown_to_the_receptionist(desk_client, post, rao, sett
         assert 'class="notify-failures" role="alert"' in html
 
 
+def test_a_text_with_no_transport_to_send_it_is_shown_to_the_receptionist(
+    desk_client, post, rao, settings
+):
+    settings.SMS_BACKEND = "none"
+    post(BOOK, booking(rao))
+    appointment = Appointment.objects.get()
+    assert Notification.objects.get().status == Notification.Status.NOT_SENT
+    html = flat_text(desk_client.get(reverse("reception_verify", args=[appointment.public_id])))
+    assert "The SMS with the code could not be sent: not sent: no SMS transport" in html
+
+
 def test_a_failed_confirmation_is_shown_on_the_appointment(desk_client, post, rao, settings):
     post(BOOK, booking(rao))
     appointment = Appointment.objects.get()

@@ -124,3 +124,10 @@ def test_passwords_need_at_least_12_characters(db):
     with pytest.raises(ValidationError, match="at least 12 characters"):
         validate_password("Kx9#mQ2$vL")
     validate_password("Kx9#mQ2$vL7&")
+
+
+def test_a_huge_query_on_a_staff_page_sends_to_sign_in_without_an_error(client, db, caplog):
+    response = client.get(reverse("reception_dashboard"), {"q": "x" * 5000})
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('login')}?next={reverse('reception_dashboard')}"
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
