@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 # The least time between two messages for one department from one process while changes
 # keep coming; a change after a quiet spell goes out at once.
-FOLD_SECONDS = 0.05
+FOLD_SECONDS = 0.25
 
 
 def department_group(department_id: int) -> str:
