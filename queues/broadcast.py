@@ -9,9 +9,9 @@ Redis outage is made good within seconds. A broken channel layer is logged, neve
 Two ways out, by channel layer, the same under gunicorn and daphne:
 - Redis (several processes): each process has one publisher thread. A request only
   marks its department as changed; the thread computes the state and sends it, so the
-  kiosk's answer never waits for it, and a rush of changes to one department is folded
-  into at most one message per FOLD_SECONDS. Every message is the whole state, so
-  nothing is lost by folding.
+  kiosk's answer never waits for it. A few changes in a row go out at once (BURST); in
+  a rush they are folded into at most RUSH_RATE messages a second per department. Every
+  message is the whole state, so nothing is lost by folding.
 - The in-memory layer (one process: `make run`, tests): its queues belong to the event
   loop of the process's consumers, so the state is sent from the committing thread with
   `async_to_sync`, as the Channels docs show for sync code (under daphne asgiref runs it
@@ -33,9 +33,11 @@ from queues.state import public_state
 
 logger = logging.getLogger(__name__)
 
-# The least time between two messages for one department from one process while changes
-# keep coming; a change after a quiet spell goes out at once.
-FOLD_SECONDS = 0.25
+# Messages per department and process: up to BURST at once (a call, a skip, a call),
+# then at most RUSH_RATE a second while changes keep coming (a kiosk rush), each carrying
+# everything that changed meanwhile.
+BURST = 3
+RUSH_RATE = 4.0
 
 
 def department_group(department_id: int) -> str:
@@ -84,7 +86,9 @@ class Publisher:
 
     def __init__(self):
         self._changed: dict[int, float] = {}  # department -> when it was first marked
-        self._last_sent: dict[int, float] = {}
+        # Per department: (allowance, when it was counted), a token bucket of BURST
+        # messages filling at RUSH_RATE a second.
+        self._allowance: dict[int, tuple[float, float]] = {}
         self._condition = threading.Condition()
         self._thread: threading.Thread | None = None
 
@@ -98,15 +102,21 @@ class Publisher:
                 self._thread.start()
             self._condition.notify()
 
+    def _allowed(self, department_id: int, now: float) -> float:
+        allowance, counted = self._allowance.get(department_id, (BURST, now))
+        return min(BURST, allowance + (now - counted) * RUSH_RATE)
+
     def _due(self) -> tuple[list[int], float | None]:
         """Departments whose message may go now, and how long until the next may."""
         now, due, wait = time.monotonic(), [], None
         for department_id in self._changed:
-            ready_at = self._last_sent.get(department_id, 0.0) + FOLD_SECONDS
-            if ready_at <= now:
+            allowance = self._allowed(department_id, now)
+            if allowance >= 1:
                 due.append(department_id)
+                self._allowance[department_id] = (allowance - 1, now)
             else:
-                wait = min(wait or FOLD_SECONDS, ready_at - now)
+                ready_in = (1 - allowance) / RUSH_RATE
+                wait = ready_in if wait is None else min(wait, ready_in)
         return due, wait
 
     def _run(self) -> None:
@@ -130,7 +140,6 @@ class Publisher:
                         layer.group_send(group, message)
                     ),
                 )
-                self._last_sent[department_id] = time.monotonic()
             close_old_connections()  # hand the connection back to the pool between rounds
 
 

@@ -94,32 +94,39 @@ def test_a_dead_redis_is_logged_and_the_change_still_succeeds(orth, settings, ca
     assert "Could not publish the state of department" in caplog.text
 
 
-def test_with_redis_a_rush_of_changes_is_folded_and_sent_off_the_request(orth, monkeypatch):
+def test_with_redis_changes_are_sent_off_the_request_and_a_rush_is_folded(orth, monkeypatch):
     """The Redis path: requests only mark the department; the process's publisher thread
-    sends, and changes that come while it sends are folded into one more message, no
-    sooner than FOLD_SECONDS after the last."""
+    sends. A few changes in a row go out one by one at once; a rush is folded into at
+    most RUSH_RATE messages a second, the last one after the last change."""
     import threading
 
     from queues import broadcast
 
-    sent, first_started, release = [], threading.Event(), threading.Event()
+    sent, lock = [], threading.Lock()
 
-    def slow_publish(department_id, send=None):
-        sent.append((department_id, time.monotonic()))
-        if len(sent) == 1:
-            first_started.set()
-            release.wait(5)
+    def record(department_id, send=None):
+        with lock:
+            sent.append(time.monotonic())
 
-    monkeypatch.setattr(broadcast, "publish_department", slow_publish)
+    def wait_for(count):
+        deadline = time.monotonic() + 5
+        while len(sent) < count and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    monkeypatch.setattr(broadcast, "publish_department", record)
     publisher = broadcast.Publisher()
-    publisher.mark(orth.pk)  # returns at once: the request does not wait for the send
-    assert first_started.wait(5)
-    for _ in range(3):
+    for i in range(broadcast.BURST):  # a call, a skip, a call: each at once
         publisher.mark(orth.pk)
-    release.set()
-    deadline = time.monotonic() + 5
-    while len(sent) < 2 and time.monotonic() < deadline:
+        wait_for(i + 1)
+    assert len(sent) == broadcast.BURST
+    assert sent[-1] - sent[0] < 0.5
+
+    # A rush: 100 changes in a second are folded into about RUSH_RATE messages.
+    started = time.monotonic()
+    while time.monotonic() - started < 1.0:
+        publisher.mark(orth.pk)
         time.sleep(0.01)
-    time.sleep(2 * broadcast.FOLD_SECONDS)
-    assert [department for department, _ in sent] == [orth.pk, orth.pk]  # three marks, one send
-    assert sent[1][1] - sent[0][1] >= broadcast.FOLD_SECONDS
+    time.sleep(2 / broadcast.RUSH_RATE)
+    rush = [t for t in sent if t >= started]
+    assert 2 <= len(rush) <= broadcast.RUSH_RATE + 2
+    assert rush[-1] >= started + 1.0  # the last change is not left unsent
