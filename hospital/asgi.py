@@ -4,6 +4,7 @@ In production daphne serves only `/ws/` (nginx sends everything else to gunicorn
 hospital/wsgi.py); under `make run` one daphne process serves both.
 """
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -28,3 +29,10 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# A daphne process holding thousands of sockets makes many short-lived objects per push;
+# with CPython's default thresholds the cyclic collector ran so often over so large a
+# heap that it took about half of a push's CPU at 5,000 screens (bench/fanout.py). What
+# import made (Django, the app) is never garbage: freeze it, and collect less often.
+gc.freeze()
+gc.set_threshold(50_000, 20, 100)
