@@ -30,9 +30,9 @@ application = ProtocolTypeRouter(
     }
 )
 
-# A daphne process holding thousands of sockets makes many short-lived objects per push;
-# with CPython's default thresholds the cyclic collector ran so often over so large a
-# heap that it took about half of a push's CPU at 5,000 screens (bench/fanout.py). What
-# import made (Django, the app) is never garbage: freeze it, and collect less often.
+# A daphne process holding thousands of sockets makes many short-lived objects per push,
+# and with CPython's default thresholds the cyclic collector ran over that large heap
+# again and again (bench/fanout.py). What import made (Django, the app) is never
+# garbage: freeze it, and collect less often.
 gc.freeze()
 gc.set_threshold(50_000, 20, 100)
