@@ -177,10 +177,14 @@ def bench(database_cls, workers: int, args) -> Result:
     result = Result(database_cls.name, workers, args.clients, args.tokens)
     with database_cls() as database, tempfile.TemporaryDirectory(prefix="opdq-bench-") as logs:
         extra = {"DB_POOL_MAX": str(args.pool_max)} if args.pool_max else {}
-        env = stack.app_env(database.url, redis_url=args.redis_url, **extra)
+        # --workers 0: the small clinic's layout, one daphne process serving pages and
+        # sockets with the in-memory channel layer (docs/DEPLOYMENT.md), no Redis.
+        redis_url = args.redis_url if workers else ""
+        env = stack.app_env(database.url, redis_url=redis_url, **extra)
         stack.manage(env, "migrate", "--noinput", "-v", "0")
         slug, day = stack.shell(env, SETUP).split()
-        print(f"{database.name}, gunicorn --workers {workers} + daphne: {database.url}", flush=True)
+        layout = f"gunicorn --workers {workers} + daphne" if workers else "one daphne"
+        print(f"{database.name}, {layout}: {database.url}", flush=True)
         app = "hospital.wsgi:application"
         if args.without_broadcast:
             (Path(logs) / "bench_no_broadcast.py").write_text(NO_BROADCAST_APP)
@@ -188,13 +192,17 @@ def bench(database_cls, workers: int, args) -> Result:
             app = "bench_no_broadcast:application"
             result.database += " (no broadcast)"
         with stack.Stack(env, Path(logs), workers=workers, daphnes=1, wsgi_app=app) as servers:
-            workers_pids = [p for p in servers.pids("gunicorn") if p != servers.gunicorn.pid]
+            if workers:
+                workers_pids = [p for p in servers.pids("gunicorn") if p != servers.gunicorn.pid]
+            else:
+                workers_pids = servers.pids("daphne")
             spies = []
             if args.profile:
                 name = f"tokens-{database.name}-{workers}w"
                 spies = stack.start_profilers(workers_pids, Path(args.profile), name)
             cpu = servers.cpu_seconds()
-            asyncio.run(run_clients(servers.http_url, slug, day, args, result))
+            base = servers.http_url if workers else f"http://{stack.HOST}:{servers.ws_ports[0]}"
+            asyncio.run(run_clients(base, slug, day, args, result))
             result.server_cpu = servers.cpu_seconds() - cpu
             stack.stop_profilers(spies)
             time.sleep(0.5)  # let the last on-commit publishes finish
@@ -218,7 +226,9 @@ def bench(database_cls, workers: int, args) -> Result:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--workers", default="2", help="gunicorn workers; a comma list runs each")
+    parser.add_argument(
+        "--workers", default="2", help="gunicorn workers; a comma list runs each; 0: one daphne"
+    )
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--tokens", type=int, default=2000)
     parser.add_argument("--cap", type=float, default=120, help="seconds of load at most")
