@@ -240,38 +240,27 @@ def unique_prefix() -> str:
     return f"opdq-test-{uuid.uuid4().hex[:8]}"
 
 
-class WorkerProcess:
+class WorkerProcess(ServerProcess):
     """The background worker (`manage.py qcluster`, as `make run` and opdq-worker run it)
-    on the test run's database, sending the outbox for a server process of the test."""
+    on the test run's database, sending the outbox for a server process of the test. It
+    listens on no port: started is started."""
 
-    def __init__(self, *, extra_env: dict[str, str] | None = None):
-        self.extra_env = dict(extra_env or {})
-        self.process: subprocess.Popen | None = None
-        self.log = ROOT / ".pytest_cache" / f"worker-{uuid.uuid4().hex[:8]}.log"
+    name = "worker"
 
-    def start(self):
+    def command(self) -> list[str]:
+        return [sys.executable, "manage.py", "qcluster"]
+
+    def env(self) -> dict:
         env = child_env()
         # Tests run tasks in-process (WORKER_SYNC); this worker is the real thing.
         env.update(WORKER_SYNC="0", LOG_LEVEL="INFO")
         env.update({key: str(value) for key, value in self.extra_env.items()})
+        return env
+
+    def start(self):
         self.log.parent.mkdir(exist_ok=True)
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
-            stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
+            self.command(), cwd=ROOT, env=self.env(), stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
         )  # fmt: skip
         return self
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
