@@ -22,6 +22,13 @@ LAST_SEEN = "last_seen"
 RESOLUTION = 60
 
 
+def session_idle(session, now: float | None = None) -> bool:
+    """Whether a signed-in session has seen no request for STAFF_IDLE_MINUTES."""
+    last_seen = session.get(LAST_SEEN)
+    now = time.time() if now is None else now
+    return isinstance(last_seen, int) and now - last_seen > settings.STAFF_IDLE_MINUTES * 60
+
+
 class IdleTimeoutMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -30,8 +37,7 @@ class IdleTimeoutMiddleware:
         if request.user.is_authenticated:
             now = int(time.time())
             last_seen = request.session.get(LAST_SEEN)
-            idle_limit = settings.STAFF_IDLE_MINUTES * 60
-            if isinstance(last_seen, int) and now - last_seen > idle_limit:
+            if session_idle(request.session, now):
                 logout(request)
                 messages.info(
                     request,

@@ -19,8 +19,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
+from django_otp import DEVICE_ID_SESSION_KEY, user_has_device
 from django_otp import login as otp_login
-from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from hospital.roles import return_path
@@ -137,6 +137,17 @@ def setup_view(request):
             "required": admin_requires_second_factor(user),
         },
     )
+
+
+def second_step_passed(user, session) -> bool:
+    """For a live socket, which has no request to verify: a person with a confirmed
+    device has passed the second step in this session (django-otp keeps the device in
+    it), and anyone without one needs none."""
+    device_id = session.get(DEVICE_ID_SESSION_KEY)
+    devices = TOTPDevice.objects.filter(user=user, confirmed=True)
+    if not devices.exists():
+        return True
+    return any(device.persistent_id == device_id for device in devices)
 
 
 def admin_requires_second_factor(user) -> bool:

@@ -24,7 +24,9 @@ from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from hospital.middleware import session_idle
 from hospital.models import Department, is_doctor
+from hospital.two_factor import second_step_passed
 from queues.broadcast import department_group
 from queues.state import public_state
 from queues.terminal import doctor_panel_message
@@ -226,8 +228,12 @@ class DepartmentConsumer(LiveConsumer):
 
 
 @database_sync_to_async
-def doctor_of(user):
-    return user.doctor if is_doctor(user) else None
+def doctor_of(user, session):
+    """The signed-in doctor, if their session could open the terminal's page: not idle
+    past STAFF_IDLE_MINUTES, and past the second step if they have one."""
+    if not is_doctor(user) or session_idle(session) or not second_step_passed(user, session):
+        return None
+    return user.doctor
 
 
 @database_sync_to_async
@@ -240,7 +246,7 @@ class DoctorConsumer(LiveConsumer):
     their current token, re-rendered on every change in the department."""
 
     async def connect(self):
-        doctor = await doctor_of(self.scope["user"])
+        doctor = await doctor_of(self.scope["user"], self.scope["session"])
         if doctor is None:
             await self.close()
             return

@@ -240,3 +240,51 @@ async def test_a_burst_of_connects_computes_the_state_once_until_it_changes(
     assert len(computed) == 2
     for display in [*displays, late]:
         await display.disconnect()
+
+
+def doctor_session(user) -> tuple[tuple[bytes, bytes], object]:
+    """A signed-in session cookie for `user`, and the session itself to change."""
+    client = Client()
+    client.force_login(user)
+    key = client.cookies["sessionid"].value
+    from django.contrib.sessions.backends.db import SessionStore
+
+    return (b"cookie", f"sessionid={key}; csrftoken=abc".encode()), SessionStore(key)
+
+
+async def connects(cookie) -> bool:
+    communicator = socket("/ws/doctor/", cookie)
+    connected, _ = await communicator.connect()
+    await communicator.disconnect()
+    return connected
+
+
+async def test_the_doctor_socket_needs_the_second_step_and_a_session_not_left_idle(dr_rao):
+    import time
+
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from hospital.middleware import LAST_SEEN
+
+    cookie, session = await database_sync_to_async(doctor_session)(dr_rao.user)
+    assert await connects(cookie)
+
+    device = await database_sync_to_async(TOTPDevice.objects.create)(
+        user=dr_rao.user, name="phone", confirmed=True
+    )
+    assert not await connects(cookie)  # a password alone no longer shows the panel
+
+    def passed_second_step():
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+
+    await database_sync_to_async(passed_second_step)()
+    assert await connects(cookie)
+
+    def left_idle():
+        session[LAST_SEEN] = int(time.time()) - 31 * 60
+        session.save()
+
+    await database_sync_to_async(left_idle)()
+    assert not await connects(cookie)
