@@ -107,7 +107,10 @@ def check_desk_limits(actor, now, *, holding: bool = False) -> None:
     has had codes texted too often in the last hour: one session, or a stolen one, must
     not empty a doctor's day or text random mobiles. Call inside the write transaction:
     the user's row lock makes two clicks of one desk count one after the other."""
-    get_user_model().objects.select_for_update().filter(pk=actor.pk).exists()
+    # FOR NO KEY UPDATE: it queues this desk's own bookings without blocking the foreign
+    # key checks other transactions make on the same user row (a plain FOR UPDATE did,
+    # and deadlocked a reschedule racing a hold on PostgreSQL).
+    list(get_user_model().objects.select_for_update(no_key=True).filter(pk=actor.pk).only("pk"))
     if holding:
         held = Appointment.objects.filter(
             created_by=actor, status=Appointment.Status.HELD, hold_expires_at__gt=now
