@@ -57,10 +57,7 @@ import stack
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.frames import Frame, Opcode
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
-PYTHON = str(BIN / "python") if (BIN / "python").exists() else sys.executable
-HOST = "127.0.0.1"
+ROOT, PYTHON, HOST = stack.ROOT, stack.PYTHON, stack.HOST
 SLUG = "orth"
 DOCTOR_USER = "bench-doctor"
 POLL_INTERVAL_S = 5.0
@@ -370,12 +367,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 def wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -424,19 +415,14 @@ def make_template_db(workdir: Path, tokens: int, password: str) -> tuple[Path, P
     db = workdir / "template.sqlite3"
     state = workdir / "state.json"
     env = stack.app_env(f"sqlite:///{db}")
-    run = dict(cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
-    out = subprocess.run([PYTHON, "manage.py", "migrate", "--noinput"], **run)
-    if out.returncode:
-        raise RuntimeError(f"migrate failed:\n{out.stdout[-2000:]}{out.stderr[-3000:]}")
+    stack.manage(env, "migrate", "--noinput", timeout=180)
     env.update(
         BENCH_DOCTOR=DOCTOR_USER,
         BENCH_PASSWORD=password,
         BENCH_TOKENS=str(tokens),
         BENCH_STATE=str(state),
     )
-    out = subprocess.run([PYTHON, "manage.py", "shell", "-c", SEED], **run)
-    if out.returncode:
-        raise RuntimeError(f"seeding failed:\n{out.stdout[-2000:]}{out.stderr[-3000:]}")
+    stack.manage(env, "shell", "-c", SEED, timeout=180)
     return db, state
 
 
@@ -570,7 +556,7 @@ class Doctor:
 
 class FloorServer:
     def __init__(self, state: Path, workdir: Path, reaper: Reaper):
-        self.port, self.trigger_port = free_port(), free_port()
+        self.port, self.trigger_port = stack.free_port(), stack.free_port()
         log = workdir / f"floor-{self.port}.log"
         self.popen = subprocess.Popen(
             [PYTHON, str(ROOT / "bench" / "floor_server.py"), "--port", str(self.port),
