@@ -66,6 +66,17 @@ def run_on_commit(django_capture_on_commit_callbacks):
     return run
 
 
+@pytest.fixture
+def post(desk_client, run_on_commit):
+    """POST as the desk_client, running the after-commit work (the texts) as a real
+    request does."""
+
+    def run(url, data):
+        return run_on_commit(desk_client.post, url, data)
+
+    return run
+
+
 def t(hour: int, minute: int = 0) -> datetime.time:
     return datetime.time(hour, minute)
 

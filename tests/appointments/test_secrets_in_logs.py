@@ -33,15 +33,6 @@ def no_transports(settings):
     settings.EMAIL_BACKEND = "hospital.mail.NoTransportBackend"
 
 
-@pytest.fixture
-def post(desk_client, django_capture_on_commit_callbacks):
-    def run(url, data):
-        with django_capture_on_commit_callbacks(execute=True):
-            return desk_client.post(url, data)
-
-    return run
-
-
 def secrets_in(text: str) -> list[str]:
     found = re.findall(r"\+?91\s?98123\s?4567\d", text) + CODE.findall(text)
     found += re.findall(r"/accounts/reset/\S+", text)

@@ -51,17 +51,6 @@ def rao(dr_rao):
     return dr_rao
 
 
-@pytest.fixture
-def post(desk_client, django_capture_on_commit_callbacks):
-    """POST as the desk_client, running the after-commit work (the texts) as a real request does."""
-
-    def run(url, data):
-        with django_capture_on_commit_callbacks(execute=True):
-            return desk_client.post(url, data)
-
-    return run
-
-
 def booking(who, **overrides) -> dict:
     data = {
         "doctor": who.pk,
