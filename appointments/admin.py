@@ -30,6 +30,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """A history shown under its record: nothing added, changed or removed here."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class PatientForm(forms.ModelForm):
     mobile = MobileField(help_text="Stored in E.164, e.g. +919812345678.")
 
@@ -65,26 +75,16 @@ class DoctorLeaveAdmin(admin.ModelAdmin):
     list_select_related = ["doctor"]
 
 
-class EventInline(admin.TabularInline):
+class EventInline(ReadOnlyInline):
     model = AppointmentEvent
     fields = ["at", "kind", "actor", "reason", "changes"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
-class NotificationInline(admin.TabularInline):
+class NotificationInline(ReadOnlyInline):
     model = Notification
     fields = ["created_at", "channel", "purpose", "to", "status", "error"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Appointment)
@@ -130,15 +130,10 @@ class NotificationAdmin(ReadOnlyAdmin):
         return "(a one-time code: not shown)" if notification.secret else notification.body
 
 
-class WaitingListEventInline(admin.TabularInline):
+class WaitingListEventInline(ReadOnlyInline):
     model = WaitingListEvent
     fields = ["at", "kind", "actor", "reason"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(WaitingListEntry)
