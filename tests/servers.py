@@ -104,8 +104,11 @@ class ServerProcess:
             self.command(), cwd=ROOT, env=self.env(), stdout=self.log.open("wb"),
             stderr=subprocess.STDOUT,
         )  # fmt: skip
-        wait_for_port(self.port, self.process, self.log, self.name)
+        self.wait_until_ready()
         return self
+
+    def wait_until_ready(self) -> None:
+        wait_for_port(self.port, self.process, self.log, self.name)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -242,8 +245,7 @@ def unique_prefix() -> str:
 
 class WorkerProcess(ServerProcess):
     """The background worker (`manage.py qcluster`, as `make run` and opdq-worker run it)
-    on the test run's database, sending the outbox for a server process of the test. It
-    listens on no port: started is started."""
+    on the test run's database, sending the outbox for a server process of the test."""
 
     name = "worker"
 
@@ -257,10 +259,5 @@ class WorkerProcess(ServerProcess):
         env.update({key: str(value) for key, value in self.extra_env.items()})
         return env
 
-    def start(self):
-        self.log.parent.mkdir(exist_ok=True)
-        self.process = subprocess.Popen(
-            self.command(), cwd=ROOT, env=self.env(), stdout=self.log.open("wb"),
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        return self
+    def wait_until_ready(self) -> None:
+        pass  # it polls the database for tasks; there is no port to wait for
