@@ -34,6 +34,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from appointments.models import AppointmentEvent, Notification
 from hospital.phones import mask_mobile
@@ -202,8 +203,6 @@ def _queue(channel, purpose, to, subject, body, appointment, secret, expires_in)
 def _wake_worker(pk: int) -> None:
     """Ask the worker to send `pk` now. If this fails the row is still due and the
     every-minute send_due picks it up, so a failure is logged, never raised."""
-    from django_q.tasks import async_task
-
     try:
         async_task("appointments.notify.send_one", pk, task_name=f"notification {pk}")
     except Exception:
