@@ -249,8 +249,8 @@ SESSION_COOKIE_AGE = 8 * 60 * 60
 # A terminal left signed in is signed out after this many idle minutes
 # (hospital.middleware.IdleTimeoutMiddleware).
 STAFF_IDLE_MINUTES = env_int("STAFF_IDLE_MINUTES", 30)
-# Two-step sign-in (hospital/two_factor.py): optional for staff, required for the admin
-# site when this is on.
+# Two-step sign-in (hospital/two_factor.py): optional for staff; with this on, required of
+# admins (staff accounts) before they open any page.
 OTP_REQUIRED_FOR_ADMINS = env_bool("OTP_REQUIRED_FOR_ADMINS", False)
 OTP_TOTP_ISSUER = "OPD Queue"
 # Password-reset links stop working after a day.

@@ -1,7 +1,8 @@
 """Two-step sign-in for staff: a 6-digit code from an authenticator app (TOTP, django-otp).
 
 Optional for every staff member, who turns it on at /accounts/two-factor/; the hospital
-can require it for the admin site (OTP_REQUIRED_FOR_ADMINS). Once a person has a
+can require it of admins (OTP_REQUIRED_FOR_ADMINS: staff accounts, which open the admin
+site, then open no page until it is set up). Once a person has a
 confirmed device, the password alone no longer opens any page: SecondFactorMiddleware
 sends them to enter the code first.
 """
@@ -172,8 +173,13 @@ class SecondFactorMiddleware:
             user.is_authenticated
             and not user.is_verified()
             and not request.path.startswith(EXEMPT_PREFIXES)
-            and user_has_device(user, confirmed=True)
         ):
             query = urlencode({"next": return_path(request)})
-            return redirect(f"{reverse('two_factor_verify')}?{query}")
+            if user_has_device(user, confirmed=True):
+                return redirect(f"{reverse('two_factor_verify')}?{query}")
+            if admin_requires_second_factor(user):
+                # An admin's account opens every page, not only the admin site: with the
+                # requirement on, it opens none until its second step is set up.
+                messages.warning(request, "Your account needs two-step sign-in: set it up first.")
+                return redirect(f"{reverse('two_factor_setup')}?{query}")
         return self.get_response(request)

@@ -120,3 +120,16 @@ def test_the_hospital_can_require_it_for_the_admin(client, admin_user, settings)
 def test_without_the_requirement_the_admin_opens_with_the_password(client, admin_user):
     client.force_login(admin_user)
     assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_the_requirement_keeps_an_admin_out_of_every_page_until_it_is_set_up(
+    client, admin_user, receptionist, settings
+):
+    settings.OTP_REQUIRED_FOR_ADMINS = True
+    client.force_login(admin_user)
+    response = client.get(reverse("reception_dashboard"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(SETUP)
+    # The front desk (not an admin) is not asked.
+    client.force_login(receptionist)
+    assert client.get(reverse("reception_dashboard")).status_code == 200
