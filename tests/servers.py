@@ -195,9 +195,14 @@ class NginxProxy(ServerProcess):
         super().__init__()
         self.http_port, self.ws_ports, self.workdir = http_port, ws_ports, workdir
 
+    @property
+    def access_log(self) -> Path:
+        return self.workdir / "access.log"
+
     def site(self) -> str:
         site = NGINX_SITE.read_text()
         site = site.replace("listen 80;", f"listen 127.0.0.1:{self.port};")
+        site = site.replace("/var/log/nginx/opdq-access.log", str(self.access_log))
         site = site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{self.http_port};")
         ws = "\n".join(f"    server 127.0.0.1:{port};" for port in self.ws_ports)
         site = site.replace("    server 127.0.0.1:8001;\n    server 127.0.0.1:8002;", ws)
@@ -211,7 +216,6 @@ class NginxProxy(ServerProcess):
             f"daemon off;\npid {work}/nginx.pid;\nerror_log {work}/error.log warn;\n"
             "events { worker_connections 1024; }\n"
             "http {\n"
-            f"  access_log {work}/access.log;\n"
             f"  client_body_temp_path {work}/body;\n  proxy_temp_path {work}/proxy;\n"
             f"  fastcgi_temp_path {work}/fastcgi;\n  uwsgi_temp_path {work}/uwsgi;\n"
             f"  scgi_temp_path {work}/scgi;\n"

@@ -91,3 +91,19 @@ def test_forged_forwarded_for_headers_through_nginx_do_not_dodge_the_lockout(lay
     assert right.status_code == 429
     # Every failure is put down to the address nginx saw, never to a forged one.
     assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"127.0.0.1"}
+
+
+def test_a_search_by_mobile_through_nginx_leaves_no_number_in_its_log(layout, receptionist):
+    set_server_password(receptionist, "pw-desk-right-12")
+    with httpx.Client(base_url=layout.url) as client:
+        client.get("/accounts/login/")
+        client.post(
+            "/accounts/login/",
+            data={"username": receptionist.username, "password": "pw-desk-right-12",
+                  "csrfmiddlewaretoken": client.cookies["csrftoken"]},
+        )  # fmt: skip
+        search = client.get("/reception/", params={"q": "9876543001"})
+    assert search.status_code == 200
+    logged = layout.access_log.read_text()
+    assert '"GET /reception/"' in logged
+    assert "9876543001" not in logged
