@@ -1,4 +1,5 @@
-"""Static files: whitenoise, under Django's own ASGI handler and under ours (daphne)."""
+"""Static files: whitenoise, under Django's ASGI handler as daphne runs it, and the
+icon every page names."""
 
 import re
 
@@ -31,3 +32,9 @@ def test_pages_name_their_icon_so_browsers_do_not_ask_for_favicon_ico(client, or
     response = client.get(icon.group(1))
     assert response.status_code == 200
     assert b"<svg" in b"".join(response.streaming_content)
+
+
+def test_reception_pages_name_the_icon_too(client, receptionist):
+    client.force_login(receptionist)
+    html = client.get("/reception/").content.decode()
+    assert re.search(r'<link rel="icon" href="[^"]+favicon.svg" type="image/svg\+xml">', html)
