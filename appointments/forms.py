@@ -9,6 +9,7 @@ from django import forms
 from appointments.models import WaitingListEntry, WaitingListEvent
 from hospital.forms import MobileField
 from hospital.models import Department, Doctor
+from hospital.text import InvalidText, clean_patient_name
 
 # The days the desk can look at. Far beyond them (9999-12-31, 0001-01-01) the next or
 # previous day, or the day's bounds in the time zone, overflow Python's dates; no OPD
@@ -136,10 +137,10 @@ class BookingForm(forms.Form):
     )
 
     def clean_patient_name(self):
-        name = " ".join(self.cleaned_data["patient_name"].split())
-        if not name:
-            raise forms.ValidationError("Enter the patient's name.")
-        return name
+        try:
+            return clean_patient_name(self.cleaned_data["patient_name"])
+        except InvalidText as exc:
+            raise forms.ValidationError(str(exc)) from None
 
     def clean_reason(self):
         return " ".join(self.cleaned_data["reason"].split())

@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from hospital.clock import at_local, day_start, local_today
 from hospital.models import ALL_WEEKDAYS, MON_TO_SAT, Department, Doctor, Roles
 from queues import reading, services
 from queues.models import Token
@@ -208,12 +209,8 @@ class Command(BaseCommand):
     def morning_window(self, now: datetime.datetime):
         """(start, scale): the demo morning squeezed, if need be, to end before `now`
         (seeding at 06:00 must not make tokens called at 09:00)."""
-        midnight = timezone.make_aware(
-            datetime.datetime.combine(timezone.localdate(now), datetime.time.min)
-        )
-        start = timezone.make_aware(
-            datetime.datetime.combine(timezone.localdate(now), MORNING_START)
-        )
+        midnight = day_start(local_today(now))
+        start = at_local(local_today(now), MORNING_START)
         end = min(now - MINUTE, start + MORNING)
         if end - start < datetime.timedelta(minutes=30):
             start = max(midnight, end - MORNING)
@@ -221,7 +218,7 @@ class Command(BaseCommand):
         return start, span / MORNING
 
     def make_morning(self, departments, doctors, admin, now) -> int:
-        today = timezone.localdate(now)
+        today = local_today(now)
         if Token.objects.filter(service_date=today).exists():
             return 0
         self.close_earlier_days(doctors, today)
@@ -257,7 +254,7 @@ class Command(BaseCommand):
     def run_department(self, department, staff, rng, start, scale, end, admin, *, emergency):
         """Replays a morning in time order: patients arrive, each doctor calls the next
         one when free, sees them, and now and then a patient does not turn up."""
-        today = timezone.localdate(end)
+        today = local_today(end)
         count = rng.randint(8, 15)
         names = rng.sample(PATIENT_NAMES, count)
         arrivals, t = [], 0.0
