@@ -4,7 +4,6 @@ then on the password alone opens no page; the hospital can require it for the ad
 import time
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -26,8 +25,8 @@ def sign_in(client, username, password):
 
 
 @pytest.fixture
-def desk(db):
-    return get_user_model().objects.create_user(username="desk", password="pw-desk-right")
+def desk(receptionist):
+    return receptionist
 
 
 @pytest.fixture
@@ -63,7 +62,7 @@ def test_turning_it_on_shows_a_qr_code_and_needs_a_right_code(client, desk):
 
 
 def test_with_it_on_the_password_alone_opens_no_page(client, desk_with_app):
-    assert sign_in(client, "desk", "pw-desk-right").status_code == 302
+    assert sign_in(client, "desk", "pw-desk").status_code == 302
     response = client.get(reverse("progress"))
     assert response.status_code == 302
     assert response["Location"].startswith(VERIFY)
@@ -80,14 +79,14 @@ def test_with_it_on_the_password_alone_opens_no_page(client, desk_with_app):
 
 @pytest.mark.parametrize("code", ["²²²²²²", "abcdef", "1" * 5000, "12 34 5", "\x00" * 6, ""])
 def test_a_malformed_code_is_a_message_not_an_error(client, desk_with_app, code):
-    sign_in(client, "desk", "pw-desk-right")
+    sign_in(client, "desk", "pw-desk")
     response = client.post(VERIFY, {"code": code})
     assert response.status_code == 200
     assert response.context["form"].errors["code"]
 
 
 def test_the_next_address_after_the_code_stays_on_this_site(client, desk_with_app):
-    sign_in(client, "desk", "pw-desk-right")
+    sign_in(client, "desk", "pw-desk")
     response = client.post(
         VERIFY, {"code": code_for(desk_with_app, 1), "next": "https://evil.example/"}
     )
@@ -96,7 +95,7 @@ def test_the_next_address_after_the_code_stays_on_this_site(client, desk_with_ap
 
 
 def test_turning_it_off_needs_a_code(client, desk_with_app, desk):
-    sign_in(client, "desk", "pw-desk-right")
+    sign_in(client, "desk", "pw-desk")
     client.post(VERIFY, {"code": code_for(desk_with_app, 1)})
     assert client.post(SETUP, {"code": "123"}).status_code == 200  # refused by the form
     assert TOTPDevice.objects.filter(user=desk, confirmed=True).exists()

@@ -141,7 +141,7 @@ async def test_a_ping_from_a_screen_that_missed_a_change_brings_the_state_again(
     await issue(orth, "Asha Rao")
     assert await communicator.receive_nothing(timeout=0.3)
 
-    consumers._versions.clear()  # this process's idea of the version is old enough
+    monkeypatch.setattr(consumers, "VERSION_TTL", 0)  # this process's idea of it is old
     await communicator.send_to(text_data=json.dumps({"type": "ping", "version": shown["version"]}))
     replies = [await receive(communicator), await receive(communicator)]
     state = next(r for r in replies if r["type"] == "state")
