@@ -1,3 +1,5 @@
+from django.conf import settings
+
 from hospital.models import is_doctor
 from hospital.roles import is_receptionist
 
@@ -8,4 +10,6 @@ def roles(request):
         "user_is_doctor": is_doctor(user),
         "user_is_staff": user.is_authenticated and user.is_staff,
         "user_is_receptionist": is_receptionist(user),
+        # Pages' scripts show clock times in the hospital's zone, not the browser's.
+        "hospital_time_zone": settings.TIME_ZONE,
     }

@@ -123,7 +123,7 @@
     statusBox.querySelector(".tv-status-text").textContent = labels[status] || status;
     if (lastUpdate) {
       statusBox.querySelector(".tv-updated").textContent =
-        "updated " + lastUpdate.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+        "updated " + OPDLive.clockTime(lastUpdate, true);
     }
   }
 
@@ -150,7 +150,7 @@
 
   function tick() {
     document.getElementById("tv-clock").textContent =
-      new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      OPDLive.clockTime(new Date(), false);
   }
   tick();
   setInterval(tick, 10000);

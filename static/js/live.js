@@ -136,6 +136,21 @@
     };
   }
 
+  // A clock time ("09:42" or "09:42:25") in the hospital's time zone, which the page
+  // names on <html data-time-zone>: a TV or phone set to another zone must not show
+  // another time than the slip and the staff pages.
+  function clockTime(date, withSeconds) {
+    const options = { hour: "2-digit", minute: "2-digit" };
+    if (withSeconds) options.second = "2-digit";
+    const zone = document.documentElement.dataset.timeZone;
+    try {
+      if (zone) return date.toLocaleTimeString([], Object.assign({ timeZone: zone }, options));
+    } catch (err) {
+      // an unknown zone name: the browser's own clock is the best there is
+    }
+    return date.toLocaleTimeString([], options);
+  }
+
   const LABELS = {
     connecting: "Connecting…",
     live: "Live",
@@ -158,14 +173,12 @@
       el.classList.toggle("offline", worst === "offline");
       let text = LABELS[worst] || worst;
       if (lastUpdate) {
-        text += " · updated " + lastUpdate.toLocaleTimeString([], {
-          hour: "2-digit", minute: "2-digit", second: "2-digit",
-        });
+        text += " · updated " + clockTime(lastUpdate, true);
       }
       const label = el.querySelector("[data-role=text]");
       (label || el).textContent = text;
     };
   }
 
-  window.OPDLive = { connect: connect, statusLight: statusLight };
+  window.OPDLive = { connect: connect, statusLight: statusLight, clockTime: clockTime };
 })();

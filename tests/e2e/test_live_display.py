@@ -142,3 +142,17 @@ def test_the_progress_board_shows_a_call_live_in_the_same_layout_as_the_page(
     board.reload()
     board.wait_for_selector(row)
     assert row_shape(board, "ORTH-001") == live_shape
+
+
+def test_a_tv_in_another_time_zone_shows_the_hospitals_clock(server, new_page, orth):
+    """Times on screens are the hospital's (TIME_ZONE, Asia/Kolkata), whatever the TV's
+    browser is set to: here a browser on UTC."""
+    display = new_page(viewport={"width": 1920, "height": 1080}, timezone_id="UTC")
+    open_display(display, server.url)
+    # The Unix epoch was 05:30 in India and midnight in UTC.
+    assert "05:30" in display.evaluate("OPDLive.clockTime(new Date(0), false)")
+    # The clock ticks every 10 s: it shows this minute's time, or the last one's.
+    shown = display.locator("#tv-clock").inner_text()
+    assert shown in display.evaluate(
+        "[0, 60000].map((ago) => OPDLive.clockTime(new Date(Date.now() - ago), false))"
+    )
