@@ -116,11 +116,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
         try:
             await super().__call__(scope, receive, send)
         except Exception:
-            # Channels asks the layer for this socket's channel before it reads anything
-            # from the client; with Redis down that fails. Serve the screen without a
+            # Channels asks the layer for this socket's channel (self.channel_name) before
+            # it reads anything from the client; with Redis down that fails, and no
+            # channel name is set. Serve the screen without a
             # layer instead of refusing it: it gets the state from the database, and its
             # pings keep it current until a reconnect finds the layer again.
-            if self.channel_layer is None or getattr(self, "channel_receive", None):
+            if self.channel_layer is None or getattr(self, "channel_name", None):
                 raise
             logger.warning("Channel layer unavailable; serving a screen from the database")
             self.channel_layer_alias = NO_LAYER
