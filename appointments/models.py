@@ -11,10 +11,27 @@ from hospital.models import WEEKDAY_NAMES, Doctor
 
 
 class Patient(models.Model):
+    """A patient registered once, found again by hospital number, name or mobile.
+
+    Many patients have no phone, and an unconscious emergency patient has no name yet
+    ("Unknown male, about 40", corrected later): only the name is required."""
+
+    class Sex(models.TextChoices):
+        FEMALE = "F", "Female"
+        MALE = "M", "Male"
+        OTHER = "O", "Other"
+        UNKNOWN = "", "Not recorded"
+
+    # UHID-style, printed on the slip: given when the patient is registered.
+    hospital_number = models.CharField(max_length=20, unique=True, null=True, blank=True)
     name = models.CharField(max_length=100)
-    # E.164 ("+919812345678"); a returning patient is found by it.
-    mobile = models.CharField(max_length=20, unique=True)
+    # E.164 ("+919812345678"), or empty (NULL: unique only among patients who have one).
+    mobile = models.CharField(max_length=20, unique=True, null=True, blank=True)
     email = models.EmailField(blank=True)
+    year_of_birth = models.PositiveSmallIntegerField(null=True, blank=True)
+    # "about 40": the year of birth was worked out from a guessed age.
+    age_is_estimate = models.BooleanField(default=False)
+    sex = models.CharField(max_length=1, choices=Sex.choices, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -22,6 +39,30 @@ class Patient(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PatientEvent(models.Model):
+    """Who registered or corrected a patient's record, when, and what changed."""
+
+    class Kind(models.TextChoices):
+        REGISTERED = "registered", "Registered"
+        CORRECTED = "corrected", "Details corrected"
+        LINKED = "linked", "Token linked"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    at = models.DateTimeField()
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.patient_id} at {self.at}"
 
 
 class DoctorSchedule(models.Model):

@@ -12,7 +12,12 @@ MON_TO_SAT = 0b0111111
 
 
 class Department(models.Model):
+    class Kind(models.TextChoices):
+        CLINICAL = "clinical", "Clinical (doctors in rooms)"
+        SERVICE = "service", "Service (counters: laboratory, pharmacy, billing…)"
+
     name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CLINICAL)
     code = models.CharField(
         max_length=6,
         unique=True,
@@ -60,6 +65,10 @@ class Department(models.Model):
     def open_weekday_names(self) -> list[str]:
         return [name for i, name in enumerate(WEEKDAY_NAMES) if self.open_weekdays & (1 << i)]
 
+    @property
+    def is_service(self) -> bool:
+        return self.kind == self.Kind.SERVICE
+
 
 class Doctor(models.Model):
     user = models.OneToOneField(
@@ -77,6 +86,67 @@ class Doctor(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def place(self) -> str:
+        """Where the patient goes, as screens and slips say it: "Room 4"."""
+        return f"Room {self.room}"
+
+
+class Counter(models.Model):
+    """A place where a service department serves patients: "Counter 2", "Window B",
+    "X-ray room 1". Its name is what the display shows after the token's arrow."""
+
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="counters")
+    name = models.CharField(max_length=40, help_text="Shown on the TV: LAB-012 → Counter 2.")
+    is_active = models.BooleanField("active", default=True)
+
+    class Meta:
+        ordering = ["department", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["department", "name"], name="unique_counter_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.department.code} {self.name}"
+
+    @property
+    def place(self) -> str:
+        return self.name
+
+
+class CounterStaff(models.Model):
+    """A member of a service department's staff (laboratory, pharmacy, billing…), who
+    works one of their department's counters at a time."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="counter_staff"
+    )
+    name = models.CharField(max_length=100)
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="counter_staff"
+    )
+    counter = models.ForeignKey(
+        Counter,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="staff",
+        help_text="The counter they work now; they can change it on their terminal.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "counter staff"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.counter_id and self.counter.department_id != self.department_id:
+            raise ValidationError({"counter": "Choose a counter of the staff member's department."})
+
 
 class Roles:
     """Names of the Django groups that carry each staff role."""
@@ -84,8 +154,13 @@ class Roles:
     DOCTOR = "Doctor"
     RECEPTIONIST = "Receptionist"
     HOSPITAL_ADMIN = "Hospital admin"
-    ALL = [DOCTOR, RECEPTIONIST, HOSPITAL_ADMIN]
+    COUNTER = "Counter staff"
+    ALL = [DOCTOR, RECEPTIONIST, HOSPITAL_ADMIN, COUNTER]
 
 
 def is_doctor(user) -> bool:
     return user.is_authenticated and user.is_active and hasattr(user, "doctor")
+
+
+def is_counter_staff(user) -> bool:
+    return user.is_authenticated and user.is_active and hasattr(user, "counter_staff")

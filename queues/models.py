@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from hospital.models import Department, Doctor
+from hospital.models import Counter, Department, Doctor
 
 
 class TokenCounter(models.Model):
@@ -29,6 +29,45 @@ class TokenCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.department_id} {self.service_date}: {self.last}"
+
+
+class Visit(models.Model):
+    """A patient's trip through the OPD on one day: the doctor, then perhaps the
+    laboratory, back to the doctor, the pharmacy. Each stop is served with a token of
+    that stop's department; the patient keeps one slip and one QR code (this visit's page)
+    for all of them."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "In progress"
+        CLOSED = "closed", "Finished"
+
+    class Source(models.TextChoices):
+        KIOSK = "kiosk", "Kiosk"
+        WALK_IN = "walk_in", "Walk-in at reception"
+        BOOKED = "booked", "Booked appointment"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    service_date = models.DateField()
+    patient = models.ForeignKey(
+        "appointments.Patient",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="visits",
+        help_text="The registered patient, once known (a kiosk token is linked at the desk).",
+    )
+    patient_name = models.CharField(max_length=100)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.KIOSK)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    started_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-service_date", "-started_at"]
+        indexes = [models.Index(fields=["service_date", "status"])]
+
+    def __str__(self) -> str:
+        return f"Visit of {self.patient_name} on {self.service_date}"
 
 
 class Token(models.Model):
@@ -75,9 +114,24 @@ class Token(models.Model):
         related_name="token",
         help_text="Set when a booked patient checked in.",
     )
+    counter = models.ForeignKey(
+        Counter,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tokens",
+        help_text="The service counter that called this token.",
+    )
+    visit = models.ForeignKey(
+        Visit, null=True, blank=True, on_delete=models.PROTECT, related_name="tokens"
+    )
     # Set when a skipped token is recalled: it goes back to the front of the queue.
     recalled_at = models.DateTimeField(null=True, blank=True)
     issued_at = models.DateTimeField()
+    # The moment the token ranks by in its queue (queues.reading.calling_order): when it
+    # was issued, or for a patient sent back to a doctor for review, when that doctor
+    # sent them out.
+    queued_at = models.DateTimeField()
     called_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -95,6 +149,12 @@ class Token(models.Model):
                 condition=Q(status__in=["called", "in_consultation"]),
                 name="one_open_token_per_doctor",
             ),
+            # And a counter serves one patient at a time.
+            models.UniqueConstraint(
+                fields=["counter"],
+                condition=Q(status__in=["called", "in_consultation"]),
+                name="one_open_token_per_counter",
+            ),
         ]
         indexes = [models.Index(fields=["department", "service_date", "status"])]
 
@@ -111,6 +171,17 @@ class Token(models.Model):
         return f"{code}-{number:03d}"
 
     @property
+    def server(self) -> "Doctor | Counter | None":
+        """Who called the token: the doctor, or the service counter."""
+        return self.doctor or self.counter
+
+    @property
+    def place(self) -> str:
+        """Where the called patient goes ("Room 4", "Counter 2"); "" before a call."""
+        server = self.server
+        return server.place if server else ""
+
+    @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
 
@@ -118,6 +189,60 @@ class Token(models.Model):
     def masked_name(self) -> str:
         """Initials only ("R. K."), for screens the public can see."""
         return " ".join(f"{part[0].upper()}." for part in self.patient_name.split() if part)
+
+
+class VisitStop(models.Model):
+    """One stop of a visit, in order. The current stop has a token in its department's
+    queue; later stops are planned and get their token when the patient is sent there."""
+
+    class Kind(models.TextChoices):
+        FIRST = "first", "First stop"
+        SENT = "sent", "Sent on"
+        REVIEW = "review", "Back for review"
+        REFERRAL = "referral", "Referral"
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Next"
+        CURRENT = "current", "Now"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="stops")
+    position = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.FIRST)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLANNED)
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    # A named doctor (a referral to Dr. X, or "back to me for review"): the stop's token
+    # is that doctor's only. Empty: the department's pool.
+    doctor = models.ForeignKey(
+        Doctor, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # SET_NULL: an admin deleting a token (issued by mistake) keeps the visit's record.
+    token = models.OneToOneField(
+        Token, null=True, blank=True, on_delete=models.SET_NULL, related_name="stop"
+    )
+    # For the next stop's staff only; never on a public screen.
+    note = models.CharField(max_length=200, blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    sent_from = models.ForeignKey(
+        Token, null=True, blank=True, on_delete=models.SET_NULL, related_name="sent_stops"
+    )
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["visit", "position", "id"]
+        constraints = [
+            # One stop is "now" at a time: two clicks can never open two.
+            models.UniqueConstraint(
+                fields=["visit"], condition=Q(status="current"), name="one_current_stop_per_visit"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.visit_id}#{self.position} {self.department_id} {self.status}"
 
 
 class TokenEvent(models.Model):
@@ -137,6 +262,10 @@ class TokenEvent(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         EDITED = "edited", "Edited by staff"
         DELETED = "deleted", "Deleted by admin"
+        SENT_ON = "sent_on", "Sent on"
+        REFERRED = "referred", "Referred"
+        STOP_CANCELLED = "stop_cancelled", "Stop cancelled"
+        LINKED = "linked", "Linked to a registered patient"
 
     token = models.ForeignKey(
         Token, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
@@ -155,6 +284,9 @@ class TokenEvent(models.Model):
     )
     doctor = models.ForeignKey(
         Doctor, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    counter = models.ForeignKey(
+        Counter, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     at = models.DateTimeField()
     note = models.CharField(max_length=200, blank=True)

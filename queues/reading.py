@@ -12,8 +12,11 @@ from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from hospital.clock import day_start
-from hospital.models import Department, Doctor
+from hospital.models import Counter, Department, Doctor
 from queues.models import Token
+
+# Where a token is served: a doctor (in their room) or a service department's counter.
+Desk = Doctor | Counter
 
 
 def calling_order(day: datetime.date, now: datetime.datetime | None = None) -> tuple[dict, list]:
@@ -25,11 +28,16 @@ def calling_order(day: datetime.date, now: datetime.datetime | None = None) -> t
     3. then checked-in appointments whose slot has started, or starts within
        settings.CHECK_IN_GRACE_MINUTES (default 10) of `now` — a booked patient who came
        on time is seen at their time, not after every walk-in who arrived earlier;
-    4. then everyone else (walk-ins, appointments not yet due) by token number: first
-       come, first served.
+    4. then everyone else (walk-ins, appointments not yet due, patients sent on from
+       another stop) by the time they joined the queue (Token.queued_at): first come,
+       first served. A patient sent on to a new stop or referred joins when they were
+       sent; a patient sent back to the same doctor for review (after the laboratory,
+       say) joins at the moment that doctor sent them out, so they are not put behind
+       everyone who arrived while they were away.
 
-    Within each group the token number decides. Appointment times are local wall-clock
-    times on the token's service date, so "due" is decided in the hospital's time zone.
+    Within each group the joining time, then the token number, decides. Appointment
+    times are local wall-clock times on the token's service date, so "due" is decided
+    in the hospital's time zone.
     """
     now = now or timezone.now()
     grace = datetime.timedelta(minutes=getattr(settings, "CHECK_IN_GRACE_MINUTES", 10))
@@ -53,6 +61,7 @@ def calling_order(day: datetime.date, now: datetime.datetime | None = None) -> t
         F("priority").desc(),
         F("recalled_at").asc(nulls_last=True),
         *by_due,
+        F("queued_at").asc(),
         F("number").asc(),
     ]
     return annotations, ordering
@@ -62,24 +71,33 @@ def waiting_tokens(
     department: Department,
     day: datetime.date,
     *,
-    doctor: Doctor | None = None,
+    doctor: Doctor | int | None = None,
+    desk: Desk | None = None,
     now: datetime.datetime | None = None,
 ) -> QuerySet[Token]:
-    """The department's waiting tokens in calling order. With `doctor`: only those that
-    doctor may call (a booked patient's token is for their own doctor only)."""
+    """The department's waiting tokens in calling order. With `doctor` (or a doctor as
+    `desk`): only those that doctor may call: the department's pool, and their own
+    (a booked patient, a patient back for review). With a counter as `desk`: the pool.
+    """
     tokens = Token.objects.filter(
         department=department, service_date=day, status=Token.Status.WAITING
     )
+    if isinstance(desk, Doctor):
+        doctor = desk
+    elif desk is not None:
+        tokens = tokens.filter(assigned_doctor__isnull=True)
     if doctor is not None:
         tokens = tokens.filter(Q(assigned_doctor__isnull=True) | Q(assigned_doctor=doctor))
     annotations, ordering = calling_order(day, now)
     return tokens.annotate(**annotations).order_by(*ordering)
 
 
-def open_token_for(doctor: Doctor) -> Token | None:
+def open_token_for(desk: Desk) -> Token | None:
+    """The patient with this doctor or at this counter now, if any."""
+    by_desk = {"counter": desk} if isinstance(desk, Counter) else {"doctor": desk}
     return (
         Token.objects.select_related("department")
-        .filter(doctor=doctor, status__in=Token.OPEN_STATUSES)
+        .filter(status__in=Token.OPEN_STATUSES, **by_desk)
         .first()
     )
 
@@ -146,6 +164,10 @@ def average_consultation_minutes(department: Department, day: datetime.date) -> 
 
 
 def doctors_on_duty(department: Department) -> int:
+    """Desks serving the department's queue: doctors on duty, or for a service
+    department its counters with someone working them."""
+    if department.is_service:
+        return department.counters.filter(is_active=True, staff__isnull=False).distinct().count()
     return department.doctors.filter(on_duty=True).count()
 
 

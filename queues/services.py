@@ -13,12 +13,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from hospital.clock import local_today
-from hospital.models import Department, Doctor
+from hospital.models import Counter, Department, Doctor
 from hospital.phones import InvalidMobile, normalize_mobile
 from hospital.text import InvalidText, clean_patient_name
-from queues import broadcast
-from queues.models import Token, TokenCounter, TokenEvent
-from queues.reading import open_token_for, waiting_tokens
+from queues import broadcast, visits
+from queues.models import Token, TokenCounter, TokenEvent, Visit
+from queues.reading import Desk, open_token_for, waiting_tokens
 
 # How often "Call next" retries when another doctor took the candidate first.
 CALL_NEXT_ATTEMPTS = 50
@@ -71,9 +71,13 @@ def issue_token(
     now: datetime.datetime | None = None,
     assigned_doctor: Doctor | None = None,
     appointment=None,
+    source: str = Visit.Source.KIOSK,
+    patient=None,
 ) -> Token:
-    """Give the patient the next token number of `department` on `service_date`. A booked
-    patient's token (check-in) names the `appointment` and is `assigned_doctor`'s only.
+    """Give the patient the next token number of `department` on `service_date`, and
+    start their visit with it (the visit's first stop). A booked patient's token
+    (check-in) names the `appointment` and is `assigned_doctor`'s only. An emergency
+    always goes to the department's pool, so the first free doctor calls it.
     """
     now = now or timezone.now()
     today = local_today(now)
@@ -88,25 +92,72 @@ def issue_token(
     if not department.is_active:
         raise QueueError(f"{department.name} is not taking tokens at the moment.")
     check_service_date(department, service_date, today)
+    if priority == Token.Priority.EMERGENCY:
+        assigned_doctor = None
 
     with transaction.atomic():
-        number = next_number(department, service_date)
-        token = Token.objects.create(
-            department=department,
+        visit = Visit.objects.create(
             service_date=service_date,
-            number=number,
+            patient=patient,
             patient_name=name,
+            source=source,
+            started_at=now,
+        )
+        token = create_token(
+            department,
+            visit,
+            service_date=service_date,
             mobile=mobile,
             priority=priority,
-            issued_at=now,
             assigned_doctor=assigned_doctor,
             appointment=appointment,
+            actor=actor,
+            now=now,
         )
-        _record(token, TokenEvent.Kind.ISSUED, actor, now)
+        visits.start_visit(visit, token, actor=actor, now=now)
     return token
 
 
-def next_number(department: Department, service_date: datetime.date) -> int:
+def create_token(
+    department: Department,
+    visit: Visit,
+    *,
+    service_date: datetime.date,
+    mobile: str = "",
+    priority: int = Token.Priority.NORMAL,
+    assigned_doctor: Doctor | None = None,
+    appointment=None,
+    actor=None,
+    now: datetime.datetime,
+    queued_at: datetime.datetime | None = None,
+    note: str = "",
+    check_limits: bool = True,
+) -> Token:
+    """The next number of `department` for a stop of `visit`: the token row and its
+    ISSUED event. Call inside the caller's transaction, with input already checked. A
+    patient sent on from another stop is served whatever the daily limit
+    (`check_limits=False`): the limit is for new patients."""
+    number = next_number(department, service_date, check_limits=check_limits)
+    token = Token.objects.create(
+        department=department,
+        service_date=service_date,
+        number=number,
+        patient_name=visit.patient_name,
+        mobile=mobile,
+        priority=priority,
+        issued_at=now,
+        queued_at=queued_at or now,
+        assigned_doctor=assigned_doctor,
+        appointment=appointment,
+        visit=visit,
+    )
+    record(token, TokenEvent.Kind.ISSUED, actor, now, note=note)
+    return token
+
+
+def next_number(
+    department: Department, service_date: datetime.date, *, check_limits: bool = True
+) -> int:
     """Bump the department's counter for the day and return the new number. Call inside
     the issuing transaction.
 
@@ -122,6 +173,8 @@ def next_number(department: Department, service_date: datetime.date) -> int:
         TokenCounter.objects.get_or_create(department=department, service_date=service_date)
         day_counter.update(last=F("last") + 1)
     number = day_counter.values_list("last", flat=True).get()
+    if not check_limits:
+        return number
     # Whether the department still takes tokens, and how many, read after the bump: an
     # admin's change commits either before it (and is seen here) or after this token.
     is_active, limit = (
@@ -149,27 +202,41 @@ def _may_mark_emergency(actor) -> bool:
 # --- Working the queue --------------------------------------------------------------------
 
 
-def _lock_doctor(doctor: Doctor) -> Doctor:
-    # Serialises one doctor's own clicks (two tabs, a double click): the open-token
-    # check below and the call that follows see each other's result.
-    return Doctor.objects.select_for_update().select_related("department").get(pk=doctor.pk)
+def lock_desk(desk: Desk) -> Desk:
+    """The doctor's or counter's row, locked. Serialises one desk's own clicks (two tabs,
+    a double click): the open-token check and the call that follows see each other's
+    result."""
+    return type(desk).objects.select_for_update().select_related("department").get(pk=desk.pk)
 
 
-def call_next(doctor: Doctor, *, actor=None, now: datetime.datetime | None = None) -> Token:
-    """Call the first waiting patient of the doctor's department today that this doctor
-    may call, in the order of calling_order()."""
+def desk_fields(desk: Desk) -> dict:
+    """How a token names the desk that called it: {"doctor": d} or {"counter": c}."""
+    return {"counter": desk} if isinstance(desk, Counter) else {"doctor": desk}
+
+
+def default_actor(desk: Desk, actor):
+    # A doctor acts for themselves; a counter is worked by whoever signed in at it.
+    if actor is None and isinstance(desk, Doctor):
+        return desk.user
+    return actor
+
+
+def call_next(desk: Desk, *, actor=None, now: datetime.datetime | None = None) -> Token:
+    """Call the first waiting patient of the desk's department today that this desk may
+    call (a doctor's own booked patients, and the pool), in the order of
+    calling_order()."""
     now = now or timezone.now()
     today = local_today(now)
-    actor = actor or doctor.user
+    actor = default_actor(desk, actor)
     with transaction.atomic():
-        doctor = _lock_doctor(doctor)
-        current = open_token_for(doctor)
+        desk = lock_desk(desk)
+        current = open_token_for(desk)
         if current:
             raise QueueError(
                 f"Finish {current.display_number} first: complete it, or skip it as a no-show."
             )
         for _ in range(CALL_NEXT_ATTEMPTS):
-            candidate = waiting_tokens(doctor.department, today, doctor=doctor, now=now)
+            candidate = waiting_tokens(desk.department, today, desk=desk, now=now)
             candidate = candidate.values_list("pk", flat=True)
             candidate = candidate.first()
             if candidate is None:
@@ -177,19 +244,19 @@ def call_next(doctor: Doctor, *, actor=None, now: datetime.datetime | None = Non
             # Compare-and-swap: only one caller can move this row out of WAITING. A
             # doctor who loses the race (0 rows) simply takes the next in line.
             won = Token.objects.filter(pk=candidate, status=Token.Status.WAITING).update(
-                status=Token.Status.CALLED, doctor=doctor, called_at=now
+                status=Token.Status.CALLED, called_at=now, **desk_fields(desk)
             )
             if won:
                 break
         else:
             raise QueueError("The queue is very busy; press Call next again.")
         token = Token.objects.select_related("department").get(pk=candidate)
-        _record(token, TokenEvent.Kind.CALLED, actor, now, doctor=doctor)
+        record(token, TokenEvent.Kind.CALLED, actor, now, **desk_fields(desk))
     return token
 
 
 def _transition(
-    doctor: Doctor,
+    desk: Desk,
     token: Token,
     *,
     allowed_from: tuple[str, ...],
@@ -199,22 +266,27 @@ def _transition(
     actor,
     now: datetime.datetime,
     own_token: bool = True,
+    send_on: list | None = None,
 ) -> Token:
+    actor = default_actor(desk, actor)
     with transaction.atomic():
-        doctor = _lock_doctor(doctor)
+        desk = lock_desk(desk)
         token = Token.objects.select_for_update().select_related("department").get(pk=token.pk)
-        if token.department_id != doctor.department_id:
+        if token.department_id != desk.department_id:
             raise QueueError(f"{token.display_number} is not in your department's queue.")
         if token.status not in allowed_from:
             raise QueueError(refusal.format(token=token, status=token.get_status_display()))
-        if own_token and token.doctor_id != doctor.pk:
-            raise QueueError(f"{token.display_number} was called by another doctor.")
+        if own_token and token.server != desk:
+            other = "another doctor" if token.doctor_id else "another counter"
+            raise QueueError(f"{token.display_number} was called by {other}.")
         for field, value in changes.items():
             setattr(token, field, value)
         token.save(update_fields=[*changes])
-        _record(token, kind, actor or doctor.user, now, doctor=doctor)
-        if kind == TokenEvent.Kind.COMPLETED and token.appointment_id:
-            _complete_appointment(token.appointment_id)
+        record(token, kind, actor, now, **desk_fields(desk))
+        if kind == TokenEvent.Kind.COMPLETED:
+            if token.appointment_id:
+                _complete_appointment(token.appointment_id)
+            visits.stop_completed(token, desk, send_on or [], actor=actor, now=now)
     return token
 
 
@@ -240,14 +312,20 @@ def start_consultation(doctor, token, *, actor=None, now=None) -> Token:
     )  # fmt: skip
 
 
-def complete_token(doctor, token, *, actor=None, now=None) -> Token:
+def complete_token(desk, token, *, actor=None, now=None, send_on=None) -> Token:
+    """The patient is done here. `send_on` (a list of queues.visits.NextStop) sends them
+    on, in the same transaction: the first new stop gets its token now, the rest follow
+    in order. Without it the visit's next planned stop (if any) is opened, or the visit
+    closes."""
     now = now or timezone.now()
+    if send_on:
+        visits.check_next_stops(desk, send_on)
     return _transition(
-        doctor, token,
+        desk, token,
         allowed_from=(Token.Status.IN_CONSULTATION,),
         refusal="{token} is {status}; start the consultation before completing it.",
         changes={"status": Token.Status.COMPLETED, "completed_at": now},
-        kind=TokenEvent.Kind.COMPLETED, actor=actor, now=now,
+        kind=TokenEvent.Kind.COMPLETED, actor=actor, now=now, send_on=send_on,
     )  # fmt: skip
 
 
@@ -276,13 +354,14 @@ def recall_token(doctor, token, *, actor=None, now=None) -> Token:
         allowed_from=(Token.Status.SKIPPED,),
         refusal="{token} is {status}; only a skipped token can be recalled.",
         changes={"status": Token.Status.WAITING, "recalled_at": now, "doctor": None,
-                 "called_at": None},
+                 "counter": None, "called_at": None},
         kind=TokenEvent.Kind.RECALLED, actor=actor, now=now, own_token=False,
     )  # fmt: skip
 
 
 def cancel_token(token: Token, *, actor, reason: str = "", now=None) -> Token:
-    """Staff cancel a token that has not been called (the patient left)."""
+    """Staff cancel a token that has not been called (the patient left). The visit's
+    stop is cancelled with it, and the visit moves to its next planned stop (if any)."""
     now = now or timezone.now()
     with transaction.atomic():
         token = Token.objects.select_for_update().select_related("department").get(pk=token.pk)
@@ -292,7 +371,8 @@ def cancel_token(token: Token, *, actor, reason: str = "", now=None) -> Token:
             )
         token.status = Token.Status.CANCELLED
         token.save(update_fields=["status"])
-        _record(token, TokenEvent.Kind.CANCELLED, actor, now, note=reason[:200])
+        record(token, TokenEvent.Kind.CANCELLED, actor, now, note=reason[:200])
+        visits.token_cancelled(token, actor=actor, now=now)
     return token
 
 
@@ -317,7 +397,7 @@ def edit_token(token: Token, *, patient_name: str, priority: int, actor, now=Non
         if not changes:
             return token
         token.save(update_fields=["patient_name", "priority"])
-        _record(token, TokenEvent.Kind.EDITED, actor, now, note=", ".join(changes))
+        record(token, TokenEvent.Kind.EDITED, actor, now, note=", ".join(changes))
     return token
 
 
@@ -325,14 +405,16 @@ def delete_token(token: Token, *, actor, now=None) -> None:
     """An admin removes a token (e.g. issued by mistake). The event row stays."""
     now = now or timezone.now()
     with transaction.atomic():
-        _record(token, TokenEvent.Kind.DELETED, actor, now, note=token.display_number)
+        record(token, TokenEvent.Kind.DELETED, actor, now, note=token.display_number)
         token.delete()
 
 
 # --- Events and announcements -------------------------------------------------------------
 
 
-def _record(token: Token, kind: str, actor, now, *, doctor=None, note: str = "") -> TokenEvent:
+def record(
+    token: Token, kind: str, actor, now, *, doctor=None, counter=None, note: str = ""
+) -> TokenEvent:
     """Append the token's event and tell its department's screens, after commit."""
     event = TokenEvent.objects.create(
         token=token,
@@ -342,6 +424,7 @@ def _record(token: Token, kind: str, actor, now, *, doctor=None, note: str = "")
         kind=kind,
         actor=actor if actor and actor.is_authenticated else None,
         doctor=doctor,
+        counter=counter,
         at=now,
         note=note,
     )

@@ -23,8 +23,8 @@ def public_state(department: Department, day: datetime.date | None = None) -> di
         Token.objects.filter(
             department=department, service_date=day, status__in=Token.OPEN_STATUSES
         )
-        .select_related("doctor")
-        .order_by("doctor__room", "called_at")
+        .select_related("doctor", "counter")
+        .order_by("doctor__room", "counter__name", "called_at")
     )
     queue = list(waiting_tokens(department, day).values_list("number", "priority"))
     skipped = Token.objects.filter(
@@ -39,11 +39,18 @@ def public_state(department: Department, day: datetime.date | None = None) -> di
         "version": department.state_version,
         "date": day.isoformat(),
         "generated_at": timezone.now().isoformat(),
-        "department": {"slug": department.slug, "code": code, "name": department.name},
+        "department": {
+            "slug": department.slug,
+            "code": code,
+            "name": department.name,
+            "kind": department.kind,
+        },
         "serving": [
             {
                 "token": t.display_number,
                 "room": t.doctor.room if t.doctor else "",
+                # Where to go, as the screens say it: "Room 4", "Counter 2".
+                "place": t.place,
                 "doctor": t.doctor.name if t.doctor else "",
                 "status": t.status,
                 "initials": t.masked_name,

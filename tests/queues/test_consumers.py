@@ -69,6 +69,7 @@ async def test_a_display_is_pushed_each_change_with_a_rising_version(orth, dr_ra
         {
             "token": "ORTH-001",
             "room": "4",
+            "place": "Room 4",
             "doctor": "Dr. Rao",
             "status": "called",
             "initials": "A. R.",
