@@ -70,7 +70,7 @@ class Migration(migrations.Migration):
                 blank=True,
                 help_text="The service counter that called this token.",
                 null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
+                on_delete=django.db.models.deletion.PROTECT,
                 related_name="tokens",
                 to="hospital.counter",
             ),
@@ -237,7 +237,7 @@ class Migration(migrations.Migration):
             field=models.OneToOneField(
                 blank=True,
                 null=True,
-                on_delete=django.db.models.deletion.PROTECT,
+                on_delete=django.db.models.deletion.SET_NULL,
                 related_name="stop",
                 to="queues.token",
             ),
