@@ -12,7 +12,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.views.decorators.cache import never_cache
 
-from hospital.models import Roles, is_doctor
+from hospital.models import Roles, is_counter_staff, is_doctor
 
 # The permission that stands for "may work at the reception desk".
 RECEPTION_PERMISSION = "appointments.add_appointment"
@@ -59,3 +59,6 @@ def role_required(has_role, refusal: str):
 
 reception_required = role_required(is_receptionist, "This page is for the reception desk.")
 doctor_required = role_required(is_doctor, "This page is for doctors.")
+counter_required = role_required(
+    is_counter_staff, "This page is for the staff of a service counter."
+)
