@@ -1,5 +1,6 @@
 """Personas and helpers shared by every test: a small hospital with two departments,
-two orthopaedic doctors, a cardiologist, an admin and a plain user."""
+two orthopaedic doctors, a cardiologist, an admin and a plain user; and two service
+departments (a laboratory with two counters and its staff, a pharmacy with a window)."""
 
 import datetime
 import html
@@ -14,7 +15,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.utils import timezone
 
-from hospital.models import ALL_WEEKDAYS, Department, Doctor, Roles
+from hospital.models import ALL_WEEKDAYS, Counter, CounterStaff, Department, Doctor, Roles
 from hospital.roles import RECEPTION_PERMISSION
 
 # A fixed Wednesday morning in the hospital's time zone; tests that care about the clock
@@ -84,6 +85,50 @@ def dr_iyer(orth):
 @pytest.fixture
 def dr_shah(card):
     return make_doctor("shah", "Dr. Shah", card, "12")
+
+
+def make_service_department(name: str, code: str) -> Department:
+    return Department.objects.create(
+        name=name, code=code, kind=Department.Kind.SERVICE, open_weekdays=ALL_WEEKDAYS
+    )
+
+
+@pytest.fixture
+def lab(db):
+    return make_service_department("Laboratory", "LAB")
+
+
+@pytest.fixture
+def pharmacy(db):
+    return make_service_department("Pharmacy", "PHAR")
+
+
+@pytest.fixture
+def lab_counter(lab):
+    return Counter.objects.create(department=lab, name="Counter 1")
+
+
+@pytest.fixture
+def lab_counter_2(lab):
+    return Counter.objects.create(department=lab, name="Counter 2")
+
+
+@pytest.fixture
+def pharmacy_window(pharmacy):
+    return Counter.objects.create(department=pharmacy, name="Window B")
+
+
+def make_counter_staff(username: str, name: str, department, counter=None) -> CounterStaff:
+    user = get_user_model().objects.create_user(username=username, password="pw-" + username)
+    group = Group.objects.get_or_create(name=Roles.COUNTER)[0]
+    user.groups.add(group)
+    return CounterStaff.objects.create(user=user, name=name, department=department, counter=counter)
+
+
+@pytest.fixture
+def lab_tech(lab, lab_counter):
+    """Laboratory staff working Counter 1."""
+    return make_counter_staff("labtech", "Lata (lab)", lab, lab_counter)
 
 
 @pytest.fixture
