@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView as DjangoLoginView
 from django.db.models import Count
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -18,9 +19,9 @@ from django.views.decorators.http import require_POST
 from hospital.clock import local_today
 from hospital.models import Department, Doctor, is_doctor
 from hospital.roles import doctor_required, is_receptionist
-from queues import kiosk, reading, services, terminal
+from queues import kiosk, reading, services, terminal, visits
 from queues.forms import TokenForm
-from queues.models import Token
+from queues.models import Token, Visit
 from queues.services import QueueError
 from queues.state import public_state
 
@@ -90,25 +91,47 @@ def home(request):
 
 
 def token_detail(request, public_id):
+    """One token's page. The slip's QR code leads to the visit's page instead, which
+    follows the patient from stop to stop."""
     token = get_object_or_404(
-        Token.objects.select_related("department", "doctor"), public_id=public_id
+        Token.objects.select_related("department", "doctor", "counter", "visit"),
+        public_id=public_id,
     )
+    return status_page(request, token, token.visit)
+
+
+def visit_detail(request, public_id):
+    """The patient's page for the whole visit: every stop (done, now, next) and the
+    position and wait at the current one. The slip's QR code leads here."""
+    visit = get_object_or_404(Visit, public_id=public_id)
+    token = visits.current_token(visit)
+    if token is None:
+        raise Http404("This visit has no token.")
+    return status_page(request, token, visit)
+
+
+def status_page(request, token: Token, visit: Visit | None):
     ahead = reading.tokens_ahead(token)
     # The page's own address, never the request's: a query string (?x=<5,000 characters>)
     # would make the QR code too big to exist, and it is nothing the patient needs.
-    page_url = request.build_absolute_uri(reverse("token_detail", args=[token.public_id]))
+    target = ("visit_detail", visit.public_id) if visit else ("token_detail", token.public_id)
+    page_url = request.build_absolute_uri(reverse(target[0], args=[target[1]]))
     qr_svg = segno.make(page_url, error="m").svg_inline(
-        scale=4, omitsize=True, title="QR code: link to this token page"
+        scale=4, omitsize=True, title="QR code: link to this visit's page"
     )
+    today = local_today()
     return render(
         request,
         "queues/token_detail.html",
         {
             "token": token,
+            "visit": visit,
+            "stops": visits.stops_of(visit) if visit else [],
+            "on_visit_page": request.resolver_match.url_name == "visit_detail",
             "ahead": ahead,
             "estimate": reading.estimated_wait_minutes(token, ahead),
-            "is_today": token.service_date == local_today(),
-            "is_future": token.service_date > local_today(),
+            "is_today": token.service_date == today,
+            "is_future": token.service_date > today,
             "page_url": page_url,
             "qr_svg": qr_svg,
         },

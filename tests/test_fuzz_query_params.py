@@ -41,6 +41,7 @@ PAGES: dict[str, list[str]] = {
     "home": [],
     "register_kiosk": [],
     "token_detail": [],
+    "visit_detail": [],
     "progress": [],
     "display": ["departments", "d", "sound", "voice", "lang"],
     "doctor_terminal": [],
@@ -114,6 +115,7 @@ def pages(orth, dr_rao, today) -> dict[str, str]:
     )
     kwargs = {
         "token_detail": {"public_id": token.public_id},
+        "visit_detail": {"public_id": token.visit.public_id},
         "password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},
         "reception_waiting_offer": {"pk": entry.pk},
     }

@@ -18,11 +18,13 @@ NOT_ALLOWED = 405
 
 PERSONAS = ["anonymous", "same_department_doctor", "other_department_doctor", "admin"]
 
-# (method, url name, takes the token's id, expected outcome per persona in PERSONAS order)
+# (method, url name, takes the token's id (or "visit": its visit's id), expected outcome
+# per persona in PERSONAS order)
 MATRIX = [
     ("get", "home", False, [OK, OK, OK, OK]),
     ("post", "home", False, [BACK, BACK, BACK, BACK]),
     ("get", "token_detail", True, [OK, OK, OK, OK]),
+    ("get", "visit_detail", "visit", [OK, OK, OK, OK]),
     ("get", "progress", False, [OK, OK, OK, OK]),
     ("get", "display", False, [OK, OK, OK, OK]),
     ("get", "doctor_terminal", False, [LOGIN, OK, OK, FORBIDDEN]),
@@ -64,7 +66,8 @@ def test_the_matrix_covers_every_queues_url():
 )
 def test_who_may_open_what(client, persona, orth, method, name, with_token, outcomes):
     token = services.issue_token(orth, "Asha Rao", now=NOW)
-    url = reverse(name, args=[token.public_id] if with_token else [])
+    ids = {True: [token.public_id], "visit": [token.visit.public_id], False: []}
+    url = reverse(name, args=ids[with_token])
     data = {"department": "orth", "patient_name": "Bala", "service_date": WEDNESDAY.isoformat()}
     response = getattr(client, method)(url, data if name == "home" else {})
     expected = outcomes[PERSONAS.index(persona)]
