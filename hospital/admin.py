@@ -1,7 +1,9 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import Group
+from django.db import transaction
 
-from hospital.models import WEEKDAY_NAMES, Department, Doctor
+from hospital.models import WEEKDAY_NAMES, Counter, CounterStaff, Department, Doctor, Roles
 
 
 class DepartmentForm(forms.ModelForm):
@@ -20,6 +22,7 @@ class DepartmentForm(forms.ModelForm):
         model = Department
         fields = [
             "name",
+            "kind",
             "code",
             "slug",
             "is_active",
@@ -37,11 +40,22 @@ class DepartmentForm(forms.ModelForm):
         return super().save(commit=commit)
 
 
+class CounterInline(admin.TabularInline):
+    """A service department's counters, edited with the department."""
+
+    model = Counter
+    fields = ["name", "is_active"]
+    extra = 0
+    show_change_link = True
+
+
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
     form = DepartmentForm
+    inlines = [CounterInline]
     list_display = [
         "name",
+        "kind",
         "code",
         "is_active",
         "open_days_display",
@@ -49,11 +63,12 @@ class DepartmentAdmin(admin.ModelAdmin):
         "booking_window_days",
     ]
     list_editable = ["is_active"]
-    list_filter = ["is_active"]
+    list_filter = ["kind", "is_active"]
     search_fields = ["name", "code"]
     readonly_fields = ["state_version"]
     fields = [
         "name",
+        "kind",
         "code",
         "slug",
         "is_active",
@@ -63,6 +78,13 @@ class DepartmentAdmin(admin.ModelAdmin):
         "state_version",
     ]
     actions = ["deactivate", "activate"]
+
+    def get_inlines(self, request, obj):
+        # Counters are where a service department serves; a clinical department's
+        # doctors have rooms instead.
+        if obj is not None and not obj.is_service:
+            return []
+        return self.inlines
 
     @admin.display(description="Open days")
     def open_days_display(self, department: Department) -> str:
@@ -87,3 +109,80 @@ class DoctorAdmin(admin.ModelAdmin):
     search_fields = ["name", "specialization", "room", "user__username"]
     list_select_related = ["department", "user"]
     autocomplete_fields = ["user"]
+
+
+@admin.register(Counter)
+class CounterAdmin(admin.ModelAdmin):
+    list_display = ["name", "department", "is_active", "staff_display"]
+    list_filter = ["department", "is_active"]
+    list_editable = ["is_active"]
+    search_fields = ["name", "department__name", "department__code"]
+    list_select_related = ["department"]
+    ordering = ["department__name", "name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("staff")
+
+    @admin.display(description="Working it now")
+    def staff_display(self, counter: Counter) -> str:
+        return ", ".join(member.name for member in counter.staff.all()) or "—"
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "department":
+            kwargs["queryset"] = Department.objects.filter(kind=Department.Kind.SERVICE)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class CounterStaffForm(forms.ModelForm):
+    class Meta:
+        model = CounterStaff
+        fields = ["user", "name", "department", "counter"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "department" in self.fields:
+            self.fields["department"].queryset = Department.objects.filter(
+                kind=Department.Kind.SERVICE
+            )
+        if "counter" in self.fields:
+            self.fields["counter"].queryset = Counter.objects.select_related("department")
+        # (CounterStaff.clean refuses a counter of another department.)
+
+
+@admin.register(CounterStaff)
+class CounterStaffAdmin(admin.ModelAdmin):
+    """Counter staff sign in with their own user; saving here gives that user the
+    Counter staff role (its group), which carries what their pages need."""
+
+    form = CounterStaffForm
+    list_display = ["name", "department", "counter", "user"]
+    list_filter = ["department"]
+    search_fields = ["name", "user__username", "counter__name"]
+    list_select_related = ["department", "counter", "user"]
+    autocomplete_fields = ["user"]
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            previous_user = None
+            if change and "user" in form.changed_data:
+                previous_user = form.initial.get("user")
+            super().save_model(request, obj, form, change)
+            group = Group.objects.get_or_create(name=Roles.COUNTER)[0]
+            obj.user.groups.add(group)
+            if previous_user is not None and previous_user != obj.user_id:
+                # The role belongs to whoever works the counter, not to the account
+                # that was picked by mistake before.
+                group.user_set.remove(previous_user)
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            user = obj.user
+            super().delete_model(request, obj)
+            user.groups.remove(*Group.objects.filter(name=Roles.COUNTER))
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            users = [member.user for member in queryset.select_related("user")]
+            super().delete_queryset(request, queryset)
+            for group in Group.objects.filter(name=Roles.COUNTER):
+                group.user_set.remove(*users)

@@ -1,6 +1,6 @@
 from django.urls import reverse
 
-from hospital.models import MON_TO_SAT, Department, Doctor
+from hospital.models import MON_TO_SAT, CounterStaff, Department, Doctor, Roles, is_counter_staff
 
 
 def test_the_admin_is_branded(staff):
@@ -51,6 +51,9 @@ def department_post(**overrides) -> dict:
         "open_days": ["0", "2", "4"],
         "daily_token_limit": "",
         "booking_window_days": "7",
+        "kind": "clinical",
+        # A new department's page has the (empty) counters inline.
+        **counters_formset(),
     }
     data.update(overrides)
     return data
@@ -147,3 +150,160 @@ def test_a_doctor_can_be_edited(staff, dr_rao):
     dr_rao.refresh_from_db()
     assert (dr_rao.name, dr_rao.room, dr_rao.on_duty) == ("Dr. Ramesh Rao", "4A", False)
     assert Doctor.objects.count() == 1
+
+
+# --- Service departments, counters and their staff ----------------------------------------
+
+
+def counters_formset(*rows, initial=0) -> dict:
+    data = {
+        "counters-TOTAL_FORMS": str(len(rows)),
+        "counters-INITIAL_FORMS": str(initial),
+        "counters-MIN_NUM_FORMS": "0",
+        "counters-MAX_NUM_FORMS": "1000",
+    }
+    for i, row in enumerate(rows):
+        data.update({f"counters-{i}-{key}": value for key, value in row.items()})
+    return data
+
+
+def test_departments_list_and_filter_by_kind(staff, orth, lab):
+    url = reverse("admin:hospital_department_changelist")
+    html = staff.get(url).content.decode()
+    assert "Kind" in html and "Service (counters" in html and "Clinical (doctors" in html
+    services_only = staff.get(url, {"kind__exact": "service"})
+    assert list(services_only.context["cl"].result_list) == [lab]
+
+
+def test_a_service_department_is_added_with_its_counters(staff):
+    data = department_post(
+        name="Radiology", code="rad", kind="service", open_days=[str(d) for d in range(7)]
+    )
+    data.update(
+        counters_formset(
+            {"name": "X-ray room 1", "is_active": "on"},
+            {"name": "Ultrasound room", "is_active": "on"},
+        )
+    )
+    response = staff.post(reverse("admin:hospital_department_add"), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    radiology = Department.objects.get(code="RAD")
+    assert radiology.is_service
+    assert sorted(radiology.counters.values_list("name", flat=True)) == [
+        "Ultrasound room",
+        "X-ray room 1",
+    ]
+
+
+def test_a_service_departments_page_edits_its_counters(staff, lab, lab_counter):
+    url = reverse("admin:hospital_department_change", args=[lab.pk])
+    response = staff.get(url)
+    assert "Counter 1" in response.content.decode()
+    data = department_post(
+        name=lab.name, code=lab.code, slug=lab.slug, kind="service", open_days=["0", "1"]
+    )
+    data.update(
+        counters_formset(
+            {
+                "id": str(lab_counter.pk),
+                "department": str(lab.pk),
+                "name": "Counter 1",
+                "is_active": "",
+            },
+            {"name": "Counter 3", "is_active": "on"},
+            initial=1,
+        )
+    )
+    response = staff.post(url, data)
+    assert response.status_code == 302, response.context["inline_admin_formsets"]
+    lab_counter.refresh_from_db()
+    assert not lab_counter.is_active
+    assert lab.counters.filter(name="Counter 3", is_active=True).exists()
+
+
+def test_a_clinical_department_has_no_counters_inline(staff, orth):
+    response = staff.get(reverse("admin:hospital_department_change", args=[orth.pk]))
+    assert not response.context["inline_admin_formsets"]
+
+
+def test_counters_are_listed_with_who_works_them(staff, lab_tech, lab_counter_2, pharmacy_window):
+    url = reverse("admin:hospital_counter_changelist")
+    html = staff.get(url).content.decode()
+    for text in ("Counter 1", "Counter 2", "Window B", "Laboratory", "Pharmacy", "Lata (lab)"):
+        assert text in html
+    by_department = staff.get(url, {"department__id__exact": lab_counter_2.department_id})
+    assert {c.name for c in by_department.context["cl"].result_list} == {"Counter 1", "Counter 2"}
+
+
+def test_a_counter_belongs_to_a_service_department(staff, orth, lab):
+    form = staff.get(reverse("admin:hospital_counter_add")).context["adminform"].form
+    assert list(form.fields["department"].queryset) == [lab]
+    response = staff.post(
+        reverse("admin:hospital_counter_add"),
+        {"department": orth.pk, "name": "Counter 9", "is_active": "on"},
+    )
+    assert response.status_code == 200
+    assert "department" in response.context["adminform"].form.errors
+
+
+def counter_staff_post(user, department, counter, name="Kiran (lab)") -> dict:
+    return {
+        "user": user.pk,
+        "name": name,
+        "department": department.pk,
+        "counter": counter.pk if counter else "",
+    }
+
+
+def test_adding_counter_staff_gives_them_the_counter_role(staff, plain_user, lab, lab_counter_2):
+    response = staff.post(
+        reverse("admin:hospital_counterstaff_add"),
+        counter_staff_post(plain_user, lab, lab_counter_2),
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    member = CounterStaff.objects.get(user=plain_user)
+    assert (member.department, member.counter) == (lab, lab_counter_2)
+    assert plain_user.groups.filter(name=Roles.COUNTER).exists()
+    assert is_counter_staff(plain_user)
+
+
+def test_counter_staff_cannot_be_given_another_departments_counter(
+    staff, plain_user, lab, pharmacy_window
+):
+    response = staff.post(
+        reverse("admin:hospital_counterstaff_add"),
+        counter_staff_post(plain_user, lab, pharmacy_window),
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "Choose a counter of the staff member's department." in errors["counter"]
+    assert not CounterStaff.objects.exists()
+    assert not plain_user.groups.filter(name=Roles.COUNTER).exists()
+
+
+def test_counter_staff_may_have_no_counter_yet(staff, plain_user, pharmacy):
+    response = staff.post(
+        reverse("admin:hospital_counterstaff_add"), counter_staff_post(plain_user, pharmacy, None)
+    )
+    assert response.status_code == 302
+    assert CounterStaff.objects.get(user=plain_user).counter is None
+
+
+def test_moving_the_role_to_another_user_and_deleting_it(staff, lab_tech, plain_user, lab):
+    url = reverse("admin:hospital_counterstaff_change", args=[lab_tech.pk])
+    old_user = lab_tech.user
+    response = staff.post(url, counter_staff_post(plain_user, lab, lab_tech.counter, lab_tech.name))
+    assert response.status_code == 302
+    assert plain_user.groups.filter(name=Roles.COUNTER).exists()
+    assert not old_user.groups.filter(name=Roles.COUNTER).exists()
+
+    delete = reverse("admin:hospital_counterstaff_delete", args=[lab_tech.pk])
+    assert staff.post(delete, {"post": "yes"}).status_code == 302
+    assert not CounterStaff.objects.exists()
+    assert not plain_user.groups.filter(name=Roles.COUNTER).exists()
+
+
+def test_counter_staff_are_listed(staff, lab_tech):
+    html = staff.get(reverse("admin:hospital_counterstaff_changelist")).content.decode()
+    for text in ("Lata (lab)", "Laboratory", "Counter 1", "labtech"):
+        assert text in html
