@@ -1,5 +1,6 @@
-// Token page: the "Print slip" button (print CSS shows the slip alone), and the live
-// status for the patient's phone. Position and estimated wait are worked out from each
+// Token and visit page: the "Print slip" button (print CSS shows the slip alone), and the
+// live status for the patient's phone. On the visit page, when the patient is done at one
+// stop and sent on, the page reloads to follow the next stop's queue. Position and estimated wait are worked out from each
 // department state as it arrives; when the token's own status changes (called, in
 // consultation, done, skipped) the status card is fetched once from the server, which
 // owns those texts, and the phone vibrates on "It's your turn".
@@ -19,7 +20,7 @@
 
   function situation(state) {
     const serving = state.serving.find(function (s) { return s.token === mine; });
-    if (serving) return { status: serving.status, room: serving.room };
+    if (serving) return { status: serving.status, room: serving.place };
     const position = state.queue.indexOf(mine);
     if (position >= 0) return { status: "waiting", ahead: position };
     if ((state.skipped || []).includes(mine)) return { status: "skipped" };
@@ -31,6 +32,13 @@
       .then(function (response) { return response.text(); })
       .then(function (html) {
         const fresh = new DOMParser().parseFromString(html, "text/html");
+        const freshRoot = fresh.getElementById("token-page");
+        if (freshRoot && freshRoot.dataset.token !== mine) {
+          // The visit moved on to its next stop (another department's queue): load the
+          // page afresh, which follows that stop's queue live.
+          window.location.reload();
+          return;
+        }
         const card = fresh.querySelector(".token-status");
         const current = document.querySelector(".token-status");
         if (!card || !current) return;
@@ -52,7 +60,7 @@
       room = now.room || null;
       refreshCard();
       if (wasCalled) {
-        document.title = "It's your turn — Room " + now.room;
+        document.title = "It's your turn — " + now.room;
         if (navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 400]);
       }
       return;
