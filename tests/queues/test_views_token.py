@@ -43,7 +43,8 @@ def test_the_issued_token_page_shows_number_position_wait_and_a_qr_code(client, 
     # Two ahead at the default 10 minutes each, no doctor on duty counted as one.
     assert "~20 min" in page
     assert "<svg" in page and "segno" in page
-    assert f"http://testserver/tokens/{token.public_id}/" in page
+    # The slip's QR code and address lead to the visit's page, for every stop of the visit.
+    assert f"http://testserver/visits/{token.visit.public_id}/" in page
     assert 'data-department-slug="orth"' in page
     assert 'data-token="ORTH-003"' in page
     assert f'data-public-id="{token.public_id}"' in page
@@ -69,7 +70,7 @@ def test_a_called_token_shows_the_room(client, orth, dr_rao):
     token = services.issue_token(orth, "Asha", now=NOW)
     services.call_next(dr_rao, now=NOW)
     page = page_text(client.get(reverse("token_detail", args=[token.public_id])))
-    assert "room 4" in page
+    assert "Room 4" in page
     assert "Called" in page
 
 
@@ -91,5 +92,5 @@ def test_a_huge_query_string_leaves_the_qr_code_on_the_page_address(client, orth
     token = services.issue_token(orth, "Asha Rao", now=NOW)
     response = client.get(reverse("token_detail", args=[token.public_id]), {"x": "y" * 5000})
     assert response.status_code == 200
-    assert response.context["page_url"] == f"http://testserver/tokens/{token.public_id}/"
+    assert response.context["page_url"] == f"http://testserver/visits/{token.visit.public_id}/"
     assert "yyyy" not in response.content.decode()
