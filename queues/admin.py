@@ -3,9 +3,12 @@ import re
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils.html import format_html
 
 from queues import services
-from queues.models import KioskDevice, Token, TokenEvent
+from queues.models import KioskDevice, Token, TokenEvent, Visit, VisitStop
 
 # "ORTH-007", "orth 7", "ORTH7": a department code and a token number.
 DISPLAY_NUMBER = re.compile(r"^\s*([A-Za-z]{1,6})[\s-]*(\d{1,6})\s*$")
@@ -37,6 +40,7 @@ class TokenAdmin(admin.ModelAdmin):
         "status",
         "priority",
         "doctor",
+        "counter",
         "issued_at",
         "called_at",
         "started_at",
@@ -46,7 +50,7 @@ class TokenAdmin(admin.ModelAdmin):
     date_hierarchy = "service_date"
     search_fields = ["patient_name"]
     search_help_text = "Patient name, or a token number such as ORTH-007 or 7."
-    list_select_related = ["department", "doctor"]
+    list_select_related = ["department", "doctor", "counter__department"]
     ordering = ["-service_date", "department__name", "number"]
     list_per_page = 50
     fields = [
@@ -58,7 +62,10 @@ class TokenAdmin(admin.ModelAdmin):
         "priority",
         "status",
         "doctor",
+        "counter",
+        "visit",
         "issued_at",
+        "queued_at",
         "called_at",
         "started_at",
         "completed_at",
@@ -132,6 +139,101 @@ class TokenAdmin(admin.ModelAdmin):
                 f"Not cancelled (not waiting): {', '.join(refused)}.",
                 messages.WARNING,
             )
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class VisitStopInline(ReadOnlyInline):
+    """The visit's stops in order, as queues.visits wrote them."""
+
+    model = VisitStop
+    fk_name = "visit"
+    fields = ["position", "kind", "status", "department", "doctor", "token", "note", "sent_by",
+              "sent_at"]  # fmt: skip
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("department", "doctor", "token__department", "sent_by")
+        )
+
+
+class VisitTokenInline(ReadOnlyInline):
+    model = Token
+    fk_name = "visit"
+    verbose_name_plural = "tokens"
+    fields = ["token_link", "department", "status", "place", "issued_at", "queued_at",
+              "called_at", "started_at", "completed_at"]  # fmt: skip
+    readonly_fields = fields
+    ordering = ["issued_at", "pk"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("department", "doctor", "counter")
+
+    @admin.display(description="Token")
+    def token_link(self, token: Token):
+        url = reverse("admin:queues_token_change", args=[token.pk])
+        return format_html('<a href="{}">{}</a>', url, token.display_number)
+
+    @admin.display(description="Served at")
+    def place(self, token: Token) -> str:
+        return token.place or "—"
+
+
+@admin.register(Visit)
+class VisitAdmin(admin.ModelAdmin):
+    """A patient's stops through the OPD: written by the services, read here."""
+
+    list_display = ["patient_name", "service_date", "source", "status", "stop_count",
+                    "started_at", "closed_at"]  # fmt: skip
+    list_filter = ["service_date", "status", "source"]
+    date_hierarchy = "service_date"
+    search_fields = ["patient_name"]
+    search_help_text = "Patient name."
+    ordering = ["-service_date", "-started_at"]
+    list_per_page = 50
+    fields = ["patient_name", "patient", "service_date", "source", "status", "started_at",
+              "closed_at", "public_id"]  # fmt: skip
+    readonly_fields = fields
+    inlines = [VisitStopInline, VisitTokenInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                stops_made=Count("stops", filter=~Q(stops__status=VisitStop.Status.CANCELLED))
+            )
+        )
+
+    @admin.display(description="Stops", ordering="stops_made")
+    def stop_count(self, visit: Visit) -> int:
+        return visit.stops_made
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A visit's tokens are PROTECTed; its history is kept.
+        return False
 
 
 @admin.register(TokenEvent)

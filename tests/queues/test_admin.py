@@ -3,7 +3,8 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
 from queues.models import Token, TokenEvent
-from queues.services import call_next, issue_token, start_consultation
+from queues.services import call_next, complete_token, issue_token, start_consultation
+from queues.visits import NextStop
 from tests.conftest import WEDNESDAY, at
 
 CHANGELIST = reverse("admin:queues_token_changelist")
@@ -237,3 +238,88 @@ def test_events_are_read_only(staff, orth):
     assert "delete_selected" not in listing.content.decode()
     event.refresh_from_db()
     assert event.kind == TokenEvent.Kind.ISSUED
+
+
+# --- Visits -------------------------------------------------------------------------------
+
+
+VISITS = reverse("admin:queues_visit_changelist")
+
+
+@pytest.fixture
+def lab_round(orth, dr_rao, lab, lab_counter, lab_tech):
+    """Asha: Dr. Rao, then the laboratory (Counter 1), then back to Dr. Rao for review;
+    Bala: Dr. Rao only, still waiting."""
+    token = issue(orth, "Asha Kumari", 1)
+    issue(orth, "Bala", 2)
+    call_next(dr_rao, now=at(WEDNESDAY, 9))
+    start_consultation(dr_rao, token, now=at(WEDNESDAY, 9, 1))
+    complete_token(
+        dr_rao,
+        token,
+        now=at(WEDNESDAY, 9, 10),
+        send_on=[
+            NextStop(lab, note="CBC, fasting sugar"),
+            NextStop(orth, doctor=dr_rao),
+        ],
+    )
+    lab_token = call_next(lab_counter, actor=lab_tech.user, now=at(WEDNESDAY, 9, 20))
+    start_consultation(lab_counter, lab_token, actor=lab_tech.user, now=at(WEDNESDAY, 9, 21))
+    complete_token(lab_counter, lab_token, actor=lab_tech.user, now=at(WEDNESDAY, 9, 30))
+    return token.visit
+
+
+def test_visits_are_listed_by_day_status_and_source(staff, lab_round):
+    response = staff.get(VISITS)
+    assert response.status_code == 200
+    html = response.content.decode()
+    for text in ("Asha Kumari", "Bala", "In progress", "Kiosk", "Stops"):
+        assert text in html
+    asha = next(v for v in response.context["cl"].result_list if v.pk == lab_round.pk)
+    assert asha.stops_made == 3
+    for query, expected in [
+        ({"status__exact": "open"}, {"Asha Kumari", "Bala"}),
+        ({"status__exact": "closed"}, set()),
+        ({"source__exact": "kiosk"}, {"Asha Kumari", "Bala"}),
+        ({"source__exact": "walk_in"}, set()),
+        ({"service_date": WEDNESDAY.isoformat()}, {"Asha Kumari", "Bala"}),
+        ({"q": "kumari"}, {"Asha Kumari"}),
+    ]:
+        listed = staff.get(VISITS, query).context["cl"].result_list
+        assert {v.patient_name for v in listed} == expected, query
+
+
+def test_a_visit_shows_its_stops_and_tokens_read_only(staff, lab_round):
+    url = reverse("admin:queues_visit_change", args=[lab_round.pk])
+    response = staff.get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    for text in (
+        "First stop", "Sent on", "Back for review", "Done", "Now",
+        "Laboratory", "CBC, fasting sugar", "ORTH-001", "LAB-001", "ORTH-003",
+        "Room 4", "Counter 1",
+    ):  # fmt: skip
+        assert text in html, text
+    assert b'name="_save"' not in response.content
+    assert staff.post(url, {"patient_name": "Someone else"}).status_code == 403
+    assert staff.get(reverse("admin:queues_visit_add")).status_code == 403
+    delete = reverse("admin:queues_visit_delete", args=[lab_round.pk])
+    assert staff.post(delete, {"post": "yes"}).status_code == 403
+    lab_round.refresh_from_db()
+    assert lab_round.patient_name == "Asha Kumari"
+
+
+def test_the_token_list_and_page_name_the_counter_and_the_visit(staff, lab_round):
+    lab_token = Token.objects.get(department__code="LAB")
+    html = staff.get(CHANGELIST).content.decode()
+    assert "Counter" in html and "LAB Counter 1" in html
+    page = staff.get(change_url(lab_token)).content.decode()
+    assert "LAB Counter 1" in page
+    assert reverse("admin:queues_visit_change", args=[lab_round.pk]) in page
+    assert "Visit of Asha Kumari" in page
+
+
+def test_visits_are_for_staff_only(client, plain_user, lab_tech, lab_round):
+    for user in (plain_user, lab_tech.user):
+        client.force_login(user)
+        assert client.get(VISITS).status_code == 403
