@@ -55,11 +55,19 @@
 
   function speak(call) {
     if (!voiceOn || !audioUnlocked || !window.speechSynthesis) return;
-    const text = spokenToken(call.token) + ", please go to room " + call.room;
+    // "…, please go to Room 4" / "…, please go to Counter 2": the place as the screen shows it.
+    const text = spokenToken(call.token) + ", please go to " + placeOf(call);
     const utterance = new SpeechSynthesisUtterance(text);
     utterance.lang = lang;
     utterance.rate = 0.9;
     window.speechSynthesis.speak(utterance);
+  }
+
+  // Where the called patient goes: "Room 4" for a doctor, "Counter 2" or "Window B" for a
+  // service counter. (A state from before service counters has only the room.)
+  function placeOf(entry) {
+    if (entry.place) return entry.place;
+    return entry.room ? "Room " + entry.room : "";
   }
 
   function element(tag, className, text) {
@@ -86,7 +94,7 @@
       li.append(
         element("span", "tv-token", entry.token),
         element("span", "tv-arrow", "→"),
-        element("span", "tv-room", "Room " + entry.room),
+        element("span", "tv-room", placeOf(entry)),
         element("span", "tv-state", entry.status === "called" ? "please go in" : "in consultation")
       );
       if (previous && entry.status === "called" && previous[entry.token] !== entry.called_at) {

@@ -29,7 +29,7 @@
       // The same markup as templates/queues/progress.html renders.
       const where = element("span", "serving-where");
       where.append(
-        element("span", "serving-room", "Room " + entry.room),
+        element("span", "serving-room", entry.place || (entry.room ? "Room " + entry.room : "")),
         element("span", "status-badge status-" + entry.status, STATUS_LABELS[entry.status] || entry.status)
       );
       row.append(element("span", "serving-token", entry.token), arrow, where);

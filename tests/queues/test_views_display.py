@@ -83,3 +83,41 @@ def test_a_department_name_with_a_nul_shows_the_picker(client, orth):
     response = client.get("/display/", {"departments": "orth\x00,card"})
     assert response.status_code == 200
     assert "queues/display_picker.html" in [t.name for t in response.templates]
+
+
+def lab_token_at_counter_2(orth, dr_rao, lab, lab_counter_2, mobile=""):
+    """A patient sent from Dr. Rao to the laboratory, called there at Counter 2."""
+    from hospital.models import CounterStaff
+    from queues.visits import NextStop
+    from tests.conftest import make_counter_staff
+
+    if not CounterStaff.objects.filter(counter=lab_counter_2).exists():
+        make_counter_staff("labtech2", "Lab two", lab, lab_counter_2)
+    token = services.issue_token(orth, "Asha Ramachandran", mobile=mobile)
+    services.call_next(dr_rao)
+    services.start_consultation(dr_rao, token)
+    services.complete_token(
+        dr_rao, token, send_on=[NextStop(lab, note="Fasting sugar, suspected diabetes")]
+    )
+    staff = CounterStaff.objects.get(counter=lab_counter_2)
+    return services.call_next(lab_counter_2, actor=staff.user)
+
+
+def test_a_laboratory_token_shows_its_counter_not_a_room(client, orth, dr_rao, lab, lab_counter_2):
+    called = lab_token_at_counter_2(orth, dr_rao, lab, lab_counter_2, mobile="98123 45678")
+    assert called.display_number == "LAB-001"
+    response = client.get(f"/display/?departments={lab.slug}")
+    state = initial_states(response)[lab.slug]
+    (entry,) = state["serving"]
+    assert entry["token"] == "LAB-001"
+    assert entry["place"] == "Counter 2"
+    assert "Room" not in json.dumps(state)
+    html = response.content.decode()
+    for secret in ["Asha", "Ramachandran", "98123", "Fasting", "diabetes"]:
+        assert secret not in html
+
+
+def test_the_picker_lists_service_departments_too(client, orth, lab, pharmacy):
+    html = client.get("/display/").content.decode()
+    assert 'name="d" value="lab"' in html and 'name="d" value="phar"' in html
+    assert "(LAB, counters)" in html and "(ORTH)" in html

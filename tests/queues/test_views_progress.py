@@ -55,3 +55,19 @@ def test_its_query_count_does_not_grow_with_departments(
     with django_assert_max_num_queries(4):
         response = client.get(reverse("progress"))
     assert response.status_code == 200
+
+
+def test_a_service_counter_is_shown_by_its_name_not_as_a_room(
+    client, orth, dr_rao, lab, lab_counter, lab_counter_2
+):
+    from tests.queues.test_views_display import lab_token_at_counter_2
+
+    lab_token_at_counter_2(orth, dr_rao, lab, lab_counter_2, mobile="98123 45678")
+    page = page_text(client.get(reverse("progress")))
+    board = page[page.index('data-department-slug="lab"') :]
+    board = board[: board.index("</section>")]
+    assert "LAB-001" in board
+    assert '<span class="serving-room">Counter 2</span>' in board
+    assert "Room" not in board
+    for secret in ["Asha", "Ramachandran", "98123", "Fasting", "diabetes"]:
+        assert secret not in page
