@@ -20,7 +20,7 @@ from appointments.models import Appointment, AppointmentEvent, DoctorSchedule, O
 from hospital.clock import at_local, day_bounds, local_today
 from hospital.models import Doctor
 from hospital.text import InvalidText, clean_note, clean_text
-from queues.models import Token
+from queues.models import Token, Visit
 from queues.services import QueueError, issue_token
 
 MAX_CANCEL_REASON_LENGTH = MAX_EVENT_REASON_LENGTH
@@ -223,7 +223,8 @@ def check_in(appointment: Appointment, *, actor, now=None) -> tuple[Token, bool]
             token = issue_token(
                 doctor.department,
                 appointment.patient.name,
-                mobile=appointment.patient.mobile,
+                # Registered patients may have no mobile (None).
+                mobile=appointment.patient.mobile or "",
                 service_date=today,
                 priority=Token.Priority.EMERGENCY
                 if appointment.is_emergency
@@ -232,6 +233,8 @@ def check_in(appointment: Appointment, *, actor, now=None) -> tuple[Token, bool]
                 now=now,
                 assigned_doctor=doctor,
                 appointment=appointment,
+                source=Visit.Source.WALK_IN if appointment.is_walk_in else Visit.Source.BOOKED,
+                patient=appointment.patient,
             )
         except QueueError as exc:  # e.g. the department does not give tokens that day
             raise BookingError(str(exc)) from None
