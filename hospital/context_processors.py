@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from hospital.models import is_doctor
+from hospital.models import is_counter_staff, is_doctor
 from hospital.roles import is_receptionist
 
 
@@ -8,6 +8,7 @@ def roles(request):
     user = request.user
     return {
         "user_is_doctor": is_doctor(user),
+        "user_is_counter_staff": is_counter_staff(user),
         "user_is_staff": user.is_authenticated and user.is_staff,
         "user_is_receptionist": is_receptionist(user),
         # Pages' scripts show clock times in the hospital's zone, not the browser's.

@@ -1,8 +1,9 @@
 """Websocket consumers: thin pipes from queues.broadcast to the screens.
 
 Public sockets (TVs, boards, patients' phones) read the database on connect, and
-afterwards forward the state the broadcaster already serialised. Doctors' sockets render
-their own panel on each change (a handful of doctors, not thousands of TVs).
+afterwards forward the state the broadcaster already serialised. Staff terminals' sockets
+(doctors', counters') render their own panel on each change (a handful of desks, not
+thousands of TVs).
 
 Every screen pings every few seconds with the version it shows, and each ping checks the
 two ways a screen can go stale:
@@ -25,11 +26,11 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from hospital.middleware import session_idle
-from hospital.models import Department, is_doctor
+from hospital.models import Department, is_counter_staff, is_doctor
 from hospital.two_factor import second_step_passed
 from queues.broadcast import department_group
 from queues.state import public_state
-from queues.terminal import doctor_panel_message
+from queues.terminal import counter_panel_message, doctor_panel_message
 
 logger = logging.getLogger(__name__)
 
@@ -228,13 +229,26 @@ class DepartmentConsumer(LiveConsumer):
         await self.send(text_data=event["text"])
 
 
+def may_open_terminal(user, session) -> bool:
+    """Whether the session could open a staff page now: not idle past
+    STAFF_IDLE_MINUTES, and past the second step if the user has one."""
+    return not session_idle(session) and second_step_passed(user, session)
+
+
 @database_sync_to_async
 def doctor_of(user, session):
-    """The signed-in doctor, if their session could open the terminal's page: not idle
-    past STAFF_IDLE_MINUTES, and past the second step if they have one."""
-    if not is_doctor(user) or session_idle(session) or not second_step_passed(user, session):
+    """The signed-in doctor, if their session could open the terminal's page."""
+    if not is_doctor(user) or not may_open_terminal(user, session):
         return None
     return user.doctor
+
+
+@database_sync_to_async
+def counter_staff_of(user, session):
+    """The signed-in counter staff member, if their session could open /counter/."""
+    if not is_counter_staff(user) or not may_open_terminal(user, session):
+        return None
+    return user.counter_staff
 
 
 @database_sync_to_async
@@ -242,28 +256,62 @@ def doctor_panel_text(doctor_id: int, csrf_token: str) -> str:
     return json.dumps(doctor_panel_message(doctor_id, csrf_token))
 
 
-class DoctorConsumer(LiveConsumer):
-    """`/ws/doctor/`: a signed-in doctor's own terminal: their department's queue and
-    their current token, re-rendered on every change in the department."""
+@database_sync_to_async
+def counter_panel_text(staff_id: int, csrf_token: str) -> str:
+    return json.dumps(counter_panel_message(staff_id, csrf_token))
+
+
+class TerminalConsumer(LiveConsumer):
+    """A staff member's own terminal, re-rendered on every change in their department.
+    Subclasses find the staff member (desk_of) and render the panel (panel_text)."""
+
+    async def desk_of(self, user, session):
+        raise NotImplementedError
+
+    async def panel_text(self) -> str:
+        raise NotImplementedError
 
     async def connect(self):
-        doctor = await doctor_of(self.scope["user"], self.scope["session"])
-        if doctor is None:
+        desk = await self.desk_of(self.scope["user"], self.scope["session"])
+        if desk is None:
             await self.close()
             return
-        self.doctor_id = doctor.pk
-        self.department_id = doctor.department_id
+        self.desk_id = desk.pk
+        self.department_id = desk.department_id
         # The panel's buttons are forms; they carry the CSRF secret from the page's own
         # cookie, which the CSRF middleware accepts as the form token.
         self.csrf_token = self.scope.get("cookies", {}).get("csrftoken", "")
-        self.group_name = department_group(doctor.department_id)
+        self.group_name = department_group(desk.department_id)
         await self.join_group()
         await self.accept()
         await self.send_state()
 
     async def send_state(self) -> None:
-        await self.send(text_data=await doctor_panel_text(self.doctor_id, self.csrf_token))
+        await self.send(text_data=await self.panel_text())
 
     async def queue_state(self, event):
         note_version(self.department_id, event["version"])
         await self.send_state()
+
+
+class DoctorConsumer(TerminalConsumer):
+    """`/ws/doctor/`: a signed-in doctor's own terminal: their department's queue and
+    their current token."""
+
+    async def desk_of(self, user, session):
+        return await doctor_of(user, session)
+
+    async def panel_text(self) -> str:
+        return await doctor_panel_text(self.desk_id, self.csrf_token)
+
+
+class CounterConsumer(TerminalConsumer):
+    """`/ws/counter/`: a signed-in counter staff member's terminal: their department's
+    queue and the patient at the counter they work now (read afresh on each render, so a
+    change of counter shows at once)."""
+
+    async def desk_of(self, user, session):
+        return await counter_staff_of(user, session)
+
+    async def panel_text(self) -> str:
+        return await counter_panel_text(self.desk_id, self.csrf_token)

@@ -5,9 +5,10 @@ import datetime
 from django import forms
 from django.utils.functional import cached_property
 
-from hospital.models import Department
+from hospital.models import Counter, CounterStaff, Department, Doctor
 from hospital.text import MAX_NAME_LENGTH
-from queues.services import bookable_dates
+from queues import visits
+from queues.services import QueueError, bookable_dates
 
 
 def date_label(day: datetime.date, today: datetime.date) -> str:
@@ -91,3 +92,136 @@ class TokenForm(forms.Form):
 
     def clean_service_date(self) -> datetime.date:
         return self.cleaned_data.get("service_date") or self.today
+
+
+# --- Staff terminals ----------------------------------------------------------------------
+
+# Stops a terminal offers at once (the service allows a few more, for other callers).
+SEND_ON_STOPS = 3
+REVIEW = "review"
+
+
+def first_error(form: forms.Form) -> str:
+    """A form's first message, for a terminal's message line."""
+    for errors in form.errors.values():
+        return str(errors[0])
+    return "Check the form and try again."
+
+
+class SendOnForm(forms.Form):
+    """The "Send on" part of a terminal's Complete form: up to SEND_ON_STOPS next stops
+    in order, each a destination (a service department, a clinical department's pool, a
+    named doctor, or for a doctor "back to me for review") and an optional note for that
+    stop's staff. Parses into `stops`, a list of queues.visits.NextStop; whether those
+    stops can take the patient today is decided by services.complete_token."""
+
+    def __init__(self, *args, desk, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.desk = desk
+        departments = list(Department.objects.filter(is_active=True).order_by("name"))
+        doctors = list(
+            Doctor.objects.filter(
+                on_duty=True,
+                department__is_active=True,
+                department__kind=Department.Kind.CLINICAL,
+            )
+            .select_related("department")
+            .order_by("department__name", "name")
+        )
+        if isinstance(desk, Doctor):
+            doctors = [d for d in doctors if d.pk != desk.pk]
+        self.destinations: dict[str, visits.NextStop] = {}
+        choices: list = [("", "—")]
+        if isinstance(desk, Doctor):
+            self.destinations[REVIEW] = visits.NextStop(desk.department, doctor=desk)
+            choices.append((REVIEW, "Back to me for review"))
+        groups = [
+            ("Service departments", [d for d in departments if d.is_service], "{0.name}"),
+            (
+                "Departments (any doctor)",
+                [d for d in departments if not d.is_service],
+                "{0.name} (any doctor)",
+            ),
+        ]
+        for label, group, text in groups:
+            options = []
+            for department in group:
+                key = f"department-{department.pk}"
+                self.destinations[key] = visits.NextStop(department)
+                options.append((key, text.format(department)))
+            if options:
+                choices.append((label, options))
+        named = []
+        for doctor in doctors:
+            key = f"doctor-{doctor.pk}"
+            self.destinations[key] = visits.NextStop(doctor.department, doctor=doctor)
+            named.append((key, f"{doctor.name} — {doctor.department.name}"))
+        if named:
+            choices.append(("Doctors", named))
+        for i in range(1, SEND_ON_STOPS + 1):
+            self.fields[f"stop_{i}"] = forms.ChoiceField(
+                label="Then" if i > 1 else "Send to",
+                choices=choices,
+                required=False,
+                error_messages={"invalid_choice": f"Stop {i}: choose a destination from the list."},
+            )
+            self.fields[f"note_{i}"] = forms.CharField(
+                label=f"Note for stop {i} (optional, staff only)",
+                required=False,
+                strip=False,
+                widget=forms.TextInput(attrs={"maxlength": visits.MAX_NOTE_LENGTH}),
+            )
+
+    def rows(self) -> list[tuple]:
+        """(destination field, note field) pairs, for the template."""
+        return [(self[f"stop_{i}"], self[f"note_{i}"]) for i in range(1, SEND_ON_STOPS + 1)]
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        stops = []
+        for i in range(1, SEND_ON_STOPS + 1):
+            key, raw_note = data.get(f"stop_{i}") or "", data.get(f"note_{i}") or ""
+            if not key:
+                if raw_note.strip():
+                    raise forms.ValidationError(f"Stop {i} has a note but no destination.")
+                continue
+            try:
+                note = visits.clean_note(raw_note)
+            except QueueError as exc:
+                raise forms.ValidationError(f"Stop {i}: {exc}") from None
+            destination = self.destinations[key]
+            stops.append(visits.NextStop(destination.department, destination.doctor, note))
+        data["stops"] = stops
+        return data
+
+
+def describe_destination(stop: visits.NextStop, desk) -> str:
+    """ "Laboratory", "back to you", "Dr. Shah (Cardiology)": for the success message."""
+    if stop.doctor is not None:
+        if isinstance(desk, Doctor) and stop.doctor.pk == desk.pk:
+            return "back to you"
+        return f"{stop.doctor.name} ({stop.department.name})"
+    return stop.department.name
+
+
+class CounterChoiceForm(forms.Form):
+    """Which counter of their own department a staff member works now."""
+
+    counter = forms.ModelChoiceField(
+        queryset=Counter.objects.none(),
+        label="Your counter",
+        empty_label="Choose a counter…",
+        error_messages={
+            "required": "Choose a counter.",
+            "invalid_choice": "Choose an open counter of your own department.",
+        },
+    )
+
+    def __init__(self, *args, staff: CounterStaff, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["counter"]
+        field.queryset = Counter.objects.filter(department=staff.department_id, is_active=True)
+        field.initial = staff.counter_id
+        field.label_from_instance = lambda counter: counter.name

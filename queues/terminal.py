@@ -1,13 +1,29 @@
-"""The doctor's terminal panel: one context builder and one partial template shared by
-the page (/doctor/) and the live socket (/ws/doctor/), so both always show the same."""
+"""The staff terminals' panel: a doctor's (/doctor/) and a service counter's (/counter/).
 
+One context builder and one partial template (queues/_desk_panel.html) are shared by the
+pages and their live sockets (/ws/doctor/, /ws/counter/), so both always show the same.
+"""
+
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from hospital.clock import local_today
-from hospital.models import Doctor
-from queues import reading
-from queues.models import Token
+from hospital.models import Counter, CounterStaff, Department, Doctor
+from queues import broadcast, reading, visits
+from queues.models import Token, VisitStop
+from queues.reading import Desk
+from queues.services import QueueError
+
+# How the waiting list marks a patient who did not just walk in.
+STOP_MARKS = {
+    VisitStop.Kind.REVIEW: "Review",
+    VisitStop.Kind.REFERRAL: "Referred",
+    VisitStop.Kind.SENT: "Sent on",
+}
 
 
 def minutes_or_dash(value: float | None) -> str:
@@ -22,41 +38,171 @@ def skipped_today(department, day) -> list[Token]:
     )
 
 
-def panel_context(doctor: Doctor) -> dict:
-    today = local_today()
-    waiting = [
-        {"token": t, "since": reading.wait_started(t)}
-        for t in reading.waiting_tokens(doctor.department, today, doctor=doctor).select_related(
-            "department"
-        )
-    ]
-    figures = reading.doctor_figures(doctor, today)
+def stop_of(token: Token) -> VisitStop | None:
+    return VisitStop.objects.filter(token=token).first()
+
+
+def current_patient(desk: Desk) -> dict | None:
+    """The patient in front of the desk, with what staff need to know: the reason typed
+    at booking, how they came, the note the previous stop left, and today's stops."""
+    token = reading.open_token_for(desk)
+    if token is None:
+        return None
+    token = Token.objects.select_related("department", "appointment", "visit").get(pk=token.pk)
+    stop = stop_of(token)
     return {
-        "doctor": doctor,
-        "current": reading.open_token_for(doctor),
-        "waiting": waiting,
-        "skipped": skipped_today(doctor.department, today),
+        "token": token,
+        "reason": token.appointment.reason if token.appointment_id else "",
+        "source": token.visit.get_source_display() if token.visit_id else "",
+        "note": stop.note if stop else "",
+        "mark": STOP_MARKS.get(stop.kind, "") if stop else "",
+        "stops": visits.stops_of(token.visit) if token.visit_id else [],
+    }
+
+
+def desk_figures(desk: Desk, day) -> reading.DayFigures:
+    if isinstance(desk, Doctor):
+        return reading.doctor_figures(desk, day)
+    return reading.day_figures(Token.objects.filter(counter=desk, service_date=day))
+
+
+def waiting_rows(department: Department, day, desk: Desk | None) -> list[dict]:
+    tokens = reading.waiting_tokens(department, day, desk=desk).select_related("department", "stop")
+    rows = []
+    for token in tokens:
+        stop = getattr(token, "stop", None)
+        rows.append(
+            {
+                "token": token,
+                "since": reading.wait_started(token),
+                "mark": STOP_MARKS.get(stop.kind, "") if stop else "",
+            }
+        )
+    return rows
+
+
+def panel_context(desk: Desk | None, *, staff: CounterStaff | None = None) -> dict:
+    """What a terminal shows. `desk` is the doctor, or the counter the staff member works
+    now (None: they have not chosen one, and see the queue without its buttons)."""
+    from queues.forms import CounterChoiceForm, SendOnForm
+
+    today = local_today()
+    is_counter = not isinstance(desk, Doctor)
+    department = staff.department if is_counter else desk.department
+    figures = desk_figures(desk, today) if desk is not None else None
+    current = current_patient(desk) if desk is not None else None
+    prefix = "counter" if is_counter else "doctor"
+    context = {
+        "desk": desk,
+        "doctor": None if is_counter else desk,
+        "counter": desk if is_counter else None,
+        "staff": staff,
+        "is_counter": is_counter,
+        "department": department,
+        "actions": {
+            name: f"{prefix}_{name}"
+            for name in ["call_next", "start", "complete", "skip", "recall"]
+        },
+        "current": current["token"] if current else None,
+        "patient": current,
+        "waiting": waiting_rows(department, today, desk),
+        "skipped": skipped_today(department, today),
         "figures": figures,
-        "average_wait": minutes_or_dash(figures.average_wait_minutes),
-        "average_consultation": minutes_or_dash(figures.average_consultation_minutes),
+        "average_wait": minutes_or_dash(figures and figures.average_wait_minutes),
+        "average_consultation": minutes_or_dash(figures and figures.average_consultation_minutes),
         "today": today,
         "now": timezone.now(),
+    }
+    if current and current["token"].status == Token.Status.IN_CONSULTATION:
+        context["send_on_form"] = SendOnForm(desk=desk)
+    if is_counter:
+        context["counter_form"] = CounterChoiceForm(staff=staff)
+    return context
+
+
+def counter_of(staff: CounterStaff) -> Counter | None:
+    """The counter the staff member works now, if it is one they may work: an active
+    counter of their own department."""
+    counter = staff.counter
+    if counter is None or not counter.is_active or counter.department_id != staff.department_id:
+        return None
+    return counter
+
+
+def counter_panel_context(staff: CounterStaff) -> dict:
+    return panel_context(counter_of(staff), staff=staff)
+
+
+def load_counter_staff(staff_id: int) -> CounterStaff:
+    return CounterStaff.objects.select_related("department", "counter", "user").get(pk=staff_id)
+
+
+def panel_message(kind: str, context: dict, csrf_token: str) -> dict:
+    """The live message for a terminal's socket: the re-rendered panel plus the facts a
+    client (or a test) can read without parsing HTML. The panel's forms carry the CSRF
+    secret from the user's own cookie, which the CSRF middleware accepts."""
+    current = context["current"]
+    department = Department.objects.values_list("state_version", flat=True).get(
+        pk=context["department"].pk
+    )
+    return {
+        "type": kind,
+        "version": department,
+        "current": current.display_number if current else None,
+        "waiting": [row["token"].display_number for row in context["waiting"]],
+        "html": render_to_string("queues/_desk_panel.html", {**context, "csrf_token": csrf_token}),
     }
 
 
 def doctor_panel_message(doctor_id: int, csrf_token: str) -> dict:
-    """The live message for a doctor's socket: the re-rendered panel plus the facts a
-    client (or a test) can read without parsing HTML. The panel's forms carry the CSRF
-    secret from the doctor's own cookie, which the CSRF middleware accepts."""
     doctor = Doctor.objects.select_related("department").get(pk=doctor_id)
-    context = panel_context(doctor)
-    current = context["current"]
-    return {
-        "type": "doctor",
-        "version": doctor.department.state_version,
-        "current": current.display_number if current else None,
-        "waiting": [row["token"].display_number for row in context["waiting"]],
-        "html": render_to_string(
-            "queues/_doctor_panel.html", {**context, "csrf_token": csrf_token}
-        ),
-    }
+    return panel_message("doctor", panel_context(doctor), csrf_token)
+
+
+def counter_panel_message(staff_id: int, csrf_token: str) -> dict:
+    context = counter_panel_context(load_counter_staff(staff_id))
+    message = panel_message("counter", context, csrf_token)
+    counter = context["counter"]
+    message["counter"] = counter.name if counter else None
+    return message
+
+
+def choose_counter(staff: CounterStaff, counter: Counter, *, actor) -> CounterStaff:
+    """The staff member now works `counter`. Refused while a patient is still open at the
+    counter they leave (nobody would be there to finish them). Recorded in the admin's
+    history of the staff record: who changed it, from which counter to which."""
+    with transaction.atomic():
+        # One change at a time per staff member (two tabs choosing at once).
+        staff = CounterStaff.objects.select_for_update().select_related("counter").get(pk=staff.pk)
+        if counter.department_id != staff.department_id or not counter.is_active:
+            raise QueueError("Choose an open counter of your own department.")
+        previous = staff.counter
+        if previous is not None and previous.pk == counter.pk:
+            return staff
+        if previous is not None:
+            open_token = reading.open_token_for(previous)
+            if open_token is not None:
+                raise QueueError(
+                    f"Finish {open_token.display_number} at {previous.name} first: "
+                    "complete it, or skip it as a no-show."
+                )
+        staff.counter = counter
+        staff.save(update_fields=["counter"])
+        LogEntry.objects.create(
+            user_id=actor.pk,
+            content_type_id=ContentType.objects.get_for_model(CounterStaff).pk,
+            object_id=str(staff.pk),
+            object_repr=str(staff)[:200],
+            action_flag=CHANGE,
+            change_message=(
+                f"Counter changed from {previous.name if previous else 'none'} "
+                f"to {counter.name} on the counter terminal."
+            ),
+        )
+        # The department's desks changed (its waiting estimates count staffed counters):
+        # its screens and the other counters' terminals are told, after commit.
+        Department.objects.filter(pk=staff.department_id).update(
+            state_version=F("state_version") + 1
+        )
+        broadcast.department_changed(staff.department_id)
+    return staff

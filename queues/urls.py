@@ -15,4 +15,15 @@ urlpatterns = [
     path("doctor/tokens/<uuid:public_id>/complete/", views.doctor_complete, name="doctor_complete"),
     path("doctor/tokens/<uuid:public_id>/skip/", views.doctor_skip, name="doctor_skip"),
     path("doctor/tokens/<uuid:public_id>/recall/", views.doctor_recall, name="doctor_recall"),
+    path("counter/", views.counter_terminal, name="counter_terminal"),
+    path("counter/choose/", views.counter_choose, name="counter_choose"),
+    path("counter/call-next/", views.counter_call_next, name="counter_call_next"),
+    path("counter/tokens/<uuid:public_id>/start/", views.counter_start, name="counter_start"),
+    path(
+        "counter/tokens/<uuid:public_id>/complete/",
+        views.counter_complete,
+        name="counter_complete",
+    ),
+    path("counter/tokens/<uuid:public_id>/skip/", views.counter_skip, name="counter_skip"),
+    path("counter/tokens/<uuid:public_id>/recall/", views.counter_recall, name="counter_recall"),
 ]

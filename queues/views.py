@@ -17,10 +17,16 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from hospital.clock import local_today
-from hospital.models import Department, Doctor, is_doctor
-from hospital.roles import doctor_required, is_receptionist
+from hospital.models import Counter, Department, Doctor, is_counter_staff, is_doctor
+from hospital.roles import counter_required, doctor_required, is_receptionist
 from queues import kiosk, reading, services, terminal, visits
-from queues.forms import TokenForm
+from queues.forms import (
+    CounterChoiceForm,
+    SendOnForm,
+    TokenForm,
+    describe_destination,
+    first_error,
+)
 from queues.models import Token, Visit
 from queues.services import QueueError
 from queues.state import public_state
@@ -189,7 +195,33 @@ def display(request):
     )
 
 
-# --- Doctor terminal ----------------------------------------------------------------------
+# --- Staff terminals: the doctor's and a service counter's ------------------------------
+#
+# The same buttons on both, through the same services: a terminal's "desk" is the doctor,
+# or the counter the staff member works now. Every button is a POST that runs one service
+# and comes back to the terminal with the service's message.
+
+
+class NoDesk(Exception):
+    """The signed-in staff member has no desk to act from (no counter chosen)."""
+
+
+def doctor_desk(request) -> Doctor:
+    return request.user.doctor
+
+
+def counter_desk(request) -> Counter:
+    counter = terminal.counter_of(request.user.counter_staff)
+    if counter is None:
+        raise NoDesk("Choose the counter you work at first.")
+    return counter
+
+
+# terminal page name -> (role guard, the desk of the request)
+TERMINALS = {
+    "doctor_terminal": (doctor_required, doctor_desk),
+    "counter_terminal": (counter_required, counter_desk),
+}
 
 
 @doctor_required
@@ -198,47 +230,140 @@ def doctor_terminal(request):
     return render(request, "queues/doctor.html", terminal.panel_context(doctor))
 
 
-def _doctor_action(service, success: str):
-    """A POST-only doctor button: run `service` on the token and go back to /doctor/."""
+@counter_required
+def counter_terminal(request):
+    staff = terminal.load_counter_staff(request.user.counter_staff.pk)
+    return render(request, "queues/counter.html", terminal.counter_panel_context(staff))
+
+
+def _token_action(terminal_name: str, service, success: str):
+    """A POST-only terminal button: run `service` on the token from the user's desk and
+    go back to the terminal with its message."""
+    guard, desk_of = TERMINALS[terminal_name]
 
     @require_POST
-    @doctor_required
+    @guard
     def action(request, public_id):
         token = get_object_or_404(Token.objects.select_related("department"), public_id=public_id)
         try:
-            token = service(request.user.doctor, token, actor=request.user)
-        except QueueError as exc:
+            token = service(desk_of(request), token, actor=request.user)
+        except (QueueError, NoDesk) as exc:
             messages.error(request, str(exc))
         else:
             messages.success(request, success.format(token=token))
-        return redirect("doctor_terminal")
+        return redirect(terminal_name)
 
     action.__name__ = service.__name__
     return action
 
 
+def _call_next(terminal_name: str):
+    guard, desk_of = TERMINALS[terminal_name]
+
+    @require_POST
+    @guard
+    def call_next(request):
+        try:
+            token = services.call_next(desk_of(request), actor=request.user)
+        except (QueueError, NoDesk) as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Called {token.display_number} — {token.patient_name}.")
+        return redirect(terminal_name)
+
+    return call_next
+
+
+def completed_message(token: Token, stops: list, desk) -> str:
+    """ "ORTH-003 completed; sent to Laboratory, then back to you, then Pharmacy." """
+    if not stops:
+        return f"{token.display_number} completed."
+    where = ", then ".join(describe_destination(stop, desk) for stop in stops)
+    return f"{token.display_number} completed; sent to {where}."
+
+
+def _complete(terminal_name: str):
+    """Complete, and optionally send the patient on (queues.forms.SendOnForm): the
+    completion and the next stop's token are one transaction in the service."""
+    guard, desk_of = TERMINALS[terminal_name]
+
+    @require_POST
+    @guard
+    def complete(request, public_id):
+        token = get_object_or_404(Token.objects.select_related("department"), public_id=public_id)
+        try:
+            desk = desk_of(request)
+        except NoDesk as exc:
+            messages.error(request, str(exc))
+            return redirect(terminal_name)
+        form = SendOnForm(request.POST, desk=desk)
+        if not form.is_valid():
+            messages.error(request, f"Nothing was changed. {first_error(form)}")
+            return redirect(terminal_name)
+        stops = form.cleaned_data["stops"]
+        try:
+            token = services.complete_token(desk, token, actor=request.user, send_on=stops)
+        except QueueError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, completed_message(token, stops, desk))
+        return redirect(terminal_name)
+
+    return complete
+
+
+doctor_call_next = _call_next("doctor_terminal")
+doctor_start = _token_action(
+    "doctor_terminal",
+    services.start_consultation,
+    "Consultation with {token.display_number} started.",
+)
+doctor_complete = _complete("doctor_terminal")
+doctor_skip = _token_action(
+    "doctor_terminal",
+    services.skip_token,
+    "{token.display_number} skipped as a no-show; you can recall it today.",
+)
+doctor_recall = _token_action(
+    "doctor_terminal",
+    services.recall_token,
+    "{token.display_number} recalled to the front of the queue.",
+)
+
+counter_call_next = _call_next("counter_terminal")
+counter_start = _token_action(
+    "counter_terminal", services.start_consultation, "Serving {token.display_number}."
+)
+counter_complete = _complete("counter_terminal")
+counter_skip = _token_action(
+    "counter_terminal",
+    services.skip_token,
+    "{token.display_number} skipped as a no-show; you can recall it today.",
+)
+counter_recall = _token_action(
+    "counter_terminal",
+    services.recall_token,
+    "{token.display_number} recalled to the front of the queue.",
+)
+
+
 @require_POST
-@doctor_required
-def doctor_call_next(request):
+@counter_required
+def counter_choose(request):
+    """The staff member chooses which counter of their department they work at."""
+    staff = terminal.load_counter_staff(request.user.counter_staff.pk)
+    form = CounterChoiceForm(request.POST, staff=staff)
+    if not form.is_valid():
+        messages.error(request, first_error(form))
+        return redirect("counter_terminal")
+    counter = form.cleaned_data["counter"]
     try:
-        token = services.call_next(request.user.doctor, actor=request.user)
+        terminal.choose_counter(staff, counter, actor=request.user)
     except QueueError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Called {token.display_number} — {token.patient_name}.")
-    return redirect("doctor_terminal")
-
-
-doctor_start = _doctor_action(
-    services.start_consultation, "Consultation with {token.display_number} started."
-)
-doctor_complete = _doctor_action(services.complete_token, "{token.display_number} completed.")
-doctor_skip = _doctor_action(
-    services.skip_token, "{token.display_number} skipped as a no-show; you can recall it today."
-)
-doctor_recall = _doctor_action(
-    services.recall_token, "{token.display_number} recalled to the front of the queue."
-)
+        messages.success(request, f"You now work at {counter.name}.")
+    return redirect("counter_terminal")
 
 
 # --- Sign-in ------------------------------------------------------------------------------
@@ -255,7 +380,7 @@ class StaffAuthenticationForm(AuthenticationForm):
 
 
 class LoginView(DjangoLoginView):
-    """Doctors land on their terminal when no ?next= says otherwise."""
+    """Doctors and counter staff land on their terminal when no ?next= says otherwise."""
 
     authentication_form = StaffAuthenticationForm
 
@@ -263,6 +388,8 @@ class LoginView(DjangoLoginView):
         user = self.request.user
         if is_doctor(user):
             return reverse("doctor_terminal")
+        if is_counter_staff(user):
+            return reverse("counter_terminal")
         if is_receptionist(user) and not user.is_superuser:
             return reverse("reception_dashboard")
         return super().get_default_redirect_url()

@@ -1,7 +1,9 @@
-// Doctor terminal: running timers, and the live panel. Each <time data-since="ISO">
-// counts up every second from its timestamp on the local clock. The panel (current
-// patient, waiting list, skipped, figures) is re-rendered by the server and pushed over
-// /ws/doctor/ whenever the department's queue changes, so new patients appear at once.
+// A staff terminal (the doctor's /doctor/ and a counter's /counter/): running timers,
+// and the live panel. Each <time data-since="ISO"> counts up every second from its
+// timestamp on the local clock. The panel (current patient, waiting list, skipped,
+// figures) is re-rendered by the server and pushed over the socket the panel names
+// (data-socket: /ws/doctor/ or /ws/counter/) whenever the department's queue changes,
+// so new patients appear at once.
 (function () {
   "use strict";
 
@@ -37,22 +39,33 @@
   tick();
   setInterval(tick, 1000);
 
-  var panel = document.getElementById("doctor-panel");
+  var panel = document.querySelector("[data-live-panel]");
   if (!panel || !window.OPDLive) return;
+  var kind = panel.dataset.messageType;
   var showStatus = OPDLive.statusLight(document.getElementById("live-status"));
-  OPDLive.connect("/ws/doctor/", {
+  OPDLive.connect(panel.dataset.socket, {
     onMessage: function (message) {
-      if (message.type !== "doctor") return;
-      // Don't pull a button out from under a click in progress.
+      if (message.type !== kind) return;
+      // Don't pull a button out from under a click in progress, nor a half-filled
+      // "Send on" form from under the hands filling it.
       if (panel.querySelector("form[data-submitting]")) return;
+      if (panel.querySelector("form[data-editing]")) return;
       panel.innerHTML = message.html;
       tick();
     },
     onStatus: function (status, lastUpdate) {
-      showStatus("doctor", status, lastUpdate);
+      showStatus(kind, status, lastUpdate);
     },
   });
   panel.addEventListener("submit", function (event) {
     event.target.dataset.submitting = "1";
   });
+  // Choosing next stops or typing a note marks its form as being edited: pushes wait
+  // until it is submitted (a page load brings the current panel anyway).
+  function editing(event) {
+    var form = event.target.form;
+    if (form && event.target.value) form.dataset.editing = "1";
+  }
+  panel.addEventListener("change", editing);
+  panel.addEventListener("input", editing);
 })();

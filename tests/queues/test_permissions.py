@@ -1,5 +1,6 @@
 """Who may open every URL of queues/urls.py: anonymous, a doctor of the token's
-department, a doctor of another department, and an admin with no Doctor record."""
+department, a doctor of another department, an admin with no Doctor or Counter staff
+record, and the laboratory's counter staff (the token is an orthopaedic one)."""
 
 import pytest
 from django.urls import reverse
@@ -12,42 +13,56 @@ pytestmark = pytest.mark.usefixtures("clock")
 
 LOGIN = "login"
 OK = 200
-BACK = 302  # back to /doctor/ with a message
+BACK = 302  # back to the terminal (/doctor/ or /counter/) with a message
 FORBIDDEN = 403
 NOT_ALLOWED = 405
 
-PERSONAS = ["anonymous", "same_department_doctor", "other_department_doctor", "admin"]
+PERSONAS = ["anonymous", "same_department_doctor", "other_department_doctor", "admin", "counter"]
 
 # (method, url name, takes the token's id (or "visit": its visit's id), expected outcome
 # per persona in PERSONAS order)
 MATRIX = [
-    ("get", "home", False, [OK, OK, OK, OK]),
-    ("post", "home", False, [BACK, BACK, BACK, BACK]),
-    ("get", "token_detail", True, [OK, OK, OK, OK]),
-    ("get", "visit_detail", "visit", [OK, OK, OK, OK]),
-    ("get", "progress", False, [OK, OK, OK, OK]),
-    ("get", "display", False, [OK, OK, OK, OK]),
-    ("get", "doctor_terminal", False, [LOGIN, OK, OK, FORBIDDEN]),
-    ("post", "doctor_call_next", False, [LOGIN, BACK, BACK, FORBIDDEN]),
-    ("get", "doctor_call_next", False, [NOT_ALLOWED] * 4),
+    ("get", "home", False, [OK, OK, OK, OK, OK]),
+    ("post", "home", False, [BACK, BACK, BACK, BACK, BACK]),
+    ("get", "token_detail", True, [OK, OK, OK, OK, OK]),
+    ("get", "visit_detail", "visit", [OK, OK, OK, OK, OK]),
+    ("get", "progress", False, [OK, OK, OK, OK, OK]),
+    ("get", "display", False, [OK, OK, OK, OK, OK]),
+    ("get", "doctor_terminal", False, [LOGIN, OK, OK, FORBIDDEN, FORBIDDEN]),
+    ("post", "doctor_call_next", False, [LOGIN, BACK, BACK, FORBIDDEN, FORBIDDEN]),
+    ("get", "doctor_call_next", False, [NOT_ALLOWED] * 5),
+    ("get", "counter_terminal", False, [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK]),
+    ("post", "counter_call_next", False, [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, BACK]),
+    ("get", "counter_call_next", False, [NOT_ALLOWED] * 5),
+    # No counter given: a message, nothing changes.
+    ("post", "counter_choose", False, [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, BACK]),
+    ("get", "counter_choose", False, [NOT_ALLOWED] * 5),
     # The front desk registers kiosks (an admin counts as the front desk).
-    ("get", "register_kiosk", False, [LOGIN, FORBIDDEN, FORBIDDEN, OK]),
-    ("post", "register_kiosk", False, [LOGIN, FORBIDDEN, FORBIDDEN, OK]),  # no name given
+    ("get", "register_kiosk", False, [LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN]),
+    # no name given
+    ("post", "register_kiosk", False, [LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN]),
 ]
 for action in ["doctor_start", "doctor_complete", "doctor_skip", "doctor_recall"]:
     MATRIX += [
-        ("post", action, True, [LOGIN, BACK, BACK, FORBIDDEN]),
-        ("get", action, True, [NOT_ALLOWED] * 4),
+        ("post", action, True, [LOGIN, BACK, BACK, FORBIDDEN, FORBIDDEN]),
+        ("get", action, True, [NOT_ALLOWED] * 5),
+    ]
+# The laboratory's staff are sent back with "not in your department's queue".
+for action in ["counter_start", "counter_complete", "counter_skip", "counter_recall"]:
+    MATRIX += [
+        ("post", action, True, [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, BACK]),
+        ("get", action, True, [NOT_ALLOWED] * 5),
     ]
 
 
 @pytest.fixture
-def persona(request, client, dr_rao, dr_shah, admin_user):
+def persona(request, client, dr_rao, dr_shah, admin_user, lab_tech):
     users = {
         "anonymous": None,
         "same_department_doctor": dr_rao.user,
         "other_department_doctor": dr_shah.user,
         "admin": admin_user,
+        "counter": lab_tech.user,
     }
     if users[request.param]:
         client.force_login(users[request.param])
@@ -76,14 +91,17 @@ def test_who_may_open_what(client, persona, orth, method, name, with_token, outc
         assert response["Location"] == f"/accounts/login/?next={url}"
     elif expected == BACK:
         assert response.status_code == 302
-        if name != "home":
+        if name.startswith("doctor_"):
             assert response["Location"] == "/doctor/"
+        elif name.startswith("counter_"):
+            assert response["Location"] == "/counter/"
     else:
         assert response.status_code == expected
 
 
-def test_a_signed_in_user_without_a_doctor_record_gets_a_403_page(client, plain_user):
+@pytest.mark.parametrize("name", ["doctor_terminal", "counter_terminal"])
+def test_a_signed_in_user_without_a_staff_record_gets_a_403_page(client, plain_user, name):
     client.force_login(plain_user)
-    response = client.get(reverse("doctor_terminal"))
+    response = client.get(reverse(name))
     assert response.status_code == 403
     assert "You can't open this page" in response.content.decode().replace("&#x27;", "'")
