@@ -6,10 +6,11 @@ import datetime
 
 from django import forms
 
-from appointments.models import WaitingListEntry, WaitingListEvent
+from appointments.models import Patient, WaitingListEntry, WaitingListEvent
 from hospital.forms import MobileField
 from hospital.models import Department, Doctor
 from hospital.text import InvalidText, clean_patient_name
+from queues.models import VisitStop
 
 # The days the desk can look at. Far beyond them (9999-12-31, 0001-01-01) the next or
 # previous day, or the day's bounds in the time zone, overflow Python's dates; no OPD
@@ -304,3 +305,149 @@ class WaitingRemoveForm(forms.Form):
 
 def waiting_priority(emergency: bool) -> int:
     return WaitingListEntry.Priority.EMERGENCY if emergency else WaitingListEntry.Priority.NORMAL
+
+
+# --- Registered patients ------------------------------------------------------------------
+
+
+class TickBox(forms.CheckboxInput):
+    """A checkbox that hands TickField what was sent, as typed: Django's own reads any
+    unknown text ("garbage") as ticked, and a tick here may mark an emergency."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs={"value": "1", **(attrs or {})}, check_test=self.ticked)
+
+    @staticmethod
+    def ticked(value) -> bool:
+        return value is True or str(value or "").strip().lower() in TickField.TICKED
+
+    def value_from_datadict(self, data, files, name):
+        return data.get(name, "")
+
+
+def tick(label: str, **kwargs) -> TickField:
+    return TickField(label=label, widget=TickBox(), **kwargs)
+
+
+class PatientSearchForm(forms.Form):
+    q = forms.CharField(label="Hospital number, name or mobile", required=False)
+
+    def clean_q(self) -> str:
+        return " ".join(self.cleaned_data["q"][:100].split())
+
+
+class PatientDetailsForm(forms.Form):
+    """A patient's details as typed. Whether the age is sane, the mobile already someone
+    else's, or enough has been given is for appointments.patients to say."""
+
+    name = forms.CharField(
+        label="Patient's name",
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "words"}),
+    )
+    age = forms.IntegerField(
+        label="Age (years)", required=False, min_value=0, max_value=999,
+        error_messages={"invalid": "Enter the age in whole years, e.g. 40."},
+    )  # fmt: skip
+    year_of_birth = forms.IntegerField(
+        label="or year of birth", required=False, min_value=0, max_value=9999,
+        error_messages={"invalid": "Enter the year of birth as four digits, e.g. 1984."},
+    )  # fmt: skip
+    age_is_estimate = tick("Age is an estimate")
+    sex = forms.ChoiceField(
+        label="Sex",
+        required=False,
+        choices=[("", "Not recorded")] + [c for c in Patient.Sex.choices if c[0]],
+        error_messages={"invalid_choice": "Choose female, male, other or not recorded."},
+    )
+    mobile = forms.CharField(
+        label="Mobile",
+        max_length=30,
+        required=False,
+        help_text="Optional: leave empty if the patient has no phone.",
+        widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "off"}),
+    )
+    email = forms.CharField(label="Email", max_length=254, required=False)
+
+    def details(self) -> dict:
+        data = self.cleaned_data
+        return {
+            name: data[name]
+            for name in (
+                "name",
+                "age",
+                "year_of_birth",
+                "age_is_estimate",
+                "sex",
+                "mobile",
+                "email",
+            )  # fmt: skip
+        }
+
+
+class GiveTokenFields(forms.Form):
+    department = PickedField(
+        label="Department",
+        queryset=Department.objects.filter(is_active=True).order_by("name"),
+        required=False,
+        empty_label="No token now",
+        error_messages={"invalid_choice": "That department could not be found."},
+    )
+    emergency = tick("Emergency: called first, by the first free doctor")
+
+
+class RegisterPatientForm(PatientDetailsForm, GiveTokenFields):
+    unknown = tick("Unknown patient (emergency): name them from sex and age")
+
+    field_order = ["unknown", "name", "age", "year_of_birth", "age_is_estimate", "sex",
+                   "mobile", "email", "department", "emergency"]  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].label = "Give a token now for"
+
+    def clean(self):
+        data = super().clean()
+        if data.get("emergency") and not data.get("department"):
+            self.add_error("department", "Choose the department for the emergency token.")
+        return data
+
+
+class CorrectPatientForm(PatientDetailsForm):
+    reason = forms.CharField(label="Why", max_length=100, required=False)
+
+    def details(self) -> dict:
+        details = super().details()
+        if details["age"] is not None:
+            # The form shows the year on record: an age typed over it replaces it.
+            details["year_of_birth"] = None
+        return details
+
+
+class GiveTokenForm(GiveTokenFields):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].required = True
+        self.fields["department"].empty_label = None
+        self.fields["department"].error_messages["required"] = "Choose the department."
+
+
+class LinkTokenForm(forms.Form):
+    token = forms.CharField(
+        label="Token number", max_length=20, help_text="As on the slip, e.g. ORTH-012 (today's).",
+        error_messages={"required": "Enter the token number from the slip, e.g. ORTH-012."},
+    )  # fmt: skip
+
+
+class CancelStopForm(forms.Form):
+    stop = forms.CharField(max_length=MAX_ID_DIGITS)
+    reason = forms.CharField(
+        label="Why", max_length=VisitStop._meta.get_field("note").max_length, required=False
+    )
+
+    def clean_stop(self) -> int:
+        pk = parse_id(self.cleaned_data["stop"])
+        if pk is None:
+            raise forms.ValidationError("That stop could not be found.")
+        return pk

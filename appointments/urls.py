@@ -1,6 +1,6 @@
 from django.urls import path
 
-from appointments import views, views_changes, views_reports, views_walkins
+from appointments import views, views_changes, views_patients, views_reports, views_walkins
 
 urlpatterns = [
     path("", views.dashboard, name="reception_dashboard"),
@@ -24,5 +24,9 @@ urlpatterns = [
     path("walk-in/", views_walkins.walk_in, name="reception_walk_in"),
     path("waiting/<int:pk>/offer/", views_walkins.waiting_offer, name="reception_waiting_offer"),
     path("waiting/<int:pk>/remove/", views_walkins.waiting_remove, name="reception_waiting_remove"),
+    path("patients/", views_patients.patient_list, name="reception_patients"),
+    path("patients/new/", views_patients.patient_new, name="reception_patient_new"),
+    path("patients/<int:pk>/", views_patients.patient_detail, name="reception_patient"),
+    path("visits/<uuid:public_id>/", views_patients.visit_detail, name="reception_visit"),
     path("reports/daily/", views_reports.daily_report, name="reception_daily_report"),
 ]
