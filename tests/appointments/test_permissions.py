@@ -10,6 +10,7 @@ from appointments import booking
 from appointments.models import DoctorSchedule, WaitingListEntry
 from hospital.models import Roles
 from hospital.roles import is_receptionist
+from queues import services
 from tests.conftest import WEDNESDAY, at, make_receptionist
 
 # Wednesday morning, with texts going to a file.
@@ -62,6 +63,16 @@ MATRIX = [
     ("post", "reception_waiting_offer", "entry", [LOGIN, FORBIDDEN, OK, OK]),  # no slot given
     ("post", "reception_waiting_remove", "entry", [LOGIN, FORBIDDEN, DASHBOARD, DASHBOARD]),
     ("get", "reception_waiting_remove", "entry", [NOT_ALLOWED] * 4),
+    # Registered patients ("patient": takes the held appointment's patient's id) and
+    # visits ("visit": a visit's id); a POST without a valid form is refused with a 400.
+    ("get", "reception_patients", False, [LOGIN, FORBIDDEN, OK, OK]),
+    ("post", "reception_patients", False, [NOT_ALLOWED] * 4),
+    ("get", "reception_patient_new", False, [LOGIN, FORBIDDEN, OK, OK]),
+    ("post", "reception_patient_new", False, [LOGIN, FORBIDDEN, BAD_REQUEST, BAD_REQUEST]),
+    ("get", "reception_patient", "patient", [LOGIN, FORBIDDEN, OK, OK]),
+    ("post", "reception_patient", "patient", [LOGIN, FORBIDDEN, BAD_REQUEST, BAD_REQUEST]),
+    ("get", "reception_visit", "visit", [LOGIN, FORBIDDEN, OK, OK]),
+    ("post", "reception_visit", "visit", [LOGIN, FORBIDDEN, BAD_REQUEST, BAD_REQUEST]),
     ("get", "reception_daily_report", False, [LOGIN, FORBIDDEN, OK, OK]),
     ("post", "reception_daily_report", False, [NOT_ALLOWED] * 4),
 ]
@@ -117,6 +128,11 @@ def test_who_may_open_what(client, persona, held, method, name, with_id, outcome
     args = [held.public_id] if with_id is True else []
     if with_id == "entry":
         args = [waiting_entry(held).pk]
+    if with_id == "patient":
+        args = [held.patient.pk]
+    if with_id == "visit":
+        department = held.doctor.department
+        args = [services.issue_token(department, "Asha Rao", now=NOW).visit.public_id]
     url = reverse(name, args=args)
     data = {"code": "000000"} if (method, name) == ("post", "reception_verify") else {}
     response = getattr(client, method)(url, data)
@@ -137,9 +153,10 @@ def test_who_may_open_what(client, persona, held, method, name, with_id, outcome
         assert response.status_code == expected
 
 
-def test_a_user_without_a_role_gets_the_403_page(client, plain_user):
+@pytest.mark.parametrize("name", ["reception_dashboard", "reception_patients"])
+def test_a_user_without_a_role_gets_the_403_page(client, plain_user, name):
     client.force_login(plain_user)
-    response = client.get(reverse("reception_dashboard"))
+    response = client.get(reverse(name))
     assert response.status_code == 403
     assert "for the reception desk" in response.content.decode()
 
