@@ -9,8 +9,8 @@ from django.db.models import Count
 from django.utils import timezone
 
 from hospital.management.commands import seed_demo
-from hospital.models import Department, Doctor, Roles
-from queues.models import Token, TokenCounter, TokenEvent
+from hospital.models import Counter, CounterStaff, Department, Doctor, Roles
+from queues.models import Token, TokenCounter, TokenEvent, Visit, VisitStop
 from tests.conftest import WEDNESDAY, at
 
 SUNDAY = WEDNESDAY + datetime.timedelta(days=4)
@@ -27,7 +27,19 @@ def seed(monkeypatch, now, *args) -> str:
 def counts() -> dict:
     return {
         model.__name__: model.objects.count()
-        for model in (Department, Doctor, User, Group, Token, TokenEvent, TokenCounter)
+        for model in (
+            Department,
+            Doctor,
+            User,
+            Group,
+            Token,
+            TokenEvent,
+            TokenCounter,
+            Counter,
+            CounterStaff,
+            Visit,
+            VisitStop,
+        )  # fmt: skip
     }
 
 
@@ -36,12 +48,14 @@ def seeded(db, monkeypatch):
     return seed(monkeypatch, at(WEDNESDAY, 14))
 
 
+CLINICAL = {"ORTH", "RHEU", "CARD", "GMED", "PAED", "ENT", "DERM"}
+SERVICE = {"LAB", "RAD", "PHAR", "BILL"}
+
+
 def test_it_creates_the_demo_hospital(seeded):
-    assert set(Department.objects.values_list("code", flat=True)) == {
-        "ORTH", "RHEU", "CARD", "GMED", "PAED", "ENT", "DERM",
-    }  # fmt: skip
+    assert set(Department.objects.values_list("code", flat=True)) == CLINICAL | SERVICE
     assert set(Group.objects.values_list("name", flat=True)) >= set(Roles.ALL)
-    for department in Department.objects.all():
+    for department in Department.objects.filter(kind=Department.Kind.CLINICAL):
         assert 1 <= department.doctors.count() <= 2
         assert department.booking_window_days == 7
     assert Department.objects.exclude(daily_token_limit=None).exists()
@@ -57,10 +71,43 @@ def test_it_creates_the_admin_and_the_receptionist(seeded):
     assert list(reception.groups.values_list("name", flat=True)) == [Roles.RECEPTIONIST]
 
 
+def test_it_creates_service_departments_with_counters_open_every_day(seeded):
+    counters = {
+        code: sorted(Counter.objects.filter(department__code=code).values_list("name", flat=True))
+        for code in SERVICE
+    }
+    assert counters == {
+        "LAB": ["Counter 1", "Counter 2"],
+        "RAD": ["Ultrasound room", "X-ray room 1"],
+        "PHAR": ["Window A", "Window B"],
+        "BILL": ["Counter 1"],
+    }
+    for department in Department.objects.filter(code__in=SERVICE):
+        assert department.is_service
+        assert all(department.is_open_on_weekday(day) for day in range(7))
+        assert not department.doctors.exists()
+
+
+def test_every_counter_login_works_a_counter_of_its_department(seeded, client):
+    staff = CounterStaff.objects.select_related("user", "counter", "department")
+    assert {m.user.username for m in staff} == {"lab1", "lab2", "xray", "pharmacy", "billing"}
+    for member in staff:
+        assert member.counter.department == member.department
+        assert member.user.groups.filter(name=Roles.COUNTER).exists()
+        assert not member.user.is_staff
+        assert signs_in(client, member.user.username, seed_demo.COUNTER_PASSWORD)
+        client.logout()
+
+
 def test_it_prints_the_demo_logins(seeded):
     assert "admin" in seeded and seed_demo.ADMIN_PASSWORD in seeded
     assert "dr.rao" in seeded and seed_demo.DOCTOR_PASSWORD in seeded
     assert seed_demo.RECEPTION_PASSWORD in seeded
+    lab1 = next(line for line in seeded.splitlines() if line.startswith("lab1 "))
+    assert seed_demo.COUNTER_PASSWORD in lab1 and "/counter/" in lab1
+    assert "LAB Counter 1" in lab1
+    for username in ("lab2", "xray", "pharmacy", "billing"):
+        assert f"\n{username} " in seeded
 
 
 @pytest.mark.parametrize(
@@ -90,17 +137,27 @@ def signs_in(client, username: str, password: str) -> bool:
 
 def test_it_makes_a_morning_of_tokens_for_open_departments(seeded):
     # Wednesday: Dermatology (Tue/Thu/Sat) is closed, the others are open.
-    per_department = dict(
-        Token.objects.filter(service_date=WEDNESDAY)
+    arrived = dict(
+        Token.objects.filter(service_date=WEDNESDAY, stop__kind=VisitStop.Kind.FIRST)
         .values_list("department__code")
         .annotate(n=Count("id"))
     )
-    assert "DERM" not in per_department
-    assert set(per_department) == {"ORTH", "RHEU", "CARD", "GMED", "PAED", "ENT"}
-    assert all(8 <= n <= 15 for n in per_department.values())
+    assert "DERM" not in arrived
+    # Patients arrive at the doctors; the service departments see who was sent there.
+    assert set(arrived) == {"ORTH", "RHEU", "CARD", "GMED", "PAED", "ENT"}
+    assert all(8 <= n <= 15 for n in arrived.values())
+    served = set(
+        Token.objects.filter(service_date=WEDNESDAY, department__kind="service").values_list(
+            "department__code", flat=True
+        )
+    )
+    assert served == SERVICE
     statuses = set(Token.objects.values_list("status", flat=True))
     assert {Token.Status.COMPLETED, Token.Status.WAITING} <= statuses
-    emergency = Token.objects.get(priority=Token.Priority.EMERGENCY)
+    # (An emergency stays one at every later stop of the visit.)
+    emergency = Token.objects.get(
+        priority=Token.Priority.EMERGENCY, stop__kind=VisitStop.Kind.FIRST
+    )
     issued = TokenEvent.objects.get(token=emergency, kind=TokenEvent.Kind.ISSUED)
     assert issued.actor.username == "admin"
 
@@ -115,17 +172,48 @@ def test_the_morning_is_consistent(seeded):
         assert morning <= present[0] and present[-1] <= now, token
         if token.status == Token.Status.COMPLETED:
             assert None not in times
-    # Each doctor sees one patient at a time.
-    for doctor in Doctor.objects.all():
+    # Each doctor, and each counter, sees one patient at a time.
+    desks = [{"doctor": d} for d in Doctor.objects.all()]
+    desks += [{"counter": c} for c in Counter.objects.all()]
+    for desk in desks:
         visits = sorted(
             (t.called_at, t.completed_at or t.called_at)
-            for t in Token.objects.filter(doctor=doctor, status=Token.Status.COMPLETED)
+            for t in Token.objects.filter(status=Token.Status.COMPLETED, **desk)
         )
         for (_, end), (start, _) in zip(visits, visits[1:], strict=False):
             assert end <= start
-        assert Token.objects.filter(doctor=doctor, status__in=Token.OPEN_STATUSES).count() <= 1
+        assert Token.objects.filter(status__in=Token.OPEN_STATUSES, **desk).count() <= 1
+    # A patient is never in two queues at once: each stop's token comes after the last.
+    for visit in Visit.objects.all():
+        tokens = list(visit.tokens.order_by("issued_at", "pk"))
+        for before, after in zip(tokens, tokens[1:], strict=False):
+            assert before.completed_at is not None and before.completed_at <= after.issued_at
     numbers = Token.objects.filter(department__code="ORTH").values_list("number", flat=True)
     assert sorted(numbers) == list(range(1, len(numbers) + 1))
+
+
+def test_some_visits_went_to_the_laboratory_back_to_the_doctor_and_to_the_pharmacy(seeded):
+    rounds = []
+    for visit in Visit.objects.filter(service_date=WEDNESDAY).prefetch_related(
+        "stops__department", "stops__token__counter", "stops__token__doctor"
+    ):
+        stops = list(visit.stops.all())
+        rounds.append([(stop.department.code, stop.kind) for stop in stops])
+        first = stops[0]
+        for stop in stops[1:]:
+            if stop.kind == VisitStop.Kind.REVIEW and stop.token and stop.token.doctor:
+                # Back to the very doctor who sent them out.
+                assert stop.doctor == first.token.doctor == stop.token.doctor
+            if stop.department.is_service and stop.token and stop.token.called_at:
+                assert stop.token.counter.department == stop.department
+                called = TokenEvent.objects.get(token=stop.token, kind=TokenEvent.Kind.CALLED)
+                assert called.actor == stop.token.counter.staff.get().user
+    code_kinds = [[kind for _, kind in r] for r in rounds]
+    assert ["first", "sent", "review", "sent"] in code_kinds
+    lab_round = next(r for r in rounds if len(r) == 4)
+    assert [code for code, _ in lab_round][1:] == ["LAB", lab_round[0][0], "PHAR"]
+    assert sum(1 for r in rounds if len(r) >= 2) >= 5
+    assert Visit.objects.filter(status=Visit.Status.CLOSED, stops__position=4).exists()
 
 
 def test_running_it_twice_changes_nothing(seeded, monkeypatch):
@@ -154,7 +242,7 @@ def test_once_does_nothing_when_a_department_exists(seeded, monkeypatch):
 
 def test_once_loads_an_empty_database(db, monkeypatch):
     seed(monkeypatch, at(WEDNESDAY, 14), "--once")
-    assert Department.objects.count() == 7
+    assert Department.objects.count() == 11
     assert Token.objects.exists()
 
 
@@ -167,7 +255,12 @@ def test_a_new_day_gets_its_own_morning(seeded, monkeypatch):
 
 def test_on_sunday_only_general_medicine_gets_tokens(db, monkeypatch):
     seed(monkeypatch, at(SUNDAY, 12))
-    assert set(Token.objects.values_list("department__code", flat=True)) == {"GMED"}
+    first_stops = Token.objects.filter(stop__kind=VisitStop.Kind.FIRST)
+    assert set(first_stops.values_list("department__code", flat=True)) == {"GMED"}
+    # The laboratory and the pharmacy are open on Sundays, for patients sent there.
+    sent = Token.objects.filter(department__kind="service")
+    assert sent.exists()
+    assert set(sent.values_list("visit__stops__department__code", flat=True)) >= {"GMED"}
 
 
 @pytest.mark.parametrize("hour, minute", [(6, 0), (8, 5), (9, 0), (0, 3)])

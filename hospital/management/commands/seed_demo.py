@@ -1,5 +1,7 @@
-"""Demo data for a laptop: departments, doctors with logins, an admin, a receptionist and
-a morning's worth of tokens for today.
+"""Demo data for a laptop: departments, doctors with logins, service departments
+(laboratory, radiology, pharmacy, billing) with their counters and counter staff, an
+admin, a receptionist and a morning's worth of tokens for today, some of them visits
+that went on from the doctor to the laboratory, back to the doctor and to the pharmacy.
 
 Idempotent: everything is keyed on natural keys (department code, username), existing
 rows are left as they are, and today's tokens are only made when today has none.
@@ -7,8 +9,8 @@ rows are left as they are, and today's tokens are only made when today has none.
 
 import datetime
 import heapq
+import itertools
 import random
-from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
@@ -17,15 +19,25 @@ from django.db import transaction
 from django.utils import timezone
 
 from hospital.clock import at_local, day_start, local_today
-from hospital.models import ALL_WEEKDAYS, MON_TO_SAT, Department, Doctor, Roles
+from hospital.models import (
+    ALL_WEEKDAYS,
+    MON_TO_SAT,
+    Counter,
+    CounterStaff,
+    Department,
+    Doctor,
+    Roles,
+)
 from queues import reading, services
 from queues.models import Token
+from queues.visits import NextStop
 
 MON, TUE, WED, THU, FRI, SAT = (1 << day for day in range(6))
 
 ADMIN_PASSWORD = "admin-demo-2026"
 RECEPTION_PASSWORD = "reception-demo-2026"
 DOCTOR_PASSWORD = "doctor-demo-2026"
+COUNTER_PASSWORD = "counter-demo-2026"
 
 # (code, name, open weekdays mask, daily token limit)
 DEPARTMENTS = [
@@ -37,6 +49,37 @@ DEPARTMENTS = [
     ("ENT", "ENT", MON_TO_SAT, None),
     ("DERM", "Dermatology", TUE | THU | SAT, 40),
 ]
+
+# Service departments, served at counters: open every day, so the demo works on a Sunday.
+# (code, name, counters)
+SERVICE_DEPARTMENTS = [
+    ("LAB", "Laboratory", ["Counter 1", "Counter 2"]),
+    ("RAD", "Radiology", ["X-ray room 1", "Ultrasound room"]),
+    ("PHAR", "Pharmacy", ["Window A", "Window B"]),
+    ("BILL", "Billing", ["Counter 1"]),
+]
+
+# (username, name, department code, counter)
+COUNTER_STAFF = [
+    ("lab1", "Lata Pillai", "LAB", "Counter 1"),
+    ("lab2", "Kiran Das", "LAB", "Counter 2"),
+    ("xray", "Joseph Thomas", "RAD", "X-ray room 1"),
+    ("pharmacy", "Farida Ansari", "PHAR", "Window A"),
+    ("billing", "Ravi Menon", "BILL", "Counter 1"),
+]
+
+# Where a doctor sends a patient on, as (department code, back to the same doctor, note)
+# stops; the first is the classic round: tests, back to the doctor, medicines.
+ROUNDS = [
+    [("LAB", False, "CBC, fasting blood sugar"), ("", True, "With the lab report"),
+     ("PHAR", False, "")],
+    [("PHAR", False, "")],
+    [("RAD", False, "X-ray, both views"), ("", True, "With the X-ray")],
+    [("BILL", False, ""), ("PHAR", False, "")],
+    [("LAB", False, "Lipid profile"), ("", True, "With the lab report")],
+]  # fmt: skip
+# Minutes a counter takes per patient (before scaling), by department.
+COUNTER_MINUTES = {"LAB": (3, 6), "RAD": (5, 10), "PHAR": (2, 5), "BILL": (1, 3)}
 
 # (username, name, specialization, department code, room)
 DOCTORS = [
@@ -69,13 +112,6 @@ MORNING = datetime.timedelta(minutes=150)
 MINUTE = datetime.timedelta(minutes=1)
 
 
-@dataclass(order=True)
-class _Shift:
-    free_at: datetime.datetime
-    order: int
-    doctor: Doctor = field(compare=False)
-
-
 class Command(BaseCommand):
     help = "Load demo departments, doctors, logins and today's morning queue (idempotent)."
 
@@ -98,7 +134,12 @@ class Command(BaseCommand):
             departments = self.make_departments()
             doctors = self.make_doctors(departments, groups[Roles.DOCTOR])
             self.make_schedules(doctors)
-            made = self.make_morning(departments, doctors, admin, now)
+            services_by_code = self.make_service_departments()
+            counter_staff = self.make_counter_staff(services_by_code, groups[Roles.COUNTER])
+            made = self.make_morning(
+                departments, doctors, admin, now,
+                service_departments=services_by_code, counter_staff=counter_staff,
+            )  # fmt: skip
         if made:
             self.stdout.write(self.style.SUCCESS(f"Issued {made} demo tokens for today."))
         else:
@@ -176,6 +217,45 @@ class Command(BaseCommand):
             doctors.append(doctor)
         return doctors
 
+    def make_service_departments(self) -> dict[str, Department]:
+        departments = {}
+        for code, name, counters in SERVICE_DEPARTMENTS:
+            department, _ = Department.objects.get_or_create(
+                code=code,
+                defaults={
+                    "name": name,
+                    "kind": Department.Kind.SERVICE,
+                    "open_weekdays": ALL_WEEKDAYS,
+                    "booking_window_days": 0,
+                },
+            )
+            for counter in counters:
+                Counter.objects.get_or_create(department=department, name=counter)
+            departments[code] = department
+        return departments
+
+    def make_counter_staff(self, departments, counter_group) -> list[CounterStaff]:
+        User = get_user_model()
+        staff = []
+        for username, name, code, counter in COUNTER_STAFF:
+            user, created = User.objects.get_or_create(
+                username=username, defaults={"first_name": name.split()[0]}
+            )
+            if created:
+                user.set_password(COUNTER_PASSWORD)
+                user.save(update_fields=["password"])
+            user.groups.add(counter_group)
+            member, _ = CounterStaff.objects.get_or_create(
+                user=user,
+                defaults={
+                    "name": name,
+                    "department": departments[code],
+                    "counter": Counter.objects.get(department=departments[code], name=counter),
+                },
+            )
+            staff.append(member)
+        return staff
+
     def make_schedules(self, doctors) -> None:
         """Weekly OPD sessions for every doctor who has none yet: mornings 09:00-13:00
         on the department's open days, and a late session (14:00-20:00) on three of them,
@@ -217,105 +297,47 @@ class Command(BaseCommand):
         span = max(end - start, datetime.timedelta(0))
         return start, span / MORNING
 
-    def make_morning(self, departments, doctors, admin, now) -> int:
+    def make_morning(
+        self, departments, doctors, admin, now, *, service_departments=None, counter_staff=()
+    ) -> int:
         today = local_today(now)
         if Token.objects.filter(service_date=today).exists():
             return 0
-        self.close_earlier_days(doctors, today)
+        service_departments = service_departments or {}
+        self.close_earlier_days(doctors, counter_staff, today)
         start, scale = self.morning_window(now)
         end = start + MORNING * scale
-        made = 0
+        morning = _Morning(today, start, scale, end, admin, service_departments)
         emergency_given = False
-        for code, department in departments.items():
+        for order, (code, department) in enumerate(departments.items()):
             if not (department.is_active and department.is_open_on(today)):
                 continue
             staff = [d for d in doctors if d.department_id == department.pk and d.on_duty]
-            rng = random.Random(f"{today}:{code}")
             emergency = not emergency_given and code in ("CARD", "GMED", "ORTH")
-            made += self.run_department(
-                department, staff, rng, start, scale, end, admin, emergency=emergency
-            )
+            morning.add_department(department, staff, order, emergency=emergency)
             emergency_given = emergency_given or emergency
-        return made
+        for member in counter_staff:
+            counter = member.counter
+            department = counter.department if counter else None
+            if department and department.is_active and department.is_open_on(today):
+                morning.add_counter(counter, member.user)
+        morning.run()
+        return Token.objects.filter(service_date=today).count()
 
-    def close_earlier_days(self, doctors, today):
-        """An earlier demo morning left doctors mid-visit; finish those visits on their
-        own day, or the doctors could not call anyone today ("Finish ... first")."""
-        for doctor in doctors:
-            token = reading.open_token_for(doctor)
+    def close_earlier_days(self, doctors, counter_staff, today):
+        """An earlier demo morning left desks mid-visit; finish those visits on their
+        own day, or the desks could not call anyone today ("Finish ... first")."""
+        desks = [(doctor, None) for doctor in doctors]
+        desks += [(member.counter, member.user) for member in counter_staff if member.counter]
+        for desk, actor in desks:
+            token = reading.open_token_for(desk)
             if token is None or token.service_date >= today:
                 continue
             if token.status == Token.Status.IN_CONSULTATION:
                 done = token.started_at + datetime.timedelta(minutes=12)
-                services.complete_token(doctor, token, now=done)
+                services.complete_token(desk, token, actor=actor, now=done)
             else:
-                services.skip_token(doctor, token, now=token.called_at + 3 * MINUTE)
-
-    def run_department(self, department, staff, rng, start, scale, end, admin, *, emergency):
-        """Replays a morning in time order: patients arrive, each doctor calls the next
-        one when free, sees them, and now and then a patient does not turn up."""
-        today = local_today(end)
-        count = rng.randint(8, 15)
-        names = rng.sample(PATIENT_NAMES, count)
-        arrivals, t = [], 0.0
-        for _ in range(count):
-            t += rng.uniform(3, 10)
-            arrivals.append(t)
-        emergency_at = rng.randrange(count // 2, count) if emergency else None
-
-        def clock(minutes: float) -> datetime.datetime:
-            return min(start + datetime.timedelta(minutes=minutes) * scale, end)
-
-        shifts = [_Shift(clock(15 + 40 * i), i, doctor) for i, doctor in enumerate(staff)]
-        heapq.heapify(shifts)
-        issued = 0
-        no_show_done = False
-        while issued < count or shifts:
-            next_arrival = clock(arrivals[issued]) if issued < count else None
-            if shifts and (next_arrival is None or shifts[0].free_at < next_arrival):
-                shift = heapq.heappop(shifts)
-                t0 = shift.free_at
-                if t0 >= end:
-                    continue
-                if not reading.waiting_tokens(department, today).exists():
-                    if next_arrival is not None:
-                        shift.free_at = next_arrival
-                        heapq.heappush(shifts, shift)
-                    continue
-                doctor = shift.doctor
-                token = services.call_next(doctor, now=t0)
-                if not no_show_done and rng.random() < 0.2:
-                    # Nobody came to the room: a no-show, skipped after a short wait.
-                    no_show_done = True
-                    skip_at = clock_after(t0, rng.uniform(2, 4), scale, end)
-                    if skip_at < end:
-                        services.skip_token(doctor, token, now=skip_at)
-                        shift.free_at = skip_at
-                        heapq.heappush(shifts, shift)
-                    continue
-                started = clock_after(t0, rng.uniform(1, 3), scale, end)
-                if started >= end:
-                    continue  # called; the patient is walking to the room right now
-                services.start_consultation(doctor, token, now=started)
-                done = clock_after(started, rng.uniform(9, 18), scale, end)
-                if done >= end:
-                    continue  # still in consultation
-                services.complete_token(doctor, token, now=done)
-                shift.free_at = done
-                heapq.heappush(shifts, shift)
-            else:
-                is_emergency = issued == emergency_at
-                # No mobile numbers: made-up ones belong to real people, and an SMS
-                # backend would text them.
-                services.issue_token(
-                    department,
-                    names[issued],
-                    priority=Token.Priority.EMERGENCY if is_emergency else Token.Priority.NORMAL,
-                    actor=admin if is_emergency else None,
-                    now=next_arrival,
-                )
-                issued += 1
-        return count
+                services.skip_token(desk, token, actor=actor, now=token.called_at + 3 * MINUTE)
 
     def print_logins(self):
         rows = [("admin", ADMIN_PASSWORD, "Hospital admin (superuser)", "/admin/")]
@@ -323,6 +345,10 @@ class Command(BaseCommand):
         rows += [
             (username, DOCTOR_PASSWORD, f"{name}, {code} room {room}", "/doctor/")
             for username, name, _, code, room in DOCTORS
+        ]
+        rows += [
+            (username, COUNTER_PASSWORD, f"{name}, {code} {counter}", "/counter/")
+            for username, name, code, counter in COUNTER_STAFF
         ]
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
         header = ("username", "password", "who", "page")
@@ -340,3 +366,150 @@ class Command(BaseCommand):
 
 def clock_after(t: datetime.datetime, minutes: float, scale: float, end) -> datetime.datetime:
     return min(t + datetime.timedelta(minutes=minutes) * scale, end)
+
+
+class _Morning:
+    """Replays a morning in time order, across every department at once: patients
+    arrive at the clinical departments, each doctor and each staffed counter calls the
+    next patient when free and serves them, now and then a patient does not turn up, and
+    some patients are sent on (the laboratory, back to the doctor, the pharmacy...).
+
+    Every change is an event run at its own time through the real services, so a patient
+    sent on at 09:40 is in the laboratory's queue from 09:40, not before; a change due at
+    or after the end of the window does not happen (the patient is still being seen).
+    """
+
+    MAX_SENT_ON = 3  # patients sent on, per clinical department
+
+    def __init__(self, today, start, scale, end, admin, service_departments):
+        self.today, self.start, self.scale, self.end = today, start, scale, end
+        self.admin = admin
+        self.service_departments = service_departments
+        self.events: list = []
+        self.order = itertools.count()
+        self.rngs: dict[int, random.Random] = {}
+        self.idle: dict[int, list] = {}  # department pk -> desks waiting for a patient
+        self.no_show_done: set[int] = set()
+        self.sent_on: dict[int, int] = {}
+
+    def at(self, minutes: float) -> datetime.datetime:
+        return min(self.start + datetime.timedelta(minutes=minutes) * self.scale, self.end)
+
+    def after(self, t, minutes: float) -> datetime.datetime:
+        return clock_after(t, minutes, self.scale, self.end)
+
+    def schedule(self, when, action, *args) -> None:
+        heapq.heappush(self.events, (when, next(self.order), action, args))
+
+    def rng(self, department) -> random.Random:
+        if department.pk not in self.rngs:
+            self.rngs[department.pk] = random.Random(f"{self.today}:{department.code}")
+        return self.rngs[department.pk]
+
+    # --- Setting up
+
+    def add_department(self, department, doctors, order, *, emergency):
+        rng = self.rng(department)
+        count = rng.randint(8, 15)
+        names = rng.sample(PATIENT_NAMES, count)
+        emergency_at = rng.randrange(count // 2, count) if emergency else None
+        t = 0.0
+        for i, name in enumerate(names):
+            t += rng.uniform(3, 10)
+            self.schedule(self.at(t), self.arrive, department, name, i == emergency_at)
+        for i, doctor in enumerate(doctors):
+            self.schedule(self.at(15 + 40 * i), self.desk_free, doctor, None)
+
+    def add_counter(self, counter, user):
+        self.schedule(self.at(15), self.desk_free, counter, user)
+
+    def run(self):
+        while self.events:
+            when, _, action, args = heapq.heappop(self.events)
+            action(when, *args)
+
+    # --- Events
+
+    def arrive(self, when, department, name, is_emergency):
+        # No mobile numbers: made-up ones belong to real people, and an SMS backend
+        # would text them.
+        services.issue_token(
+            department,
+            name,
+            priority=Token.Priority.EMERGENCY if is_emergency else Token.Priority.NORMAL,
+            actor=self.admin if is_emergency else None,
+            now=when,
+        )
+        self.wake(department, when)
+
+    def wake(self, department, when):
+        """A patient joined the department's queue: its idle desks look again."""
+        for desk, actor in self.idle.pop(department.pk, []):
+            self.schedule(when, self.desk_free, desk, actor)
+
+    def desk_free(self, when, desk, actor):
+        if when >= self.end:
+            return
+        department = desk.department
+        if not reading.waiting_tokens(department, self.today, desk=desk, now=when).exists():
+            self.idle.setdefault(department.pk, []).append((desk, actor))
+            return
+        token = services.call_next(desk, actor=actor, now=when)
+        rng = self.rng(department)
+        if department.pk not in self.no_show_done and rng.random() < 0.2:
+            # Nobody came: a no-show, skipped after a short wait.
+            self.no_show_done.add(department.pk)
+            skip_at = self.after(when, rng.uniform(2, 4))
+            self.schedule(skip_at, self.skip, desk, actor, token)
+            return
+        started = self.after(when, rng.uniform(1, 3))
+        self.schedule(started, self.begin, desk, actor, token)
+
+    def skip(self, when, desk, actor, token):
+        if when >= self.end:
+            return
+        services.skip_token(desk, token, actor=actor, now=when)
+        self.desk_free(when, desk, actor)
+
+    def begin(self, when, desk, actor, token):
+        if when >= self.end:
+            return  # called; the patient is walking there right now
+        services.start_consultation(desk, token, actor=actor, now=when)
+        rng = self.rng(desk.department)
+        low, high = COUNTER_MINUTES.get(desk.department.code, (9, 18))
+        self.schedule(self.after(when, rng.uniform(low, high)), self.finish, desk, actor, token)
+
+    def finish(self, when, desk, actor, token):
+        if when >= self.end:
+            return  # still being seen
+        send_on = self.next_stops(desk, token)
+        done = services.complete_token(desk, token, actor=actor, now=when, send_on=send_on)
+        # Whoever was sent on (or whose planned stop opened) is in a new queue now.
+        opened = Token.objects.filter(visit=done.visit_id, status=Token.Status.WAITING)
+        for department in {t.department for t in opened.select_related("department")}:
+            self.wake(department, when)
+        self.desk_free(when, desk, actor)
+
+    def next_stops(self, desk, token) -> list[NextStop]:
+        """Now and then a doctor sends the patient on, on a round of ROUNDS."""
+        if not isinstance(desk, Doctor) or not self.service_departments:
+            return []
+        if token.visit_id is None or token.visit.stops.count() > 1:
+            return []  # back for review: the rest of the round is planned already
+        department = desk.department
+        sent = self.sent_on.get(department.pk, 0)
+        rng = self.rng(department)
+        if sent >= self.MAX_SENT_ON or rng.random() > 0.45:
+            return []
+        round_ = ROUNDS[(department.pk + sent) % len(ROUNDS)]
+        stops = []
+        for code, back, note in round_:
+            if back:
+                stops.append(NextStop(department, doctor=desk, note=note))
+                continue
+            service = self.service_departments.get(code)
+            if service is None or not service.is_active or not service.is_open_on(self.today):
+                return []
+            stops.append(NextStop(service, note=note))
+        self.sent_on[department.pk] = sent + 1
+        return stops
