@@ -18,7 +18,7 @@ from queues.services import (
     issue_token,
     start_consultation,
 )
-from tests.conftest import WEDNESDAY, at, make_doctor, race
+from tests.conftest import WEDNESDAY, at, make_counter_staff, make_doctor, race
 
 NOW = at(WEDNESDAY, 9)
 
@@ -169,6 +169,91 @@ def test_two_tabs_completing_the_same_token_complete_it_once(orth, dr_rao):
     results, errors = race([lambda: complete_token(dr_rao, token, now=NOW)] * 2)
     assert unexpected(errors) == []
     assert len(errors) == 1 and "start the consultation before completing" in str(errors[0])
+    assert TokenEvent.objects.filter(kind=TokenEvent.Kind.COMPLETED).count() == 1
+
+
+# --- Service counters and sending on ---------------------------------------------------------
+
+
+def test_two_counters_pressing_call_next_for_one_patient_call_them_once(
+    lab, lab_counter, lab_counter_2
+):
+    fill_queue(lab, 1)
+    staff = [
+        make_counter_staff(f"tech{i}", f"Tech {i}", lab, counter)
+        for i, counter in enumerate([lab_counter, lab_counter_2])
+    ]
+    results, errors = race([lambda s=s: call_next(s.counter, actor=s.user, now=NOW) for s in staff])
+    assert unexpected(errors) == []
+    assert [str(e) for e in errors] == ["Nobody is waiting. Nothing to call."]
+    [winner] = [token for token in results if token is not None]
+    assert winner.number == 1 and winner.counter_id in {lab_counter.pk, lab_counter_2.pk}
+    assert TokenEvent.objects.filter(kind=TokenEvent.Kind.CALLED).count() == 1
+
+
+def test_two_counters_working_through_the_queue_call_everyone_once_in_order(
+    lab, lab_counter, lab_counter_2, lab_tech
+):
+    fill_queue(lab, 20)
+
+    def work(counter):
+        def job():
+            called = []
+            while True:
+                try:
+                    token = call_next(counter, actor=lab_tech.user, now=NOW)
+                except QueueError as exc:
+                    if "Nobody is waiting" in str(exc):
+                        return called
+                    raise
+                called.append(token.number)
+                start_consultation(counter, token, actor=lab_tech.user, now=NOW)
+                complete_token(counter, token, actor=lab_tech.user, now=NOW)
+
+        return job
+
+    (first, second), errors = race([work(lab_counter), work(lab_counter_2)])
+    assert errors == []
+    assert sorted(first + second) == list(range(1, 21))
+    assert first == sorted(first) and second == sorted(second)
+    assert not Token.objects.exclude(status=Token.Status.COMPLETED).exists()
+    calls = Counter(
+        TokenEvent.objects.filter(kind=TokenEvent.Kind.CALLED).values_list("counter", flat=True)
+    )
+    assert calls == {lab_counter.pk: len(first), lab_counter_2.pk: len(second)}
+
+
+def test_two_complete_and_send_on_requests_at_once_make_one_next_token(orth, dr_rao, lab):
+    from django.test import Client
+    from django.urls import reverse
+
+    from queues.models import VisitStop
+
+    [token] = fill_queue(orth, 1)
+    call_next(dr_rao, now=NOW)
+    start_consultation(dr_rao, token, now=NOW)
+    url = reverse("doctor_complete", args=[token.public_id])
+    clients = [Client(), Client()]
+    for client in clients:
+        client.force_login(dr_rao.user)
+
+    def press(client):
+        def job():
+            response = client.post(url, {"stop_1": f"department-{lab.pk}", "note_1": "CBC"})
+            assert response.status_code == 302
+            return [str(m) for m in response.wsgi_request._messages]
+
+        return job
+
+    results, errors = race([press(c) for c in clients])
+    assert errors == []
+    said = sorted(message for batch in results for message in batch)
+    assert said == [
+        "ORTH-001 completed; sent to Laboratory.",
+        "ORTH-001 is Completed; start the consultation before completing it.",
+    ]
+    assert Token.objects.filter(department=lab).count() == 1
+    assert VisitStop.objects.filter(department=lab).count() == 1
     assert TokenEvent.objects.filter(kind=TokenEvent.Kind.COMPLETED).count() == 1
 
 
