@@ -173,7 +173,12 @@ def choose_counter(staff: CounterStaff, counter: Counter, *, actor) -> CounterSt
     history of the staff record: who changed it, from which counter to which."""
     with transaction.atomic():
         # One change at a time per staff member (two tabs choosing at once).
-        staff = CounterStaff.objects.select_for_update().select_related("counter").get(pk=staff.pk)
+        # (of=self: PostgreSQL locks no row of a nullable outer join, the counter's.)
+        staff = (
+            CounterStaff.objects.select_for_update(of=("self",))
+            .select_related("counter")
+            .get(pk=staff.pk)
+        )
         if counter.department_id != staff.department_id or not counter.is_active:
             raise QueueError("Choose an open counter of your own department.")
         previous = staff.counter
