@@ -13,9 +13,11 @@ from appointments.models import (
     DoctorSchedule,
     Notification,
     Patient,
+    PatientEvent,
     WaitingListEntry,
     WaitingListEvent,
 )
+from appointments.patients import give_hospital_number, number_and_record, record_patient_event
 from hospital.forms import MobileField
 
 
@@ -41,20 +43,50 @@ class ReadOnlyInline(admin.TabularInline):
 
 
 class PatientForm(forms.ModelForm):
-    mobile = MobileField(help_text="Stored in E.164, e.g. +919812345678.")
+    mobile = MobileField(required=False, help_text="Optional. Stored in E.164, e.g. +919812345678.")
 
     class Meta:
         model = Patient
-        fields = ["name", "mobile", "email"]
+        fields = ["name", "year_of_birth", "age_is_estimate", "sex", "mobile", "email"]
+
+    def clean_mobile(self):
+        # No mobile is NULL: the unique constraint holds only among patients who have one.
+        return self.cleaned_data["mobile"] or None
+
+
+class PatientEventInline(ReadOnlyInline):
+    model = PatientEvent
+    fields = ["at", "kind", "actor", "note"]
+    readonly_fields = fields
 
 
 @admin.register(Patient)
 class PatientAdmin(admin.ModelAdmin):
     form = PatientForm
-    list_display = ["name", "mobile", "email", "created_at"]
-    search_fields = ["name", "mobile", "email"]
-    search_help_text = "Name, mobile (e.g. +9198...) or email."
+    list_display = ["hospital_number", "name", "year_of_birth", "sex", "mobile", "created_at"]
+    search_fields = ["hospital_number", "name", "mobile", "email"]
+    search_help_text = "Hospital number, name, mobile (e.g. +9198...) or email."
+    readonly_fields = ["hospital_number"]
+    fields = ["hospital_number", *PatientForm.Meta.fields]
     ordering = ["name"]
+    inlines = [PatientEventInline]
+
+    def save_model(self, request, obj, form, change) -> None:
+        # The admin's change view is one transaction: the number and the event are
+        # written with the row, as appointments.patients does at the desk.
+        super().save_model(request, obj, form, change)
+        if not change:
+            number_and_record(obj, actor=request.user, now=None, note="Registered in the admin")
+        elif form.changed_data:
+            if not obj.hospital_number:
+                give_hospital_number(obj)
+            record_patient_event(
+                obj,
+                PatientEvent.Kind.CORRECTED,
+                actor=request.user,
+                now=None,
+                note="Changed in the admin: " + ", ".join(form.changed_data),
+            )
 
 
 @admin.register(DoctorSchedule)

@@ -254,3 +254,28 @@ def test_a_done_stop_cannot_be_cancelled(desk_client, sent_on):
     done = sent_on.stops.get(status=VisitStop.Status.DONE)
     response = desk_client.post(url, {"stop": done.pk})
     assert response.status_code == 400 and "That stop is done" in page_text(response)
+
+
+# --- The admin ----------------------------------------------------------------------------
+
+INLINE = {"events-TOTAL_FORMS": "0", "events-INITIAL_FORMS": "0"}
+
+
+def test_the_admin_registers_a_patient_without_a_mobile_numbered_and_logged(staff, admin_user):
+    data = {"name": "Meena Das", "sex": "F", "mobile": "", "email": "", **INLINE}
+    response = staff.post(reverse("admin:appointments_patient_add"), data)
+    assert response.status_code == 302, page_text(response)[-3000:]
+    data["name"] = "Mina Das"
+    staff.post(reverse("admin:appointments_patient_add"), {**data, "name": "Ravi Das"})
+    meena = Patient.objects.get(name="Meena Das")
+    assert meena.mobile is None and meena.hospital_number == f"UH{meena.pk:07d}"
+    assert meena.events.get().actor == admin_user
+    change = reverse("admin:appointments_patient_change", args=[meena.pk])
+    inline = {"events-INITIAL_FORMS": "1", "events-TOTAL_FORMS": "1",
+              "events-0-id": meena.events.get().pk, "events-0-patient": meena.pk}  # fmt: skip
+    response = staff.post(change, {**data, **inline})
+    assert response.status_code == 302, page_text(response)[-3000:]
+    assert Patient.objects.get(pk=meena.pk).name == "Mina Das"
+    assert meena.events.last().note == "Changed in the admin: name"
+    found = staff.get(reverse("admin:appointments_patient_changelist"), {"q": "UH"})
+    assert meena.hospital_number in page_text(found)
