@@ -289,3 +289,68 @@ async def test_the_doctor_socket_needs_the_second_step_and_a_session_not_left_id
 
     await database_sync_to_async(left_idle)()
     assert not await connects(cookie)
+
+
+async def test_the_counter_socket_refuses_anonymous_doctors_and_admins(dr_rao, admin_user):
+    communicator = socket("/ws/counter/")
+    connected, _ = await communicator.connect()
+    assert not connected
+    for user in [dr_rao.user, admin_user]:
+        cookie = await database_sync_to_async(session_cookie)(user)
+        communicator = socket("/ws/counter/", cookie)
+        connected, _ = await communicator.connect()
+        assert not connected
+
+
+async def test_counter_staff_see_their_queue_live_and_a_change_of_counter(
+    lab, lab_tech, lab_counter, lab_counter_2
+):
+    from queues import terminal
+
+    cookie = await database_sync_to_async(session_cookie)(lab_tech.user)
+    communicator = socket("/ws/counter/", cookie)
+    connected, _ = await communicator.connect()
+    assert connected
+    first = await receive(communicator)
+    assert first["type"] == "counter"
+    assert first["waiting"] == [] and first["counter"] == "Counter 1"
+    assert 'value="abc"' in first["html"]  # the forms carry the page's CSRF secret
+
+    await issue(lab, "Asha Rao")
+    pushed = await receive(communicator)
+    assert pushed["waiting"] == ["LAB-001"]
+    assert pushed["version"] == first["version"] + 1
+
+    # The staff member moves to Counter 2 (in another tab): the panel follows them.
+    staff = await database_sync_to_async(terminal.load_counter_staff)(lab_tech.pk)
+    await database_sync_to_async(terminal.choose_counter)(staff, lab_counter_2, actor=lab_tech.user)
+    moved = await receive(communicator)
+    assert moved["counter"] == "Counter 2"
+
+    await call_next(lab_counter_2, actor=lab_tech.user)
+    called = await receive(communicator)
+    assert called["current"] == "LAB-001" and called["waiting"] == []
+    await communicator.disconnect()
+
+
+async def test_the_counter_socket_refuses_a_session_left_idle(lab_tech):
+    import time
+
+    from hospital.middleware import LAST_SEEN
+
+    cookie, session = await database_sync_to_async(doctor_session)(lab_tech.user)
+
+    async def counter_connects() -> bool:
+        communicator = socket("/ws/counter/", cookie)
+        connected, _ = await communicator.connect()
+        await communicator.disconnect()
+        return connected
+
+    assert await counter_connects()
+
+    def left_idle():
+        session[LAST_SEEN] = int(time.time()) - 31 * 60
+        session.save()
+
+    await database_sync_to_async(left_idle)()
+    assert not await counter_connects()
