@@ -10,6 +10,7 @@ def test_every_page_has_the_nav(client, orth, url):
     assert 'href="/"' in page and 'href="/progress/"' in page
     assert 'href="/accounts/login/"' in page
     assert 'href="/doctor/"' not in page
+    assert 'href="/counter/"' not in page
 
 
 def test_a_doctor_sees_the_doctor_link_and_a_logout_form(client, dr_rao):
@@ -31,6 +32,24 @@ def test_a_doctor_lands_on_the_terminal_after_logging_in(client, dr_rao):
     response = client.post(reverse("login"), {"username": "rao", "password": "pw-rao"})
     assert response.status_code == 302
     assert response["Location"] == "/doctor/"
+
+
+def test_counter_staff_land_on_the_counter_terminal_after_logging_in(client, lab_tech):
+    response = client.post(reverse("login"), {"username": "labtech", "password": "pw-labtech"})
+    assert response.status_code == 302
+    assert response["Location"] == "/counter/"
+
+
+def test_counter_staff_see_the_counter_link_and_not_the_doctor_link(client, lab_tech):
+    client.force_login(lab_tech.user)
+    page = client.get("/").content.decode()
+    assert 'href="/counter/"' in page
+    assert 'href="/doctor/"' not in page
+
+
+def test_a_doctor_does_not_see_the_counter_link(client, dr_rao):
+    client.force_login(dr_rao.user)
+    assert 'href="/counter/"' not in client.get("/").content.decode()
 
 
 def test_next_wins_over_the_doctor_default(client, dr_rao):
