@@ -16,21 +16,32 @@ the day (local time), and from the tokens' and appointments' own times:
   wait (issue to first call) and consultation (start to completion), as the doctor's
   terminal counts them (queues.reading.day_figures); free slots left: the regular slots
   of the day nobody is booked into;
-- patients per hour: consultations completed in each hour (COMPLETED token events).
+- patients per hour: consultations completed in each hour (COMPLETED token events);
+- per service counter (laboratory, pharmacy...): over the tokens that counter called that
+  day, patients served, average wait and average time at the counter, as for doctors;
+- visits (a patient's stops through the OPD on the day, queues.Visit): stops made (those
+  not cancelled, planned ones included), door-to-door time (the visit's start to its
+  close, or to its last token's completion while it is still open), and the wait at each
+  stop: from when the patient joined that stop's queue to the call. A patient back for
+  review ranks from when the doctor sent them out (Token.queued_at), but only waited in
+  the queue from when their token was given (after the laboratory, say): the later of
+  the two counts, so the laboratory's time is not counted as waiting for the doctor.
 """
 
 import datetime
-from collections import Counter
-from dataclasses import dataclass
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from appointments.models import Appointment, AppointmentEvent, DoctorSchedule, WaitingListEntry
 from appointments.slots import day_slots, leave_on, taking_slots
 from hospital.clock import day_bounds
-from hospital.models import Doctor
-from queues.models import Token, TokenEvent
+from hospital.models import Counter as ServiceCounter
+from hospital.models import Department, Doctor
+from queues.models import Token, TokenEvent, Visit, VisitStop
 from queues.reading import day_figures
 
 NO_REASON = "No reason given"
@@ -44,6 +55,94 @@ class DoctorRow:
     average_wait_minutes: float | None
     average_consultation_minutes: float | None
     free_slots_left: int
+
+
+@dataclass(frozen=True)
+class CounterRow:
+    counter: ServiceCounter
+    patients_seen: int
+    average_wait_minutes: float | None
+    average_service_minutes: float | None
+
+
+@dataclass(frozen=True)
+class StopWait:
+    department: Department
+    place: str  # "Room 4", "Counter 2"; "" if not called
+    minutes: float | None  # None: not called (yet)
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    visit: Visit
+    stops: int  # not cancelled
+    route: list[str]  # department codes of those stops, in order
+    started_at: datetime.datetime
+    ended_at: datetime.datetime | None
+    waits: list[StopWait]
+
+    @property
+    def door_to_door_minutes(self) -> float | None:
+        if self.ended_at is None:
+            return None
+        return _minutes(self.ended_at - self.started_at)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.visit.status == Visit.Status.CLOSED
+
+
+@dataclass(frozen=True)
+class DepartmentWait:
+    department: Department
+    stops: int  # stops whose patient was called
+    average_wait_minutes: float
+
+
+@dataclass(frozen=True)
+class VisitSummary:
+    rows: list[VisitRow] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.rows)
+
+    @property
+    def by_stops(self) -> list[tuple[str, int]]:
+        """How many visits had 1, 2, and 3 or more stops."""
+        counts = Counter(min(row.stops, 3) for row in self.rows)
+        return [("1 stop", counts[1]), ("2 stops", counts[2]), ("3 or more stops", counts[3])]
+
+    @property
+    def door_to_door(self) -> list[float]:
+        return [m for row in self.rows if (m := row.door_to_door_minutes) is not None]
+
+    @property
+    def median_door_to_door_minutes(self) -> float | None:
+        values = self.door_to_door
+        return statistics.median(values) if values else None
+
+    @property
+    def mean_door_to_door_minutes(self) -> float | None:
+        values = self.door_to_door
+        return statistics.fmean(values) if values else None
+
+    @property
+    def wait_by_department(self) -> list[DepartmentWait]:
+        waits: dict[int, list[float]] = defaultdict(list)
+        departments = {}
+        for row in self.rows:
+            for wait in row.waits:
+                if wait.minutes is not None:
+                    waits[wait.department.pk].append(wait.minutes)
+                    departments[wait.department.pk] = wait.department
+        return sorted(
+            (
+                DepartmentWait(departments[pk], len(values), statistics.fmean(values))
+                for pk, values in waits.items()
+            ),
+            key=lambda w: (w.department.kind, w.department.name),
+        )
 
 
 @dataclass(frozen=True)
@@ -70,6 +169,8 @@ class DailyReport:
     still_waiting: int
     doctors: list[DoctorRow]
     per_hour: list[HourCount]
+    counters: list[CounterRow] = field(default_factory=list)
+    visits: VisitSummary = field(default_factory=VisitSummary)
 
     @property
     def totals(self) -> list[tuple[str, int]]:
@@ -126,7 +227,79 @@ def daily_report(day: datetime.date, *, now=None) -> DailyReport:
         still_waiting=still_waiting,
         doctors=_doctor_rows(day, now),
         per_hour=_per_hour(completed_events),
+        counters=_counter_rows(day),
+        visits=VisitSummary(_visit_rows(day)),
     )
+
+
+def _minutes(delta: datetime.timedelta) -> float:
+    return delta.total_seconds() / 60
+
+
+def _counter_rows(day: datetime.date) -> list[CounterRow]:
+    tokens = Token.objects.filter(service_date=day, counter__isnull=False)
+    by_counter: dict[int, list] = defaultdict(list)
+    for token in tokens:
+        by_counter[token.counter_id].append(token)
+    counters = ServiceCounter.objects.filter(pk__in=by_counter).select_related("department")
+    rows = []
+    for counter in counters.order_by("department__name", "name"):
+        figures = day_figures(by_counter[counter.pk])
+        rows.append(
+            CounterRow(
+                counter=counter,
+                patients_seen=figures.patients_seen,
+                average_wait_minutes=figures.average_wait_minutes,
+                average_service_minutes=figures.average_consultation_minutes,
+            )
+        )
+    return rows
+
+
+def stop_wait_minutes(token: Token) -> float | None:
+    """From joining the stop's queue to the call (see the module's docstring)."""
+    if token.called_at is None:
+        return None
+    joined = max(token.queued_at, token.issued_at)
+    return max(_minutes(token.called_at - joined), 0.0)
+
+
+def _visit_rows(day: datetime.date) -> list[VisitRow]:
+    visits = Visit.objects.filter(service_date=day).order_by("started_at", "pk")
+    stops: dict[int, list[VisitStop]] = defaultdict(list)
+    for stop in (
+        VisitStop.objects.filter(visit__in=visits)
+        .exclude(status=VisitStop.Status.CANCELLED)
+        .select_related("department", "token__doctor", "token__counter")
+        .order_by("visit", "position", "pk")
+    ):
+        stops[stop.visit_id].append(stop)
+    last_completed = dict(
+        Token.objects.filter(visit__in=visits, completed_at__isnull=False)
+        .values_list("visit")
+        .annotate(last=Max("completed_at"))
+        .values_list("visit", "last")
+    )
+    rows = []
+    for visit in visits:
+        made = stops[visit.pk]
+        ended = visit.closed_at if visit.status == Visit.Status.CLOSED else None
+        ended = ended or last_completed.get(visit.pk)
+        rows.append(
+            VisitRow(
+                visit=visit,
+                stops=len(made),
+                route=[stop.department.code for stop in made],
+                started_at=visit.started_at,
+                ended_at=ended,
+                waits=[
+                    StopWait(stop.department, stop.token.place, stop_wait_minutes(stop.token))
+                    for stop in made
+                    if stop.token is not None
+                ],
+            )
+        )
+    return rows
 
 
 def _per_hour(completed_events) -> list[HourCount]:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from django.http import HttpResponse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from appointments import reports
@@ -154,7 +155,63 @@ def csv_response(report: reports.DailyReport) -> HttpResponse:
     out.writerow([])
     out.writerow(["Hour", "Patients seen"])
     out.writerows((h.label, h.patients) for h in report.per_hour)
+    # Added after the sections above, so their rows stay where readers expect them.
+    out.writerow([])
+    out.writerow(
+        ["Counter", "Department", "Patients served", "Average wait (min)",
+         "Average time at the counter (min)"]
+    )  # fmt: skip
+    for c in report.counters:
+        out.writerow(
+            [c.counter.name, c.counter.department.name, c.patients_seen,
+             number(c.average_wait_minutes), number(c.average_service_minutes)]
+        )  # fmt: skip
+    out.writerow([])
+    out.writerow(["Visits", "Value"])
+    out.writerows(visit_figures(report.visits, blank=""))
+    out.writerow([])
+    out.writerow(["Department", "Stops called", "Average wait per stop (min)"])
+    for w in report.visits.wait_by_department:
+        out.writerow([w.department.name, w.stops, number(w.average_wait_minutes)])
+    out.writerow([])
+    out.writerow(
+        ["Visit started", "Patient", "Source", "Status", "Stops", "Route", "Ended",
+         "Door to door (min)", "Wait per stop (min)"]
+    )  # fmt: skip
+    for row in report.visits.rows:
+        out.writerow(
+            [clock(row.started_at), row.visit.patient_name, row.visit.get_source_display(),
+             row.visit.get_status_display(), row.stops, " > ".join(row.route),
+             clock(row.ended_at), number(row.door_to_door_minutes), waits_text(row)]
+        )  # fmt: skip
     return response
+
+
+def number(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
+def clock(moment) -> str:
+    """A time of day on the hospital's clock (settings.TIME_ZONE), as every page shows it."""
+    return "" if moment is None else f"{timezone.localtime(moment):%H:%M}"
+
+
+def waits_text(row: reports.VisitRow) -> str:
+    return "; ".join(
+        f"{wait.department.code} {number(wait.minutes) or 'not called'}" for wait in row.waits
+    )
+
+
+def visit_figures(visits: reports.VisitSummary, *, blank: str = "—") -> list[tuple[str, object]]:
+    def shown(value):
+        return blank if value is None else f"{value:.1f}"
+
+    return [
+        ("Visits", visits.count),
+        *visits.by_stops,
+        ("Median door to door (min)", shown(visits.median_door_to_door_minutes)),
+        ("Mean door to door (min)", shown(visits.mean_door_to_door_minutes)),
+    ]
 
 
 # CSV injection (OWASP): a spreadsheet runs a cell that begins with one of these as a
@@ -217,5 +274,26 @@ def daily_report(request):
             ],
             "per_hour": per_hour,
             "per_doctor": per_doctor,
+            "counter_rows": [
+                {
+                    "row": c,
+                    "wait": minutes(c.average_wait_minutes),
+                    "service": minutes(c.average_service_minutes),
+                }
+                for c in report.counters
+            ],
+            "visit_figures": visit_figures(report.visits),
+            "department_waits": [
+                {"row": w, "wait": minutes(w.average_wait_minutes)}
+                for w in report.visits.wait_by_department
+            ],
+            "visit_rows": [
+                {
+                    "row": row,
+                    "door_to_door": minutes(row.door_to_door_minutes),
+                    "waits": [(w.department.code, w.place, minutes(w.minutes)) for w in row.waits],
+                }
+                for row in report.visits.rows
+            ],
         },
     )

@@ -159,3 +159,108 @@ def test_an_empty_day(db):
     report = reports.daily_report(WEDNESDAY)
     assert all(value == 0 for _, value in report.totals)
     assert report.doctors == [] and report.per_hour == [] and report.cancellation_reasons == []
+
+
+# --- Service counters and visits -----------------------------------------------------------
+
+
+@pytest.fixture
+def visits_day(orth, dr_rao, lab, lab_counter_2, pharmacy, pharmacy_window):
+    """Four visits on Wednesday, through the services:
+
+    Asha (1 stop): ORTH 09:00, called 09:05, done 09:16.            door to door 16
+    Bala (2 stops): ORTH 09:02, called 09:20, done 09:30 -> pharmacy (Window B)
+        09:30, called 09:40, done 09:45.                             door to door 43
+    Chitra (3 stops): ORTH 09:04, called 09:46, done 09:55 -> laboratory (Counter 2)
+        09:55, called 10:00, done 10:10 -> back to Dr. Rao 10:10 (ranked from 09:55),
+        called 10:15, still with him: open, door to door to 10:10 = 66
+    Dev (1 stop): ORTH 10:20, still waiting: no door-to-door time yet.
+    """
+    from queues.visits import NextStop
+    from tests.conftest import make_counter_staff
+
+    lab_staff = make_counter_staff("lab2", "Kiran (lab)", lab, lab_counter_2).user
+    pharmacist = make_counter_staff("pharm", "Farida (pharmacy)", pharmacy, pharmacy_window).user
+
+    def serve(desk, actor, called, started, completed, send_on=None):
+        token = queue.call_next(desk, actor=actor, now=called)
+        queue.start_consultation(desk, token, actor=actor, now=started)
+        if completed:
+            queue.complete_token(desk, token, actor=actor, now=completed, send_on=send_on)
+        return token
+
+    w = WEDNESDAY
+    for minute, name in [(0, "Asha"), (2, "Bala"), (4, "Chitra")]:
+        queue.issue_token(orth, name, now=at(w, 9, minute))
+    serve(dr_rao, None, at(w, 9, 5), at(w, 9, 6), at(w, 9, 16))
+    serve(dr_rao, None, at(w, 9, 20), at(w, 9, 21), at(w, 9, 30), [NextStop(pharmacy)])
+    serve(pharmacy_window, pharmacist, at(w, 9, 40), at(w, 9, 41), at(w, 9, 45))
+    serve(dr_rao, None, at(w, 9, 46), at(w, 9, 47), at(w, 9, 55),
+          [NextStop(lab, note="CBC"), NextStop(orth, doctor=dr_rao)])  # fmt: skip
+    serve(lab_counter_2, lab_staff, at(w, 10), at(w, 10, 1), at(w, 10, 10))
+    review = serve(dr_rao, None, at(w, 10, 15), at(w, 10, 16), None)
+    assert review.patient_name == "Chitra"
+    queue.issue_token(orth, "Dev", now=at(w, 10, 20))
+
+
+def test_service_counters_have_rows_as_doctors_do(visits_day, lab_counter_2, pharmacy_window):
+    report = reports.daily_report(WEDNESDAY, now=at(WEDNESDAY, 18))
+    assert report.counters == [
+        reports.CounterRow(lab_counter_2, patients_seen=1, average_wait_minutes=5.0,
+                           average_service_minutes=9.0),
+        reports.CounterRow(pharmacy_window, patients_seen=1, average_wait_minutes=10.0,
+                           average_service_minutes=4.0),
+    ]  # fmt: skip
+    (rao,) = report.doctors
+    assert rao.patients_seen == 3  # Chitra's review is still going on
+
+
+def test_every_visit_of_the_day_with_its_stops_and_waits(visits_day):
+    visits = reports.daily_report(WEDNESDAY, now=at(WEDNESDAY, 18)).visits
+    rows = {row.visit.patient_name: row for row in visits.rows}
+    assert [row.visit.patient_name for row in visits.rows] == ["Asha", "Bala", "Chitra", "Dev"]
+    summary = {
+        name: (row.stops, row.route, row.door_to_door_minutes, [w.minutes for w in row.waits])
+        for name, row in rows.items()
+    }
+    assert summary == {
+        "Asha": (1, ["ORTH"], 16.0, [5.0]),
+        "Bala": (2, ["ORTH", "PHAR"], 43.0, [18.0, 10.0]),
+        # Back for review: waited from 10:10 (when the laboratory was done), not 09:55.
+        "Chitra": (3, ["ORTH", "LAB", "ORTH"], 66.0, [42.0, 5.0, 5.0]),
+        "Dev": (1, ["ORTH"], None, [None]),
+    }
+    assert rows["Chitra"].ended_at == at(WEDNESDAY, 10, 10) and not rows["Chitra"].is_finished
+    assert rows["Bala"].ended_at == at(WEDNESDAY, 9, 45) and rows["Bala"].is_finished
+    assert [w.place for w in rows["Chitra"].waits] == ["Room 4", "Counter 2", "Room 4"]
+
+    assert visits.count == 4
+    assert visits.by_stops == [("1 stop", 2), ("2 stops", 1), ("3 or more stops", 1)]
+    assert visits.median_door_to_door_minutes == 43.0
+    assert visits.mean_door_to_door_minutes == pytest.approx((16 + 43 + 66) / 3)
+    assert [(w.department.code, w.stops, w.average_wait_minutes)
+            for w in visits.wait_by_department] == [
+        ("ORTH", 4, pytest.approx((5 + 18 + 42 + 5) / 4)),
+        ("LAB", 1, 5.0),
+        ("PHAR", 1, 10.0),
+    ]  # fmt: skip
+
+
+def test_a_cancelled_stop_is_not_counted(visits_day):
+    from queues.models import Visit, VisitStop
+    from queues.visits import cancel_stop
+
+    dev = Visit.objects.get(patient_name="Dev")
+    cancel_stop(dev.stops.get(), actor=None, reason="Left", now=at(WEDNESDAY, 10, 40))
+    assert dev.stops.get().status == VisitStop.Status.CANCELLED
+    visits = reports.daily_report(WEDNESDAY, now=at(WEDNESDAY, 18)).visits
+    row = next(r for r in visits.rows if r.visit.patient_name == "Dev")
+    assert (row.stops, row.waits) == (0, [])
+    assert visits.by_stops == [("1 stop", 1), ("2 stops", 1), ("3 or more stops", 1)]
+
+
+def test_visits_of_other_days_are_not_in_the_report(visits_day):
+    tuesday = reports.daily_report(TUESDAY, now=at(WEDNESDAY, 18))
+    assert tuesday.visits.rows == [] and tuesday.counters == []
+    assert tuesday.visits.median_door_to_door_minutes is None
+    assert tuesday.visits.by_stops == [("1 stop", 0), ("2 stops", 0), ("3 or more stops", 0)]

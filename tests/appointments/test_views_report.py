@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.appointments.test_report import seeded_day  # noqa: F401 (a fixture)
+from tests.appointments.test_report import seeded_day, visits_day  # noqa: F401 (fixtures)
 from tests.conftest import WEDNESDAY, at
 
 URL = reverse("reception_daily_report")
@@ -118,3 +118,60 @@ def test_a_formula_after_any_list_separator_is_not_run_by_a_spreadsheet(
     # Split at a semicolon, as a spreadsheet in such a locale would: no part is a formula.
     for part in body.replace('"', "").replace("\t", ";").replace(",", ";").split(";"):
         assert part.strip()[:1] not in ("=", "+", "-", "@"), part
+
+
+def test_the_page_shows_service_counters_and_visits(signed_in, visits_day):  # noqa: F811
+    html = " ".join(signed_in.get(URL, {"date": "2026-11-18"}).content.decode().split())
+    assert "Per service counter" in html
+    assert '<th scope="row">Counter 2</th> <td>Laboratory</td>' in html
+    assert '<th scope="row">Window B</th> <td>Pharmacy</td>' in html
+    for figure in [
+        "<dt>Visits</dt><dd>4</dd>",
+        "<dt>1 stop</dt><dd>2</dd>",
+        "<dt>2 stops</dt><dd>1</dd>",
+        "<dt>3 or more stops</dt><dd>1</dd>",
+        "<dt>Median door to door (min)</dt><dd>43.0</dd>",
+        "<dt>Mean door to door (min)</dt><dd>41.7</dd>",
+    ]:
+        assert figure in html, figure
+    # Every visit, times on the hospital's clock (09:04 in Kolkata, not 03:34 UTC).
+    assert "ORTH → LAB → ORTH" in html
+    chitra = html[html.index('<th scope="row">Chitra</th>') - 40 :][:700]
+    assert "09:04" in chitra and "10:10" in chitra and "(still here)" in chitra
+    assert "66.0" in chitra and "LAB 5.0" in chitra
+    assert "03:34" not in html
+    # Staff notes for the next stop are not part of the report.
+    assert "CBC" not in html
+
+
+def test_the_csv_has_the_counters_and_the_visits_after_the_old_rows(signed_in, visits_day):  # noqa: F811
+    body = signed_in.get(URL, {"date": "2026-11-18", "format": "csv"}).content.decode()
+    rows = list(csv.reader(io.StringIO(body)))
+    # The sections that were there keep their place and columns.
+    assert rows[:3] == [["OPD daily report", "2026-11-18"], [], ["Figure", "Value"]]
+    hour = rows.index(["Hour", "Patients seen"])
+    counters = rows.index(
+        ["Counter", "Department", "Patients served", "Average wait (min)",
+         "Average time at the counter (min)"]
+    )  # fmt: skip
+    assert hour < counters
+    assert ["Counter 2", "Laboratory", "1", "5.0", "9.0"] in rows
+    assert ["Window B", "Pharmacy", "1", "10.0", "4.0"] in rows
+    figures = [
+        ["Visits", "4"],
+        ["1 stop", "2"],
+        ["2 stops", "1"],
+        ["3 or more stops", "1"],
+        ["Median door to door (min)", "43.0"],
+        ["Mean door to door (min)", "41.7"],
+    ]
+    for figure in figures:
+        assert figure in rows
+    assert ["Orthopedic Surgery", "4", "17.5"] in rows
+    assert ["Laboratory", "1", "5.0"] in rows
+    assert [
+        "09:04", "Chitra", "Kiosk", "In progress", "3", "ORTH > LAB > ORTH", "10:10", "66.0",
+        "ORTH 42.0; LAB 5.0; ORTH 5.0",
+    ] in rows  # fmt: skip
+    assert ["10:20", "Dev", "Kiosk", "In progress", "1", "ORTH", "", "", "ORTH not called"] in rows
+    assert ["09:00", "Asha", "Kiosk", "Finished", "1", "ORTH", "09:16", "16.0", "ORTH 5.0"] in rows
