@@ -279,3 +279,16 @@ def test_the_admin_registers_a_patient_without_a_mobile_numbered_and_logged(staf
     assert meena.events.last().note == "Changed in the admin: name"
     found = staff.get(reverse("admin:appointments_patient_changelist"), {"q": "UH"})
     assert meena.hospital_number in page_text(found)
+
+
+def test_the_appointment_page_links_to_the_patient(desk_client, dr_rao):
+    from tests.appointments.conftest import place, t
+
+    appointment = place(dr_rao, t(9))
+    response = desk_client.get(reverse("reception_appointment", args=[appointment.public_id]))
+    assert page(appointment.patient) in response.content.decode()
+
+
+def test_an_unknown_visit_is_a_404(desk_client, db):
+    missing = "00000000-0000-4000-8000-000000000000"
+    assert desk_client.get(reverse("reception_visit", args=[missing])).status_code == 404
