@@ -292,3 +292,10 @@ def test_the_appointment_page_links_to_the_patient(desk_client, dr_rao):
 def test_an_unknown_visit_is_a_404(desk_client, db):
     missing = "00000000-0000-4000-8000-000000000000"
     assert desk_client.get(reverse("reception_visit", args=[missing])).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "q", ["x" * 5000, "9999-12-31", "a\x00b", "²", "٣", "1" * 20, "1' OR '1'='1", "-1", "UH"]
+)
+def test_a_hostile_search_is_a_page_not_an_error(desk_client, asha, q):
+    assert desk_client.get(PATIENTS, {"q": q}).status_code == 200
