@@ -45,6 +45,7 @@ PAGES: dict[str, list[str]] = {
     "progress": [],
     "display": ["departments", "d", "sound", "voice", "lang"],
     "doctor_terminal": [],
+    "counter_terminal": [],
     "login": ["next"],
     "logout": ["next"],
     "password_change": [],
@@ -76,11 +77,17 @@ PAGES: dict[str, list[str]] = {
     ],  # fmt: skip
     "reception_waiting_offer": ["doctor", "date", "start", "check_in"],
     "reception_daily_report": ["date", "format"],
+    "reception_patients": ["q"],
+    "reception_patient_new": [],
+    "reception_patient": [],
+    "reception_visit": [],
 }
 # Buttons: they answer POST only (GET is a 405, which the fuzz would not learn from).
 POST_ONLY = {
     "doctor_call_next", "doctor_start", "doctor_complete", "doctor_skip", "doctor_recall",
     "reception_resend", "reception_check_in", "reception_no_show", "reception_waiting_remove",
+    "counter_choose", "counter_call_next", "counter_start", "counter_complete", "counter_skip",
+    "counter_recall",
 }  # fmt: skip
 ADMIN_PARAMS = ["q", "o", "p", "e", "_to_field", "all"]
 
@@ -118,6 +125,8 @@ def pages(orth, dr_rao, today) -> dict[str, str]:
         "visit_detail": {"public_id": token.visit.public_id},
         "password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},
         "reception_waiting_offer": {"pk": entry.pk},
+        "reception_patient": {"pk": patient.pk},
+        "reception_visit": {"public_id": token.visit.public_id},
     }
     for name in ("reception_appointment", "reception_verify", "reception_reschedule",
                  "reception_cancel"):  # fmt: skip
@@ -145,11 +154,12 @@ def quiet_request_log():
 
 
 @pytest.fixture
-def personas(dr_rao, admin_user, plain_user) -> dict[str, Client]:
+def personas(dr_rao, lab_tech, admin_user, plain_user) -> dict[str, Client]:
     users = {
         "anonymous": None,
         "plain user": plain_user,
         "doctor": dr_rao.user,
+        "counter staff": lab_tech.user,
         "receptionist": make_receptionist("frontdesk"),
         "admin": admin_user,
     }
