@@ -47,8 +47,8 @@ def progress_boards(day) -> list[dict]:
         Token.objects.filter(
             department__in=departments, service_date=day, status__in=Token.OPEN_STATUSES
         )
-        .select_related("department", "doctor")
-        .order_by("doctor__room", "called_at")
+        .select_related("department", "doctor", "counter")
+        .order_by("doctor__room", "counter__name", "called_at")
     ):
         serving[token.department_id].append(token)
     waiting = dict(
