@@ -92,7 +92,7 @@ def new_page(browser):
 def press(page, button: str) -> None:
     """Click one of the doctor's buttons and wait for the page it leads to."""
     with page.expect_navigation():
-        page.get_by_role("button", name=button).click()
+        page.get_by_role("button", name=button, exact=True).click()
 
 
 def log_in(page, base_url: str, username: str, password: str) -> None:
