@@ -191,6 +191,29 @@ def test_two_counters_pressing_call_next_for_one_patient_call_them_once(
     assert TokenEvent.objects.filter(kind=TokenEvent.Kind.CALLED).count() == 1
 
 
+def test_a_counter_and_a_doctor_of_one_department_racing_for_one_patient_call_them_once(
+    lab, lab_counter, lab_tech
+):
+    # Radiology or the laboratory may have doctors (a radiologist, a pathologist) as
+    # well as counters, all calling from the department's one pool.
+    pathologist = make_doctor("patho", "Dr. Pathologist", lab, "Lab 3")
+    fill_queue(lab, 1)
+    for _ in range(5):
+        results, errors = race(
+            [
+                lambda: call_next(lab_counter, actor=lab_tech.user, now=NOW),
+                lambda: call_next(pathologist, now=NOW),
+            ]
+        )
+        assert unexpected(errors) == []
+        assert [str(e) for e in errors] == ["Nobody is waiting. Nothing to call."]
+        [winner] = [token for token in results if token is not None]
+        assert (winner.counter_id is None) != (winner.doctor_id is None)
+        # Put them back in the pool for the next round.
+        Token.objects.filter(pk=winner.pk).update(status="waiting", counter=None, doctor=None)
+    assert TokenEvent.objects.filter(kind=TokenEvent.Kind.CALLED).count() == 5
+
+
 def test_two_counters_working_through_the_queue_call_everyone_once_in_order(
     lab, lab_counter, lab_counter_2, lab_tech
 ):
