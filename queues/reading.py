@@ -164,11 +164,13 @@ def average_consultation_minutes(department: Department, day: datetime.date) -> 
 
 
 def doctors_on_duty(department: Department) -> int:
-    """Desks serving the department's queue: doctors on duty, or for a service
-    department its counters with someone working them."""
+    """Desks serving the department's queue: doctors on duty, and for a service
+    department its counters with someone working them (a radiology department may have
+    both: radiologists and X-ray rooms)."""
+    desks = department.doctors.filter(on_duty=True).count()
     if department.is_service:
-        return department.counters.filter(is_active=True, staff__isnull=False).distinct().count()
-    return department.doctors.filter(on_duty=True).count()
+        desks += department.counters.filter(is_active=True, staff__isnull=False).distinct().count()
+    return desks
 
 
 def estimated_wait_minutes(token: Token, ahead: int | None = None) -> int | None:
