@@ -307,7 +307,8 @@ def find_patients(query: str, *, limit: int = FIND_LIMIT) -> QuerySet[Patient]:
     """Patients whose hospital number is `query` (any case, "UH0000042", "uh42" or "42"),
     whose mobile is `query` (typed any way: "98123 45678", "+91 98123-45678"), or whose
     name contains it; by name. Nothing for an empty query."""
-    query = " ".join(str(query or "").split())[:100]
+    # Only printable characters are searched: PostgreSQL refuses a NUL in a parameter.
+    query = " ".join("".join(c for c in str(query or "") if c.isprintable()).split())[:100]
     if not query:
         return Patient.objects.none()
     match = Q(name__icontains=query) | Q(hospital_number__iexact=query)
