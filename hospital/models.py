@@ -1,7 +1,7 @@
 import datetime
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.text import slugify
 
@@ -32,6 +32,14 @@ class Department(models.Model):
     )
     daily_token_limit = models.PositiveIntegerField(
         null=True, blank=True, help_text="Leave empty for no limit."
+    )
+    # The quota rule of the calling policy (queues.reading): a token of a "one after every
+    # N general tokens" category is called ahead of general tokens once N of them have
+    # been called since the last such token.
+    priority_interval = models.PositiveSmallIntegerField(
+        "priority quota: one after every N general tokens",
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
     )
     booking_window_days = models.PositiveSmallIntegerField(
         default=7,
@@ -70,7 +78,25 @@ class Department(models.Model):
         return self.kind == self.Kind.SERVICE
 
 
-class Doctor(models.Model):
+class Pausable(models.Model):
+    """A doctor or a counter that can step away: a ward round, theatre, a break, or a late
+    start. While paused their queue waits (other desks of the department go on calling)
+    and the screens say so, neutrally. Changed only by queues.breaks."""
+
+    pause_reason = models.CharField(max_length=80, blank=True, editable=False)
+    paused_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When they expect to be back, as told to the patients ("back about 11:30").
+    back_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_paused(self) -> bool:
+        return bool(self.paused_at)
+
+
+class Doctor(Pausable):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="doctor"
     )
@@ -92,7 +118,7 @@ class Doctor(models.Model):
         return f"Room {self.room}"
 
 
-class Counter(models.Model):
+class Counter(Pausable):
     """A place where a service department serves patients: "Counter 2", "Window B",
     "X-ray room 1". Its name is what the display shows after the token's arrow."""
 
@@ -155,7 +181,8 @@ class Roles:
     RECEPTIONIST = "Receptionist"
     HOSPITAL_ADMIN = "Hospital admin"
     COUNTER = "Counter staff"
-    ALL = [DOCTOR, RECEPTIONIST, HOSPITAL_ADMIN, COUNTER]
+    SUPERVISOR = "Supervisor"
+    ALL = [DOCTOR, RECEPTIONIST, HOSPITAL_ADMIN, COUNTER, SUPERVISOR]
 
 
 def is_doctor(user) -> bool:

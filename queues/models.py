@@ -31,6 +31,45 @@ class TokenCounter(models.Model):
         return f"{self.department_id} {self.service_date}: {self.last}"
 
 
+class PriorityCategory(models.Model):
+    """Who may go first, as the hospital configures it (demo defaults by migration):
+    Emergency, Senior citizen (60+), Person with disability, Pregnant, Hospital staff,
+    General. Each has one rule in the calling policy (queues.reading.calling_sequence)."""
+
+    class Rule(models.TextChoices):
+        ALWAYS_FIRST = "first", "Always first"
+        QUOTA = "quota", "One after every N general tokens (N per department)"
+        AS_GENERAL = "general", "As general"
+
+    name = models.CharField(max_length=60, unique=True)
+    # Printed with the word on every screen, never alone (and never colour alone).
+    symbol = models.CharField(max_length=4, blank=True, help_text="e.g. ♿ or ★; optional.")
+    rule = models.CharField(max_length=10, choices=Rule.choices, default=Rule.AS_GENERAL)
+    at_kiosk = models.BooleanField(
+        "patients may choose it at the kiosk", default=True,
+        help_text="Emergency is chosen by staff only.",
+    )  # fmt: skip
+    proof_note = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Shown at the kiosk, e.g. 'Staff may ask for proof of age.'",
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField("active", default=True)
+
+    class Meta:
+        ordering = ["order", "name"]
+        verbose_name_plural = "priority categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def label(self) -> str:
+        """ "♿ Person with disability": the symbol (if any) with the word."""
+        return f"{self.symbol} {self.name}".strip()
+
+
 class Visit(models.Model):
     """A patient's trip through the OPD on one day: the doctor, then perhaps the
     laboratory, back to the doctor, the pharmacy. Each stop is served with a token of
@@ -91,7 +130,17 @@ class Token(models.Model):
     number = models.PositiveIntegerField()
     patient_name = models.CharField(max_length=100)
     mobile = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +919812345678")
+    # EMERGENCY exactly when the category's rule is "always first" (kept in step by the
+    # services), so the policy's first rule stays one indexed column.
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    category = models.ForeignKey(
+        PriorityCategory,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tokens",
+        help_text="Empty: general.",
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.WAITING)
     doctor = models.ForeignKey(
         Doctor,
@@ -133,6 +182,8 @@ class Token(models.Model):
     # sent them out.
     queued_at = models.DateTimeField()
     called_at = models.DateTimeField(null=True, blank=True)
+    # Set by "call again": the displays announce the called token once more.
+    announced_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
@@ -266,6 +317,10 @@ class TokenEvent(models.Model):
         REFERRED = "referred", "Referred"
         STOP_CANCELLED = "stop_cancelled", "Stop cancelled"
         LINKED = "linked", "Linked to a registered patient"
+        CATEGORY = "category", "Priority category changed"
+        TRANSFERRED = "transferred", "Moved to another department or doctor"
+        ANNOUNCED = "announced", "Announced again"
+        REPRINTED = "reprinted", "Slip reprinted"
 
     token = models.ForeignKey(
         Token, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
@@ -297,6 +352,39 @@ class TokenEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.department_id}/{self.token_number} at {self.at}"
+
+
+class DeskEvent(models.Model):
+    """Append-only history of a doctor or counter stepping away and coming back (and
+    saying they will start late): who, when, why, and until when they expected."""
+
+    class Kind(models.TextChoices):
+        PAUSED = "paused", "Paused"
+        LATE = "late", "Starting late"
+        RESUMED = "resumed", "Resumed"
+
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    doctor = models.ForeignKey(
+        Doctor, null=True, blank=True, on_delete=models.SET_NULL, related_name="desk_events"
+    )
+    counter = models.ForeignKey(
+        Counter, null=True, blank=True, on_delete=models.SET_NULL, related_name="desk_events"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    reason = models.CharField(max_length=80, blank=True)
+    back_at = models.DateTimeField(null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["department", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.doctor or self.counter} at {self.at}"
 
 
 class KioskDevice(models.Model):
