@@ -8,12 +8,12 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, Max, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from hospital.clock import day_start
 from hospital.models import Counter, Department, Doctor
-from queues.models import Token
+from queues.models import PriorityCategory, Token
 
 # Where a token is served: a doctor (in their room) or a service department's counter.
 Desk = Doctor | Counter
@@ -30,10 +30,14 @@ def calling_order(day: datetime.date, now: datetime.datetime | None = None) -> t
        on time is seen at their time, not after every walk-in who arrived earlier;
     4. then everyone else (walk-ins, appointments not yet due, patients sent on from
        another stop) by the time they joined the queue (Token.queued_at): first come,
-       first served. A patient sent on to a new stop or referred joins when they were
-       sent; a patient sent back to the same doctor for review (after the laboratory,
-       say) joins at the moment that doctor sent them out, so they are not put behind
-       everyone who arrived while they were away.
+       first served — except that a token of a quota category (senior citizen, person
+       with disability, pregnant: PriorityCategory.Rule.QUOTA) goes ahead of general
+       tokens once Department.priority_interval general tokens have been called since
+       the last quota token was (calling_sequence() applies this step; the database
+       ordering here is steps 1–4 without it). A patient sent on to a new stop or
+       referred joins when they were sent; a patient sent back to the same doctor for
+       review (after the laboratory, say) joins at the moment that doctor sent them
+       out, so they are not put behind everyone who arrived while they were away.
 
     Within each group the joining time, then the token number, decides. Appointment
     times are local wall-clock times on the token's service date, so "due" is decided
@@ -92,6 +96,79 @@ def waiting_tokens(
     return tokens.annotate(**annotations).order_by(*ordering)
 
 
+def is_quota(token: Token) -> bool:
+    return token.category_id is not None and token.category.rule == PriorityCategory.Rule.QUOTA
+
+
+def generals_called_since_quota(department: Department, day: datetime.date) -> int:
+    """How many general tokens the department has called today since it last called a
+    quota-category token (or since the day began)."""
+    called = Token.objects.filter(department=department, service_date=day, called_at__isnull=False)
+    last_quota = called.filter(category__rule=PriorityCategory.Rule.QUOTA).aggregate(
+        at=Max("called_at")
+    )["at"]
+    generals = called.filter(priority=Token.Priority.NORMAL).exclude(
+        category__rule=PriorityCategory.Rule.QUOTA
+    )
+    if last_quota is not None:
+        generals = generals.filter(called_at__gt=last_quota)
+    return generals.count()
+
+
+def calling_sequence(
+    department: Department,
+    day: datetime.date,
+    *,
+    desk: Desk | None = None,
+    doctor: Doctor | int | None = None,
+    now: datetime.datetime | None = None,
+) -> list[Token]:
+    """THE order in which the waiting tokens will be called (calling_order's steps 1–4,
+    then the quota rule of step 4 applied in order):
+
+    Emergencies, recalled no-shows and due appointments keep their places at the front.
+    Behind them, general tokens and quota-category tokens are merged: the earlier by
+    joining time goes first, except that once `department.priority_interval` (N) general
+    tokens have been called since the last quota token, the next quota token goes first.
+    So a quota token is never worse off than first come, first served, and a general
+    token is passed over by at most one later quota token per N general calls: under a
+    steady stream of quota tokens, general #k waits behind at most ceil(k / N) of them
+    (tests/queues/test_priority_categories.py measures it).
+    """
+    tokens = list(
+        waiting_tokens(department, day, desk=desk, doctor=doctor, now=now).select_related(
+            "department", "category", "stop"
+        )
+    )
+    front = []
+    for token in tokens:
+        if token.priority or token.recalled_at or getattr(token, "due_now", 0):
+            front.append(token)
+        else:
+            break
+    rest = tokens[len(front) :]
+    quota = [t for t in rest if is_quota(t)]
+    if not quota:
+        return tokens
+    general = [t for t in rest if not is_quota(t)]
+    interval = department.priority_interval
+    since = generals_called_since_quota(department, day)
+    merged = []
+    while general or quota:
+        quota_turn = quota and (
+            not general
+            or since >= interval
+            or (quota[0].queued_at, quota[0].number) < (general[0].queued_at, general[0].number)
+        )
+        if quota_turn:
+            merged.append(quota.pop(0))
+            since = 0
+        else:
+            merged.append(general.pop(0))
+            since += 1
+    return front + merged
+
+
 def open_token_for(desk: Desk) -> Token | None:
     """The patient with this doctor or at this counter now, if any."""
     by_desk = {"counter": desk} if isinstance(desk, Counter) else {"doctor": desk}
@@ -107,8 +184,8 @@ def tokens_ahead(token: Token) -> int:
     if token.status != Token.Status.WAITING:
         return 0
     # A booked patient's token waits in their own doctor's line.
-    line = waiting_tokens(token.department, token.service_date, doctor=token.assigned_doctor_id)
-    ids = list(line.values_list("pk", flat=True))
+    line = calling_sequence(token.department, token.service_date, doctor=token.assigned_doctor_id)
+    ids = [t.pk for t in line]
     return ids.index(token.pk) if token.pk in ids else 0
 
 
@@ -164,12 +241,17 @@ def average_consultation_minutes(department: Department, day: datetime.date) -> 
 
 
 def doctors_on_duty(department: Department) -> int:
-    """Desks serving the department's queue: doctors on duty, and for a service
+    """Desks serving the department's queue now: doctors on duty, and for a service
     department its counters with someone working them (a radiology department may have
-    both: radiologists and X-ray rooms)."""
-    desks = department.doctors.filter(on_duty=True).count()
+    both: radiologists and X-ray rooms). Paused desks (a ward round, a break) are left
+    out, so estimated waits do not count on them."""
+    desks = department.doctors.filter(on_duty=True, paused_at__isnull=True).count()
     if department.is_service:
-        desks += department.counters.filter(is_active=True, staff__isnull=False).distinct().count()
+        desks += (
+            department.counters.filter(is_active=True, staff__isnull=False, paused_at__isnull=True)
+            .distinct()
+            .count()
+        )
     return desks
 
 

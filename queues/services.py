@@ -13,12 +13,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from hospital.clock import local_today
-from hospital.models import Counter, Department, Doctor
+from hospital.models import Counter, Department, Doctor, is_counter_staff, is_doctor
 from hospital.phones import InvalidMobile, normalize_mobile
-from hospital.text import InvalidText, clean_patient_name
+from hospital.text import InvalidText, clean_patient_name, clean_text
 from queues import broadcast, visits
-from queues.models import Token, TokenCounter, TokenEvent, Visit
-from queues.reading import Desk, open_token_for, waiting_tokens
+from queues.models import PriorityCategory, Token, TokenCounter, TokenEvent, Visit
+from queues.reading import Desk, calling_sequence, open_token_for
 
 # How often "Call next" retries when another doctor took the candidate first.
 CALL_NEXT_ATTEMPTS = 50
@@ -73,6 +73,7 @@ def issue_token(
     appointment=None,
     source: str = Visit.Source.KIOSK,
     patient=None,
+    category: PriorityCategory | None = None,
 ) -> Token:
     """Give the patient the next token number of `department` on `service_date`, and
     start their visit with it (the visit's first stop). A booked patient's token
@@ -87,8 +88,11 @@ def issue_token(
         mobile = normalize_mobile(mobile)
     except InvalidMobile as exc:
         raise QueueError(str(exc)) from None
+    category, priority = category_and_priority(category, priority)
     if priority == Token.Priority.EMERGENCY and not _may_mark_emergency(actor):
         raise QueueError("Only hospital staff can mark a token as an emergency.")
+    if category is not None and not category.at_kiosk and not _may_mark_emergency(actor):
+        raise QueueError(f"Only hospital staff can give the category {category.name}.")
     if not department.is_active:
         raise QueueError(f"{department.name} is not taking tokens at the moment.")
     check_service_date(department, service_date, today)
@@ -109,6 +113,7 @@ def issue_token(
             service_date=service_date,
             mobile=mobile,
             priority=priority,
+            category=category,
             assigned_doctor=assigned_doctor,
             appointment=appointment,
             actor=actor,
@@ -125,6 +130,7 @@ def create_token(
     service_date: datetime.date,
     mobile: str = "",
     priority: int = Token.Priority.NORMAL,
+    category: PriorityCategory | None = None,
     assigned_doctor: Doctor | None = None,
     appointment=None,
     actor=None,
@@ -145,6 +151,7 @@ def create_token(
         patient_name=visit.patient_name,
         mobile=mobile,
         priority=priority,
+        category=category,
         issued_at=now,
         queued_at=queued_at or now,
         assigned_doctor=assigned_doctor,
@@ -153,6 +160,25 @@ def create_token(
     )
     record(token, TokenEvent.Kind.ISSUED, actor, now, note=note)
     return token
+
+
+def category_and_priority(
+    category: PriorityCategory | None, priority: int
+) -> tuple[PriorityCategory | None, int]:
+    """A token's category and its emergency flag, kept in step: an "always first"
+    category is an emergency, and an emergency without a category is in the first
+    active "always first" category (Emergency)."""
+    if category is not None:
+        if not category.is_active:
+            raise QueueError(f"The category {category.name} is not in use.")
+        first = category.rule == PriorityCategory.Rule.ALWAYS_FIRST
+        return category, Token.Priority.EMERGENCY if first else Token.Priority.NORMAL
+    if priority == Token.Priority.EMERGENCY:
+        emergency = PriorityCategory.objects.filter(
+            rule=PriorityCategory.Rule.ALWAYS_FIRST, is_active=True
+        ).first()
+        return emergency, Token.Priority.EMERGENCY
+    return None, Token.Priority.NORMAL
 
 
 def next_number(
@@ -230,17 +256,18 @@ def call_next(desk: Desk, *, actor=None, now: datetime.datetime | None = None) -
     actor = default_actor(desk, actor)
     with transaction.atomic():
         desk = lock_desk(desk)
+        if desk.is_paused:
+            raise QueueError("You are paused. Press Resume first, then Call next.")
         current = open_token_for(desk)
         if current:
             raise QueueError(
                 f"Finish {current.display_number} first: complete it, or skip it as a no-show."
             )
         for _ in range(CALL_NEXT_ATTEMPTS):
-            candidate = waiting_tokens(desk.department, today, desk=desk, now=now)
-            candidate = candidate.values_list("pk", flat=True)
-            candidate = candidate.first()
-            if candidate is None:
+            line = calling_sequence(desk.department, today, desk=desk, now=now)
+            if not line:
                 raise QueueError("Nobody is waiting. Nothing to call.")
+            candidate = line[0].pk
             # Compare-and-swap: only one caller can move this row out of WAITING. A
             # doctor who loses the race (0 rows) simply takes the next in line.
             won = Token.objects.filter(pk=candidate, status=Token.Status.WAITING).update(
@@ -374,6 +401,62 @@ def cancel_token(token: Token, *, actor, reason: str = "", now=None) -> Token:
         record(token, TokenEvent.Kind.CANCELLED, actor, now, note=reason[:200])
         visits.token_cancelled(token, actor=actor, now=now)
     return token
+
+
+def change_category(
+    token: Token, category: PriorityCategory | None, *, actor, reason: str, now=None
+) -> Token:
+    """Staff (reception, doctors, counter staff) mark or unmark a waiting token's
+    priority category, saying why; logged with who, and the screens reorder live.
+    `category=None` makes it general."""
+    now = now or timezone.now()
+    if not _may_mark_emergency(actor) and not _is_desk_staff(actor):
+        raise QueueError("Only hospital staff can change a token's category.")
+    try:
+        reason = clean_text(reason, "reason", 200)
+    except InvalidText as exc:
+        raise QueueError(str(exc)) from None
+    category, priority = category_and_priority(category, Token.Priority.NORMAL)
+    with transaction.atomic():
+        token = Token.objects.select_for_update().select_related("department").get(pk=token.pk)
+        if token.status not in (Token.Status.WAITING, Token.Status.SKIPPED):
+            raise QueueError(
+                f"{token} is {token.get_status_display()}; only a waiting token's category "
+                "can be changed."
+            )
+        if token.category_id == (category.pk if category else None):
+            return token
+        before = token.category.name if token.category else "General"
+        token.category, token.priority = category, priority
+        if priority == Token.Priority.EMERGENCY:
+            token.assigned_doctor = None  # an emergency goes to the pool
+        token.save(update_fields=["category", "priority", "assigned_doctor"])
+        after = category.name if category else "General"
+        record(
+            token, TokenEvent.Kind.CATEGORY, actor, now, note=f"{before} → {after}: {reason}"[:200]
+        )
+    return token
+
+
+def announce_again(token: Token, *, actor, now=None) -> Token:
+    """ "Call again": the displays announce the called token once more (the patient did
+    not hear it). Logged with who; only a called token can be announced."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        token = Token.objects.select_for_update().select_related("department").get(pk=token.pk)
+        if token.status != Token.Status.CALLED:
+            raise QueueError(
+                f"{token} is {token.get_status_display()}; only a called token can be "
+                "announced again."
+            )
+        token.announced_at = now
+        token.save(update_fields=["announced_at"])
+        record(token, TokenEvent.Kind.ANNOUNCED, actor, now)
+    return token
+
+
+def _is_desk_staff(actor) -> bool:
+    return bool(actor and (is_doctor(actor) or is_counter_staff(actor)))
 
 
 def edit_token(token: Token, *, patient_name: str, priority: int, actor, now=None) -> Token:

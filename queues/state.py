@@ -11,7 +11,7 @@ from django.utils import timezone
 from hospital.clock import local_today
 from hospital.models import Department
 from queues.models import Token
-from queues.reading import average_consultation_minutes, doctors_on_duty, waiting_tokens
+from queues.reading import average_consultation_minutes, calling_sequence, doctors_on_duty
 
 # How many upcoming tokens a TV lists under "Next".
 NEXT_SHOWN = 6
@@ -23,10 +23,11 @@ def public_state(department: Department, day: datetime.date | None = None) -> di
         Token.objects.filter(
             department=department, service_date=day, status__in=Token.OPEN_STATUSES
         )
-        .select_related("doctor", "counter")
+        .select_related("doctor", "counter", "category")
         .order_by("doctor__room", "counter__name", "called_at")
     )
-    queue = list(waiting_tokens(department, day).values_list("number", "priority"))
+    line = calling_sequence(department, day)
+    queue = [(t.number, t.priority) for t in line]
     skipped = Token.objects.filter(
         department=department, service_date=day, status=Token.Status.SKIPPED
     ).values_list("number", flat=True)
@@ -55,12 +56,20 @@ def public_state(department: Department, day: datetime.date | None = None) -> di
                 "status": t.status,
                 "initials": t.masked_name,
                 "called_at": t.called_at.isoformat() if t.called_at else None,
+                # Moves on when staff press "call again": the TV announces it once more.
+                "announced_at": t.announced_at.isoformat() if t.announced_at else None,
+                "category": t.category.label if t.category else "",
             }
             for t in serving
         ],
         # The whole waiting line in calling order, as display numbers only: a patient's
         # phone finds its own position in it.
         "queue": queue_numbers,
+        # Each waiting token's priority category as words ("★ Senior citizen (60+)"),
+        # general ones left out; screens show the word, never colour alone.
+        "categories": {
+            Token.format_number(code, t.number): t.category.label for t in line if t.category
+        },
         "emergencies": [
             shown
             for shown, (_, priority) in zip(queue_numbers, queue, strict=True)

@@ -67,7 +67,7 @@ def desk_figures(desk: Desk, day) -> reading.DayFigures:
 
 
 def waiting_rows(department: Department, day, desk: Desk | None) -> list[dict]:
-    tokens = reading.waiting_tokens(department, day, desk=desk).select_related("department", "stop")
+    tokens = reading.calling_sequence(department, day, desk=desk)
     rows = []
     for token in tokens:
         stop = getattr(token, "stop", None)

@@ -174,8 +174,10 @@ def open_next_stop(visit: Visit, previous: Token, *, actor, now) -> VisitStop | 
         visit,
         service_date=previous.service_date,
         mobile=previous.mobile,
-        # An emergency stays an emergency at every stop of the visit.
+        # An emergency stays an emergency at every stop of the visit, and a senior
+        # citizen a senior citizen.
         priority=previous.priority,
+        category=previous.category,
         assigned_doctor=stop.doctor if previous.priority != Token.Priority.EMERGENCY else None,
         actor=actor,
         now=now,

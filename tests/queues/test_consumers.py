@@ -74,6 +74,8 @@ async def test_a_display_is_pushed_each_change_with_a_rising_version(orth, dr_ra
             "status": "called",
             "initials": "A. R.",
             "called_at": called["serving"][0]["called_at"],
+            "announced_at": None,
+            "category": "",
         }
     ]
     assert await communicator.receive_nothing(timeout=0.2)
