@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "hospital",
     "queues",
     "appointments",
+    "supervision",
 ]
 
 MIDDLEWARE = [
@@ -322,6 +323,10 @@ elif DEBUG:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 else:
     EMAIL_BACKEND = "hospital.mail.NoTransportBackend"
+# The duty manager told of supervisor alerts (supervision.services), by SMS (E.164) and/or
+# e-mail through the outbox above; empty: the alerts are only shown on /supervisor/.
+DUTY_MANAGER_MOBILE = os.environ.get("DUTY_MANAGER_MOBILE", "")
+DUTY_MANAGER_EMAIL = os.environ.get("DUTY_MANAGER_EMAIL", "")
 # A failed message is tried again after NOTIFY_RETRY_SECONDS, then twice that, and so on,
 # NOTIFY_MAX_ATTEMPTS tries in all; then it is shown to reception as failed.
 NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 5)

@@ -17,5 +17,6 @@ urlpatterns = [
     path("accounts/two-factor/verify/", two_factor.verify_view, name="two_factor_verify"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("reception/", include("appointments.urls")),
+    path("supervisor/", include("supervision.urls")),
     path("", include("queues.urls")),
 ]

@@ -1,0 +1,26 @@
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from supervision import services
+from supervision.access import supervisor_required
+from supervision.board import board_context
+from supervision.models import Alert
+
+
+@supervisor_required
+def board(request):
+    return render(request, "supervision/board.html", board_context())
+
+
+@require_POST
+@supervisor_required
+def acknowledge(request, pk: int):
+    alert = get_object_or_404(Alert, pk=pk)
+    try:
+        services.acknowledge(alert, request.user)
+    except services.SupervisionError as exc:
+        messages.info(request, str(exc))
+    else:
+        messages.success(request, f"Alert for {alert.department} acknowledged.")
+    return redirect("supervisor_board")
