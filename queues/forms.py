@@ -8,6 +8,7 @@ from django.utils.functional import cached_property
 from hospital.models import Counter, CounterStaff, Department, Doctor
 from hospital.text import MAX_NAME_LENGTH
 from queues import visits
+from queues.models import PriorityCategory
 from queues.services import QueueError, bookable_dates
 
 
@@ -51,6 +52,12 @@ class TokenForm(forms.Form):
             attrs={"maxlength": 30, "inputmode": "tel", "autocomplete": "tel", "type": "tel"}
         ),
     )
+    # Optional: no choice (or General) is a general token. Emergency is not offered here.
+    category = forms.ChoiceField(
+        label="Category",
+        required=False,
+        error_messages={"invalid_choice": "Choose a category from the list."},
+    )
     service_date = forms.DateField(
         label="Date of visit",
         required=False,
@@ -66,6 +73,18 @@ class TokenForm(forms.Form):
         self.fields["department"].choices = [("", "Choose a department…")] + [
             (d.slug, d.name) for d in departments
         ]
+        self.categories = list(PriorityCategory.objects.filter(is_active=True, at_kiosk=True))
+        self.fields["category"].choices = [("", "General")] + [
+            (str(c.pk), c.label) for c in self.categories if c.rule != c.Rule.ALWAYS_FIRST
+        ]
+
+    @property
+    def proof_notes(self) -> list[str]:
+        return [f"{c.name}: {c.proof_note}" for c in self.categories if c.proof_note]
+
+    def clean_category(self) -> PriorityCategory | None:
+        chosen = self.cleaned_data.get("category")
+        return next((c for c in self.categories if str(c.pk) == chosen), None)
 
     @cached_property
     def date_options(self) -> list[dict]:

@@ -86,6 +86,7 @@ def home(request):
                 data["patient_name"],
                 mobile=data["mobile"],
                 service_date=data["service_date"],
+                category=data["category"],
                 actor=request.user,
             )
         except QueueError as exc:
