@@ -132,8 +132,8 @@ def calling_sequence(
     tokens have been called since the last quota token, the next quota token goes first.
     So a quota token is never worse off than first come, first served, and a general
     token is passed over by at most one later quota token per N general calls: under a
-    steady stream of quota tokens, general #k waits behind at most ceil(k / N) of them
-    (tests/queues/test_priority_categories.py measures it).
+    steady stream of quota tokens, the k-th general token in line waits behind at most
+    floor((k - 1) / N) of them (tests/queues/test_priority_categories.py measures it).
     """
     tokens = list(
         waiting_tokens(department, day, desk=desk, doctor=doctor, now=now).select_related(
@@ -152,7 +152,10 @@ def calling_sequence(
         return tokens
     general = [t for t in rest if not is_quota(t)]
     interval = department.priority_interval
-    since = generals_called_since_quota(department, day)
+    # The front's non-emergency tokens (recalled, due appointments) are general calls too.
+    since = generals_called_since_quota(department, day) + sum(
+        1 for t in front if not t.priority and not is_quota(t)
+    )
     merged = []
     while general or quota:
         quota_turn = quota and (
