@@ -75,6 +75,7 @@ class DepartmentAdmin(admin.ModelAdmin):
         "open_days",
         "daily_token_limit",
         "booking_window_days",
+        "priority_interval",
         "state_version",
     ]
     actions = ["deactivate", "activate"]

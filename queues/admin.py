@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from queues import services
-from queues.models import KioskDevice, Token, TokenEvent, Visit, VisitStop
+from queues.models import KioskDevice, PriorityCategory, Token, TokenEvent, Visit, VisitStop
 
 # "ORTH-007", "orth 7", "ORTH7": a department code and a token number.
 DISPLAY_NUMBER = re.compile(r"^\s*([A-Za-z]{1,6})[\s-]*(\d{1,6})\s*$")
@@ -273,3 +273,14 @@ class KioskDeviceAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(PriorityCategory)
+class PriorityCategoryAdmin(admin.ModelAdmin):
+    """Who may go first. A category in use by a token cannot be deleted (PROTECT);
+    make it inactive instead."""
+
+    list_display = ["name", "symbol", "rule", "at_kiosk", "order", "is_active"]
+    list_editable = ["order", "is_active"]
+    list_filter = ["rule", "at_kiosk", "is_active"]
+    fields = ["name", "symbol", "rule", "at_kiosk", "proof_note", "order", "is_active"]

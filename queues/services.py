@@ -476,10 +476,11 @@ def edit_token(token: Token, *, patient_name: str, priority: int, actor, now=Non
             token.patient_name = name
         if priority != token.priority:
             changes.append(f"priority {Token.Priority(priority).label.lower()}")
-            token.priority = priority
+            # The category follows: Emergency when marked so, general when unmarked.
+            token.category, token.priority = category_and_priority(None, priority)
         if not changes:
             return token
-        token.save(update_fields=["patient_name", "priority"])
+        token.save(update_fields=["patient_name", "priority", "category"])
         record(token, TokenEvent.Kind.EDITED, actor, now, note=", ".join(changes))
     return token
 
