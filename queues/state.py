@@ -9,7 +9,7 @@ import datetime
 from django.utils import timezone
 
 from hospital.clock import local_today
-from hospital.models import Department
+from hospital.models import Counter, Department, Doctor
 from queues.models import Token
 from queues.reading import average_consultation_minutes, calling_sequence, doctors_on_duty
 
@@ -81,4 +81,50 @@ def public_state(department: Department, day: datetime.date | None = None) -> di
         "doctors_on_duty": doctors,
         "minutes_per_patient": round(per_patient, 1),
         "next": queue_numbers[:NEXT_SHOWN],
+        # Desks that stepped away, in neutral words: "Dr. Rao, Room 4: on a ward round,
+        # back about 11:30".
+        "notices": desk_notices(department, day),
     }
+
+
+# How a screen says why a desk is away: the offered reasons only. A reason typed in the
+# person's own words stays on their terminal and in the log; patients read "away".
+NOTICE_WORDS = {
+    "ward round": "on a ward round",
+    "theatre": "in theatre",
+    "break": "on a break",
+    "emergency call": "on an emergency call",
+    "starting late": "starting late",
+}
+
+
+def notice_text(desk: Doctor | Counter, day: datetime.date) -> str:
+    words = NOTICE_WORDS.get(desk.pause_reason, "away")
+    # A time from another day (a pause nobody ended) would mislead: left out.
+    if desk.back_at and timezone.localdate(desk.back_at) == day:
+        when = f"{timezone.localtime(desk.back_at):%H:%M}"
+        words += f", expected about {when}" if words == "starting late" else f", back about {when}"
+    return words
+
+
+def desk_notices(department: Department, day: datetime.date | None = None) -> list[dict]:
+    """The department's paused desks, for TVs, boards and patients' phones."""
+    return notices_by_department([department], day)[department.pk]
+
+
+def notices_by_department(departments, day: datetime.date | None = None) -> dict[int, list]:
+    """desk_notices of several departments in two queries (the progress board)."""
+    day = day or local_today()
+    notices: dict[int, list] = {d.pk: [] for d in departments}
+    doctors = Doctor.objects.filter(department__in=departments, paused_at__isnull=False)
+    for d in doctors.order_by("room", "name"):
+        notices[d.department_id].append(
+            {"who": d.name, "place": d.place, "text": notice_text(d, day)}
+        )
+    counters = Counter.objects.filter(
+        department__in=departments, is_active=True, paused_at__isnull=False
+    )
+    # A counter's name is its place ("Counter 2"): said once.
+    for c in counters.order_by("name"):
+        notices[c.department_id].append({"who": c.name, "place": "", "text": notice_text(c, day)})
+    return notices
