@@ -94,6 +94,36 @@ class DayForm(forms.Form):
     date = DayField(required=False)
 
 
+class RangeForm(forms.Form):
+    """A range of days for the trends report (?from=YYYY-MM-DD&to=YYYY-MM-DD); either
+    may be left out: `to` is then today, `from` four weeks before `to`."""
+
+    MAX_DAYS = 366
+    DEFAULT_DAYS = 28
+
+    start = DayField(label="From", required=False)
+    end = DayField(label="To", required=False)
+
+    def __init__(self, *args, today: datetime.date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        end = data.get("end") or self.today
+        start = data.get("start") or end - datetime.timedelta(days=self.DEFAULT_DAYS - 1)
+        if start > end:
+            raise forms.ValidationError(
+                "The first day comes after the last day: swap them.", code="reversed"
+            )
+        if (end - start).days + 1 > self.MAX_DAYS:
+            raise forms.ValidationError(f"Choose at most {self.MAX_DAYS} days.", code="too_long")
+        data["start"], data["end"] = start, end
+        return data
+
+
 class SlotTimeField(forms.TimeField):
     input_formats = ["%H:%M"]
     default_error_messages = {"invalid": "That is not a time (HH:MM)."}

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from appointments import views, views_changes, views_patients, views_reports, views_walkins
+from appointments import (
+    views,
+    views_changes,
+    views_patients,
+    views_reports,
+    views_trends,
+    views_walkins,
+)
 
 urlpatterns = [
     path("", views.dashboard, name="reception_dashboard"),
@@ -29,4 +36,5 @@ urlpatterns = [
     path("patients/<int:pk>/", views_patients.patient_detail, name="reception_patient"),
     path("visits/<uuid:public_id>/", views_patients.visit_detail, name="reception_visit"),
     path("reports/daily/", views_reports.daily_report, name="reception_daily_report"),
+    path("reports/trends/", views_trends.trends_report, name="reception_trends"),
 ]

@@ -75,6 +75,8 @@ MATRIX = [
     ("post", "reception_visit", "visit", [LOGIN, FORBIDDEN, BAD_REQUEST, BAD_REQUEST]),
     ("get", "reception_daily_report", False, [LOGIN, FORBIDDEN, OK, OK]),
     ("post", "reception_daily_report", False, [NOT_ALLOWED] * 4),
+    ("get", "reception_trends", False, [LOGIN, FORBIDDEN, OK, OK]),
+    ("post", "reception_trends", False, [NOT_ALLOWED] * 4),
 ]
 
 
@@ -153,7 +155,7 @@ def test_who_may_open_what(client, persona, held, method, name, with_id, outcome
         assert response.status_code == expected
 
 
-@pytest.mark.parametrize("name", ["reception_dashboard", "reception_patients"])
+@pytest.mark.parametrize("name", ["reception_dashboard", "reception_patients", "reception_trends"])
 def test_a_user_without_a_role_gets_the_403_page(client, plain_user, name):
     client.force_login(plain_user)
     response = client.get(reverse(name))
