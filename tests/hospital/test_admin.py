@@ -51,6 +51,7 @@ def department_post(**overrides) -> dict:
         "open_days": ["0", "2", "4"],
         "daily_token_limit": "",
         "booking_window_days": "7",
+        "priority_interval": "3",
         "kind": "clinical",
         # A new department's page has the (empty) counters inline.
         **counters_formset(),

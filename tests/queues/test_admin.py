@@ -2,7 +2,7 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
-from queues.models import Token, TokenEvent
+from queues.models import PriorityCategory, Token, TokenEvent
 from queues.services import call_next, complete_token, issue_token, start_consultation
 from queues.visits import NextStop
 from tests.conftest import WEDNESDAY, at
@@ -323,3 +323,15 @@ def test_visits_are_for_staff_only(client, plain_user, lab_tech, lab_round):
     for user in (plain_user, lab_tech.user):
         client.force_login(user)
         assert client.get(VISITS).status_code == 403
+
+
+def test_an_admin_adds_a_priority_category_with_its_rule(staff):
+    response = staff.post(
+        reverse("admin:queues_prioritycategory_add"),
+        {"name": "Freedom fighter", "symbol": "", "rule": "quota", "at_kiosk": "on",
+         "proof_note": "Staff may ask for your pension card.", "order": "9", "is_active": "on"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert PriorityCategory.objects.get(name="Freedom fighter").rule == "quota"
+    listed = staff.get(reverse("admin:queues_prioritycategory_changelist"))
+    assert "Senior citizen (60+)" in listed.content.decode()
