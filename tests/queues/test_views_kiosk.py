@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from hospital.models import MON_TO_SAT, Department
-from queues.models import Token, TokenEvent
+from queues.models import PriorityCategory, Token, TokenEvent
 from tests.conftest import WEDNESDAY, at, page_text
 
 NOW = at(WEDNESDAY, 9)
@@ -115,3 +115,26 @@ def test_it_says_so_when_no_department_takes_tokens(client, db):
     response = client.get(reverse("home"))
     assert response.status_code == 200
     assert "No department is taking tokens" in page_text(response)
+
+
+def test_the_patient_chooses_a_category_at_the_kiosk(client, orth):
+    senior = PriorityCategory.objects.get(name="Senior citizen (60+)")
+    page = page_text(client.get(reverse("home")))
+    assert "★ Senior citizen (60+)" in page and "♿ Person with disability" in page
+    assert "Emergency" not in page  # staff mark emergencies
+    assert "Staff may ask for proof" in page
+    client.post(reverse("home"), form_data(category=str(senior.pk)))
+    token = Token.objects.get()
+    assert token.category == senior and token.priority == Token.Priority.NORMAL
+    slip = page_text(client.get(reverse("token_detail", args=[token.public_id])))
+    assert "★ Senior citizen (60+)" in slip
+
+
+@pytest.mark.parametrize("chosen", ["emergency", "999999", "x" * 500, "\x00"])
+def test_a_category_not_offered_is_refused_and_no_token_is_issued(client, orth, chosen):
+    if chosen == "emergency":
+        chosen = str(PriorityCategory.objects.get(name="Emergency").pk)
+    response = client.post(reverse("home"), form_data(category=chosen))
+    assert response.status_code == 200
+    assert "Choose a category from the list." in page_text(response)
+    assert not Token.objects.exists()
