@@ -10,7 +10,7 @@ from appointments.models import Patient, WaitingListEntry, WaitingListEvent
 from hospital.forms import MobileField
 from hospital.models import Department, Doctor
 from hospital.text import InvalidText, clean_patient_name
-from queues.models import VisitStop
+from queues.models import PriorityCategory, VisitStop
 
 # The days the desk can look at. Far beyond them (9999-12-31, 0001-01-01) the next or
 # previous day, or the day's bounds in the time zone, overflow Python's dates; no OPD
@@ -481,3 +481,87 @@ class CancelStopForm(forms.Form):
         if pk is None:
             raise forms.ValidationError("That stop could not be found.")
         return pk
+
+
+# --- The live queue (queues.desk) ---------------------------------------------------------
+
+
+class SlugPickedField(forms.ModelChoiceField):
+    """A row chosen by its slug ("orth"). Anything but a short slug is refused before the
+    database is asked (PostgreSQL refuses a NUL in a parameter)."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value)
+        if not (
+            len(text) <= 50 and text.isascii() and text.replace("-", "").replace("_", "").isalnum()
+        ):
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            )
+        return super().to_python(text)
+
+
+class QueueFilterForm(forms.Form):
+    """The live queue page: ?department=<slug> (empty: all) and ?q= (token number, name or
+    mobile)."""
+
+    department = SlugPickedField(
+        label="Department",
+        queryset=Department.objects.filter(is_active=True).order_by("name"),
+        to_field_name="slug",
+        required=False,
+        empty_label="All departments",
+        error_messages={"invalid_choice": "That department could not be found."},
+    )
+    q = forms.CharField(label="Token number, name or mobile", required=False)
+
+    def clean_q(self) -> str:
+        # Only printable characters are searched: PostgreSQL refuses a NUL in a parameter.
+        text = "".join(c for c in self.cleaned_data["q"][:100] if c.isprintable())
+        return " ".join(text.split())
+
+
+class QueueReasonForm(forms.Form):
+    """Why the desk did it (cancel, recall): required, kept with the token's history."""
+
+    reason = forms.CharField(
+        label="Why",
+        max_length=200,
+        error_messages={"required": "Say why (it is kept with the token's history)."},
+    )
+
+
+class QueueTransferForm(QueueReasonForm):
+    department = PickedField(
+        label="Move to",
+        queryset=Department.objects.filter(is_active=True).order_by("name"),
+        error_messages={
+            "required": "Choose the department to move the token to.",
+            "invalid_choice": "That department could not be found.",
+        },
+    )
+    doctor = PickedField(
+        label="Doctor",
+        queryset=Doctor.objects.select_related("department").order_by("name"),
+        required=False,
+        empty_label="Any doctor (the department's queue)",
+        error_messages={"invalid_choice": "That doctor could not be found."},
+    )
+
+    field_order = ["department", "doctor", "reason"]
+
+
+class QueueCategoryForm(QueueReasonForm):
+    category = PickedField(
+        label="Category",
+        queryset=PriorityCategory.objects.filter(is_active=True),
+        empty_label=None,
+        error_messages={
+            "required": "Choose the category.",
+            "invalid_choice": "That category could not be found.",
+        },
+    )
+
+    field_order = ["category", "reason"]

@@ -4,6 +4,7 @@ from appointments import (
     views,
     views_changes,
     views_patients,
+    views_queue,
     views_reports,
     views_trends,
     views_walkins,
@@ -37,4 +38,12 @@ urlpatterns = [
     path("visits/<uuid:public_id>/", views_patients.visit_detail, name="reception_visit"),
     path("reports/daily/", views_reports.daily_report, name="reception_daily_report"),
     path("reports/trends/", views_trends.trends_report, name="reception_trends"),
+    # The live queue: every token of today, and the desk's actions on one.
+    path("queue/", views_queue.queue, name="reception_queue"),
+    path("queue/<uuid:public_id>/recall/", views_queue.recall, name="reception_queue_recall"),
+    path("queue/<uuid:public_id>/cancel/", views_queue.cancel, name="reception_queue_cancel"),
+    path("queue/<uuid:public_id>/transfer/", views_queue.transfer, name="reception_queue_transfer"),
+    path("queue/<uuid:public_id>/category/", views_queue.category, name="reception_queue_category"),
+    path("queue/<uuid:public_id>/announce/", views_queue.announce, name="reception_queue_announce"),
+    path("queue/<uuid:public_id>/reprint/", views_queue.reprint, name="reception_queue_reprint"),
 ]
