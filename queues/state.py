@@ -6,6 +6,7 @@ statuses, counts and waits; a name only as initials; never a mobile number.
 
 import datetime
 
+from django.db.models import Value
 from django.utils import timezone
 
 from hospital.clock import local_today
@@ -98,11 +99,11 @@ NOTICE_WORDS = {
 }
 
 
-def notice_text(desk: Doctor | Counter, day: datetime.date) -> str:
-    words = NOTICE_WORDS.get(desk.pause_reason, "away")
+def notice_text(reason: str, back_at: datetime.datetime | None, day: datetime.date) -> str:
+    words = NOTICE_WORDS.get(reason, "away")
     # A time from another day (a pause nobody ended) would mislead: left out.
-    if desk.back_at and timezone.localdate(desk.back_at) == day:
-        when = f"{timezone.localtime(desk.back_at):%H:%M}"
+    if back_at and timezone.localdate(back_at) == day:
+        when = f"{timezone.localtime(back_at):%H:%M}"
         words += f", expected about {when}" if words == "starting late" else f", back about {when}"
     return words
 
@@ -113,18 +114,28 @@ def desk_notices(department: Department, day: datetime.date | None = None) -> li
 
 
 def notices_by_department(departments, day: datetime.date | None = None) -> dict[int, list]:
-    """desk_notices of several departments in two queries (the progress board)."""
+    """desk_notices of several departments in one query (the progress board counts its
+    queries): paused doctors, then paused counters, by room or name."""
     day = day or local_today()
     notices: dict[int, list] = {d.pk: [] for d in departments}
-    doctors = Doctor.objects.filter(department__in=departments, paused_at__isnull=False)
-    for d in doctors.order_by("room", "name"):
-        notices[d.department_id].append(
-            {"who": d.name, "place": d.place, "text": notice_text(d, day)}
-        )
-    counters = Counter.objects.filter(
-        department__in=departments, is_active=True, paused_at__isnull=False
+    fields = ["department_id", "name", "pause_reason", "back_at"]
+    doctors = (
+        Doctor.objects.filter(department__in=departments, paused_at__isnull=False)
+        .annotate(kind=Value(0))
+        .order_by()
+        .values_list(*fields, "room", "kind")
     )
-    # A counter's name is its place ("Counter 2"): said once.
-    for c in counters.order_by("name"):
-        notices[c.department_id].append({"who": c.name, "place": "", "text": notice_text(c, day)})
+    counters = (
+        Counter.objects.filter(department__in=departments, is_active=True, paused_at__isnull=False)
+        .annotate(place=Value(""), kind=Value(1))
+        .order_by()
+        .values_list(*fields, "place", "kind")
+    )
+    rows = doctors.union(counters, all=True).order_by("kind", "room", "name")
+    for department_id, name, reason, back_at, room, kind in rows:
+        # A counter's name is its place ("Counter 2"): said once.
+        place = f"Room {room}" if kind == 0 else ""
+        notices[department_id].append(
+            {"who": name, "place": place, "text": notice_text(reason, back_at, day)}
+        )
     return notices

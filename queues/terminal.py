@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from hospital.clock import local_today
 from hospital.models import Counter, CounterStaff, Department, Doctor
-from queues import broadcast, reading, visits
-from queues.models import Token, VisitStop
+from queues import breaks, broadcast, reading, visits
+from queues.models import PriorityCategory, Token, VisitStop
 from queues.reading import Desk
 from queues.services import QueueError
 
@@ -81,6 +81,17 @@ def waiting_rows(department: Department, day, desk: Desk | None) -> list[dict]:
     return rows
 
 
+def paused_text(desk: Desk | None) -> str:
+    """What the terminal of a paused desk says: "You are paused: ward round, back about
+    11:30" (its own words, which the public screens do not show)."""
+    if desk is None or not desk.is_paused:
+        return ""
+    back = f"{timezone.localtime(desk.back_at):%H:%M}" if desk.back_at else ""
+    if desk.pause_reason == "starting late":
+        return f"You are starting late{f', at about {back}' if back else ''}."
+    return f"You are paused: {desk.pause_reason}{f', back about {back}' if back else ''}."
+
+
 def panel_context(desk: Desk | None, *, staff: CounterStaff | None = None) -> dict:
     """What a terminal shows. `desk` is the doctor, or the counter the staff member works
     now (None: they have not chosen one, and see the queue without its buttons)."""
@@ -101,8 +112,22 @@ def panel_context(desk: Desk | None, *, staff: CounterStaff | None = None) -> di
         "department": department,
         "actions": {
             name: f"{prefix}_{name}"
-            for name in ["call_next", "start", "complete", "skip", "recall"]
-        },
+            for name in [
+                "call_next",
+                "start",
+                "complete",
+                "skip",
+                "recall",
+                "pause",
+                "resume",
+                "late",
+                "call_again",
+                "category",
+            ]
+        },  # fmt: skip
+        "paused_text": paused_text(desk),
+        "pause_reasons": breaks.REASONS,
+        "categories": list(PriorityCategory.objects.filter(is_active=True)),
         "current": current["token"] if current else None,
         "patient": current,
         "waiting": waiting_rows(department, today, desk),

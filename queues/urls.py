@@ -15,6 +15,15 @@ urlpatterns = [
     path("doctor/tokens/<uuid:public_id>/complete/", views.doctor_complete, name="doctor_complete"),
     path("doctor/tokens/<uuid:public_id>/skip/", views.doctor_skip, name="doctor_skip"),
     path("doctor/tokens/<uuid:public_id>/recall/", views.doctor_recall, name="doctor_recall"),
+    path("doctor/pause/", views.doctor_pause, name="doctor_pause"),
+    path("doctor/resume/", views.doctor_resume, name="doctor_resume"),
+    path("doctor/late/", views.doctor_late, name="doctor_late"),
+    path(
+        "doctor/tokens/<uuid:public_id>/call-again/",
+        views.doctor_call_again,
+        name="doctor_call_again",
+    ),
+    path("doctor/tokens/<uuid:public_id>/category/", views.doctor_category, name="doctor_category"),
     path("counter/", views.counter_terminal, name="counter_terminal"),
     path("counter/choose/", views.counter_choose, name="counter_choose"),
     path("counter/call-next/", views.counter_call_next, name="counter_call_next"),
@@ -26,4 +35,17 @@ urlpatterns = [
     ),
     path("counter/tokens/<uuid:public_id>/skip/", views.counter_skip, name="counter_skip"),
     path("counter/tokens/<uuid:public_id>/recall/", views.counter_recall, name="counter_recall"),
+    path("counter/pause/", views.counter_pause, name="counter_pause"),
+    path("counter/resume/", views.counter_resume, name="counter_resume"),
+    path("counter/late/", views.counter_late, name="counter_late"),
+    path(
+        "counter/tokens/<uuid:public_id>/call-again/",
+        views.counter_call_again,
+        name="counter_call_again",
+    ),
+    path(
+        "counter/tokens/<uuid:public_id>/category/",
+        views.counter_category,
+        name="counter_category",
+    ),
 ]

@@ -7,6 +7,7 @@ queues.services, and show a QueueError's message as it is. They never save a Tok
 import re
 
 import segno
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView as DjangoLoginView
@@ -19,7 +20,7 @@ from django.views.decorators.http import require_POST
 from hospital.clock import local_today
 from hospital.models import Counter, Department, Doctor, is_counter_staff, is_doctor
 from hospital.roles import counter_required, doctor_required, is_receptionist
-from queues import kiosk, reading, services, terminal, visits
+from queues import breaks, kiosk, reading, services, terminal, visits
 from queues.forms import (
     CounterChoiceForm,
     SendOnForm,
@@ -27,9 +28,9 @@ from queues.forms import (
     describe_destination,
     first_error,
 )
-from queues.models import Token, Visit
+from queues.models import PriorityCategory, Token, Visit
 from queues.services import QueueError
-from queues.state import public_state
+from queues.state import notices_by_department, public_state
 
 # --- Read-only helpers (no service exists for these pages' reads) ------------------------
 
@@ -59,8 +60,14 @@ def progress_boards(day) -> list[dict]:
         .annotate(n=Count("pk"))
         .values_list("department", "n")
     )
+    notices = notices_by_department(departments, day)
     return [
-        {"department": d, "serving": serving[d.pk], "waiting_count": waiting.get(d.pk, 0)}
+        {
+            "department": d,
+            "serving": serving[d.pk],
+            "waiting_count": waiting.get(d.pk, 0),
+            "notices": notices[d.pk],
+        }
         for d in departments
     ]
 
@@ -137,12 +144,26 @@ def status_page(request, token: Token, visit: Visit | None):
             "on_visit_page": request.resolver_match.url_name == "visit_detail",
             "ahead": ahead,
             "estimate": reading.estimated_wait_minutes(token, ahead),
+            "notices": patient_notices(token),
             "is_today": token.service_date == today,
             "is_future": token.service_date > today,
             "page_url": page_url,
             "qr_svg": qr_svg,
         },
     )
+
+
+def patient_notices(token: Token) -> list[dict]:
+    """The notices a waiting patient sees: their own doctor's if the token is booked
+    with one, else every paused desk of the department. (token.js filters the live
+    state the same way.)"""
+    if token.status != Token.Status.WAITING or token.service_date != local_today():
+        return []
+    notices = notices_by_department([token.department])[token.department_id]
+    doctor = token.assigned_doctor
+    if doctor is not None:
+        notices = [n for n in notices if (n["who"], n["place"]) == (doctor.name, doctor.place)]
+    return notices
 
 
 def progress(request):
@@ -346,6 +367,150 @@ counter_recall = _token_action(
     services.recall_token,
     "{token.display_number} recalled to the front of the queue.",
 )
+
+
+# --- Stepping away, "call again" and a patient's category, from a terminal -------------
+
+
+class PauseForm(forms.Form):
+    reason = forms.ChoiceField(
+        choices=[(r, r.capitalize()) for r in breaks.REASONS] + [("other", "Other…")],
+        error_messages={"required": "Choose why you are pausing.",
+                        "invalid_choice": "Choose why you are pausing."},
+    )  # fmt: skip
+    other = forms.CharField(required=False, max_length=500)
+    back_at = forms.TimeField(
+        required=False,
+        error_messages={"invalid": "Enter the time you expect to be back, e.g. 11:30."},
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("reason") == "other":
+            data["reason"] = data.get("other", "")
+        return data
+
+
+class LateForm(forms.Form):
+    back_at = forms.TimeField(
+        error_messages={
+            "required": "Enter the time you expect to start.",
+            "invalid": "Enter the time you expect to start, e.g. 10:30.",
+        }
+    )
+
+
+class CategoryForm(forms.Form):
+    category = forms.ModelChoiceField(
+        queryset=PriorityCategory.objects.filter(is_active=True),
+        required=False,  # empty: general
+        error_messages={"invalid_choice": "Choose a category from the list."},
+    )
+    reason = forms.CharField(max_length=500, error_messages={"required": "Say why it changes."})
+
+
+def _desk_form_action(terminal_name: str, form_class, act):
+    """A POST-only terminal button with a small form: parse it (a bad form changes
+    nothing and says why), then `act(desk, data, request)` runs one service and returns
+    the success message."""
+    guard, desk_of = TERMINALS[terminal_name]
+
+    @require_POST
+    @guard
+    def action(request):
+        form = form_class(request.POST)
+        if not form.is_valid():
+            messages.error(request, f"Nothing was changed. {first_error(form)}")
+            return redirect(terminal_name)
+        try:
+            message = act(desk_of(request), form.cleaned_data, request)
+        except (QueueError, NoDesk) as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, message)
+        return redirect(terminal_name)
+
+    return action
+
+
+class NoForm(forms.Form):
+    pass
+
+
+def _pause(desk, data, request) -> str:
+    breaks.pause(desk, reason=data["reason"], back_at=data["back_at"], actor=request.user)
+    return "You are paused. Your patients wait; press Resume when you are back."
+
+
+def _late(desk, data, request) -> str:
+    breaks.late_start(desk, back_at=data["back_at"], actor=request.user)
+    return f"Patients are told you start at about {data['back_at']:%H:%M}."
+
+
+def _resume(desk, data, request) -> str:
+    breaks.resume(desk, actor=request.user)
+    return "Welcome back. You can call patients again."
+
+
+def _call_again(terminal_name: str):
+    guard, desk_of = TERMINALS[terminal_name]
+
+    @require_POST
+    @guard
+    def call_again(request, public_id):
+        token = get_object_or_404(Token.objects.select_related("department"), public_id=public_id)
+        try:
+            desk = desk_of(request)
+            if token.server != desk:
+                raise QueueError(f"{token.display_number} is not your patient.")
+            token = services.announce_again(token, actor=request.user)
+        except (QueueError, NoDesk) as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{token.display_number} is announced again on the display.")
+        return redirect(terminal_name)
+
+    return call_again
+
+
+def _change_category(terminal_name: str):
+    guard, desk_of = TERMINALS[terminal_name]
+
+    @require_POST
+    @guard
+    def change_category(request, public_id):
+        token = get_object_or_404(Token.objects.select_related("department"), public_id=public_id)
+        form = CategoryForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, f"Nothing was changed. {first_error(form)}")
+            return redirect(terminal_name)
+        category = form.cleaned_data["category"]
+        try:
+            if token.department_id != desk_of(request).department_id:
+                raise QueueError(f"{token.display_number} is not in your department's queue.")
+            token = services.change_category(
+                token, category, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except (QueueError, NoDesk) as exc:
+            messages.error(request, str(exc))
+        else:
+            shown = category.label if category else "General"
+            messages.success(request, f"{token.display_number} is now {shown}.")
+        return redirect(terminal_name)
+
+    return change_category
+
+
+doctor_pause = _desk_form_action("doctor_terminal", PauseForm, _pause)
+doctor_late = _desk_form_action("doctor_terminal", LateForm, _late)
+doctor_resume = _desk_form_action("doctor_terminal", NoForm, _resume)
+doctor_call_again = _call_again("doctor_terminal")
+doctor_category = _change_category("doctor_terminal")
+counter_pause = _desk_form_action("counter_terminal", PauseForm, _pause)
+counter_late = _desk_form_action("counter_terminal", LateForm, _late)
+counter_resume = _desk_form_action("counter_terminal", NoForm, _resume)
+counter_call_again = _call_again("counter_terminal")
+counter_category = _change_category("counter_terminal")
 
 
 @require_POST

@@ -42,13 +42,30 @@ MATRIX = [
     # no name given
     ("post", "register_kiosk", False, [LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN]),
 ]
-for action in ["doctor_start", "doctor_complete", "doctor_skip", "doctor_recall"]:
+# Breaks: no input given, so a message and nothing changes.
+for action in ["doctor_pause", "doctor_resume", "doctor_late"]:
+    MATRIX += [
+        ("post", action, False, [LOGIN, BACK, BACK, FORBIDDEN, FORBIDDEN]),
+        ("get", action, False, [NOT_ALLOWED] * 5),
+    ]
+for action in ["counter_pause", "counter_resume", "counter_late"]:
+    MATRIX += [
+        ("post", action, False, [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, BACK]),
+        ("get", action, False, [NOT_ALLOWED] * 5),
+    ]
+for action in [
+    "doctor_start", "doctor_complete", "doctor_skip", "doctor_recall", "doctor_call_again",
+    "doctor_category",
+]:  # fmt: skip
     MATRIX += [
         ("post", action, True, [LOGIN, BACK, BACK, FORBIDDEN, FORBIDDEN]),
         ("get", action, True, [NOT_ALLOWED] * 5),
     ]
 # The laboratory's staff are sent back with "not in your department's queue".
-for action in ["counter_start", "counter_complete", "counter_skip", "counter_recall"]:
+for action in [
+    "counter_start", "counter_complete", "counter_skip", "counter_recall", "counter_call_again",
+    "counter_category",
+]:  # fmt: skip
     MATRIX += [
         ("post", action, True, [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, BACK]),
         ("get", action, True, [NOT_ALLOWED] * 5),
