@@ -80,7 +80,20 @@
   // Per department: the called_at of each token last shown, to spot new calls.
   const seen = {};
 
+  // Desks that stepped away, in the words the server chose: "Dr. Rao, Room 4: on a ward
+  // round, back about 11:30" (state.notices; hidden when there are none).
+  function renderNotices(section, state) {
+    const box = section.querySelector(".tv-notices");
+    if (!box) return;
+    box.replaceChildren();
+    (state.notices || []).forEach(function (n) {
+      box.append(element("p", "tv-notice", n.who + (n.place ? ", " + n.place : "") + ": " + n.text));
+    });
+    box.hidden = box.childElementCount === 0;
+  }
+
   function render(section, state) {
+    renderNotices(section, state);
     const slug = section.dataset.departmentSlug;
     const previous = seen[slug];
     const current = {};
