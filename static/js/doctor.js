@@ -49,7 +49,7 @@
       // Don't pull a button out from under a click in progress, nor a half-filled
       // "Send on" form from under the hands filling it.
       if (panel.querySelector("form[data-submitting]")) return;
-      if (panel.querySelector("form[data-editing]")) return;
+      if (panel.querySelector("form[data-editing], details[data-editing]")) return;
       panel.innerHTML = message.html;
       tick();
     },
@@ -66,6 +66,18 @@
     var form = event.target.form;
     if (form && event.target.value) form.dataset.editing = "1";
   }
+  // An opened "Pause or start late" or "Change category" box stays open: pushes wait
+  // until it is closed or its form submitted.
+  panel.addEventListener(
+    "toggle",
+    function (event) {
+      var box = event.target;
+      if (box.tagName !== "DETAILS") return;
+      if (box.open) box.dataset.editing = "1";
+      else delete box.dataset.editing;
+    },
+    true
+  );
   panel.addEventListener("change", editing);
   panel.addEventListener("input", editing);
 })();

@@ -36,6 +36,16 @@
       serving.append(row);
     });
     card.querySelector('[data-role="waiting-count"]').textContent = state.waiting_count;
+    renderNotices(card.querySelector('[data-role="notices"]'), state.notices || []);
+  }
+
+  // Desks that stepped away: "Dr. Rao, Room 4: on a ward round, back about 11:30".
+  function renderNotices(box, notices) {
+    if (!box) return;
+    box.replaceChildren();
+    notices.forEach(function (n) {
+      box.append(element("p", "desk-notice", n.who + (n.place ? ", " + n.place : "") + ": " + n.text));
+    });
   }
 
   document.querySelectorAll("[data-department-slug]").forEach(function (card) {

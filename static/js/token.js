@@ -66,6 +66,7 @@
       return;
     }
     if (now.status === "waiting") {
+      showNotices(state.notices || []);
       const perDoctor = state.minutes_per_patient / Math.max(1, state.doctors_on_duty);
       const minutes = Math.round(now.ahead * perDoctor);
       const ahead = document.querySelector('[data-role="ahead"]');
@@ -77,6 +78,25 @@
       }
       if (estimate) estimate.textContent = minutes === 0 ? "Soon" : "~" + minutes + " min";
     }
+  }
+
+  // While waiting: the department's desks that stepped away, or only the patient's own
+  // doctor's when the token is booked with one (data-who / data-place), as the server
+  // renders them.
+  function showNotices(notices) {
+    const box = document.querySelector('[data-role="notices"]');
+    if (!box) return;
+    box.replaceChildren();
+    notices
+      .filter(function (n) {
+        return !box.dataset.who || (n.who === box.dataset.who && n.place === box.dataset.place);
+      })
+      .forEach(function (n) {
+        const p = document.createElement("p");
+        p.className = "desk-notice";
+        p.textContent = n.who + (n.place ? ", " + n.place : "") + ": " + n.text;
+        box.append(p);
+      });
   }
 
   OPDLive.connect("/ws/departments/" + root.dataset.departmentSlug + "/", {
