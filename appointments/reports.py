@@ -26,6 +26,9 @@ the day (local time), and from the tokens' and appointments' own times:
   review ranks from when the doctor sent them out (Token.queued_at), but only waited in
   the queue from when their token was given (after the laboratory, say): the later of
   the two counts, so the laboratory's time is not counted as waiting for the doctor.
+- paused minutes, per doctor and per counter: a pause runs from a "paused" or "starting
+  late" event of that day to the desk's next "resumed" event, or to the day's end (or
+  now, for today); pausing again while paused continues the same pause.
 """
 
 import datetime
@@ -41,7 +44,7 @@ from appointments.slots import day_slots, leave_on, taking_slots
 from hospital.clock import day_bounds
 from hospital.models import Counter as ServiceCounter
 from hospital.models import Department, Doctor
-from queues.models import Token, TokenEvent, Visit, VisitStop
+from queues.models import DeskEvent, Token, TokenEvent, Visit, VisitStop
 from queues.reading import day_figures
 
 NO_REASON = "No reason given"
@@ -55,6 +58,7 @@ class DoctorRow:
     average_wait_minutes: float | None
     average_consultation_minutes: float | None
     free_slots_left: int
+    paused_minutes: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,7 @@ class CounterRow:
     patients_seen: int
     average_wait_minutes: float | None
     average_service_minutes: float | None
+    paused_minutes: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -214,6 +219,7 @@ def daily_report(day: datetime.date, *, now=None) -> DailyReport:
         .count()
     )
 
+    paused = paused_minutes(day, now)
     return DailyReport(
         day=day,
         booked=booked,
@@ -225,9 +231,9 @@ def daily_report(day: datetime.date, *, now=None) -> DailyReport:
         walk_ins=count(Kind.WALK_IN),
         emergencies=count(Kind.WALK_IN, appointment__is_emergency=True),
         still_waiting=still_waiting,
-        doctors=_doctor_rows(day, now),
+        doctors=_doctor_rows(day, now, paused["doctor"]),
         per_hour=_per_hour(completed_events),
-        counters=_counter_rows(day),
+        counters=_counter_rows(day, paused["counter"]),
         visits=VisitSummary(_visit_rows(day)),
     )
 
@@ -236,12 +242,43 @@ def _minutes(delta: datetime.timedelta) -> float:
     return delta.total_seconds() / 60
 
 
-def _counter_rows(day: datetime.date) -> list[CounterRow]:
+def paused_minutes(day: datetime.date, now) -> dict[str, dict[int, float]]:
+    """{"doctor": {doctor id: minutes}, "counter": {counter id: minutes}} paused on `day`
+    (see the module's docstring). A few rows a desk a day, paired here in time order."""
+    start, end = day_bounds(day)
+    until = max(start, min(end, now))
+    result: dict[str, dict[int, float]] = {
+        "doctor": defaultdict(float),
+        "counter": defaultdict(float),
+    }
+    open_since: dict[tuple[str, int], datetime.datetime] = {}
+    rows = (
+        DeskEvent.objects.filter(at__gte=start, at__lt=end)
+        .order_by("at", "pk")
+        .values_list("doctor", "counter", "kind", "at")
+    )
+    for doctor_id, counter_id, kind, at in rows:
+        if doctor_id is None and counter_id is None:
+            continue  # the desk was deleted
+        desk = ("doctor", doctor_id) if doctor_id is not None else ("counter", counter_id)
+        if kind == DeskEvent.Kind.RESUMED:
+            if desk in open_since:
+                result[desk[0]][desk[1]] += _minutes(at - open_since.pop(desk))
+        elif desk not in open_since:
+            open_since[desk] = at
+    for (kind, pk), since in open_since.items():
+        result[kind][pk] += _minutes(max(until - since, datetime.timedelta(0)))
+    return result
+
+
+def _counter_rows(day: datetime.date, paused: dict[int, float]) -> list[CounterRow]:
     tokens = Token.objects.filter(service_date=day, counter__isnull=False)
     by_counter: dict[int, list] = defaultdict(list)
     for token in tokens:
         by_counter[token.counter_id].append(token)
-    counters = ServiceCounter.objects.filter(pk__in=by_counter).select_related("department")
+    counters = ServiceCounter.objects.filter(pk__in=set(by_counter) | set(paused)).select_related(
+        "department"
+    )
     rows = []
     for counter in counters.order_by("department__name", "name"):
         figures = day_figures(by_counter[counter.pk])
@@ -251,6 +288,7 @@ def _counter_rows(day: datetime.date) -> list[CounterRow]:
                 patients_seen=figures.patients_seen,
                 average_wait_minutes=figures.average_wait_minutes,
                 average_service_minutes=figures.average_consultation_minutes,
+                paused_minutes=paused.get(counter.pk, 0.0),
             )
         )
     return rows
@@ -311,7 +349,7 @@ def _per_hour(completed_events) -> list[HourCount]:
     return [HourCount(hour, hours.get(hour, 0)) for hour in range(min(hours), max(hours) + 1)]
 
 
-def _doctor_rows(day: datetime.date, now) -> list[DoctorRow]:
+def _doctor_rows(day: datetime.date, now, paused: dict[int, float]) -> list[DoctorRow]:
     counted = [
         Appointment.Status.BOOKED,
         Appointment.Status.CHECKED_IN,
@@ -326,6 +364,7 @@ def _doctor_rows(day: datetime.date, now) -> list[DoctorRow]:
             Q(pk__in=appointments.filter(status__in=counted).values("doctor"))
             | Q(pk__in=tokens.values("doctor"))
             | Q(pk__in=schedules.values("doctor"))
+            | Q(pk__in=list(paused))
         )
         .select_related("department")
         .order_by("department__name", "name")
@@ -363,6 +402,7 @@ def _doctor_rows(day: datetime.date, now) -> list[DoctorRow]:
                 average_wait_minutes=figures.average_wait_minutes,
                 average_consultation_minutes=figures.average_consultation_minutes,
                 free_slots_left=len(free),
+                paused_minutes=paused.get(doctor.pk, 0.0),
             )
         )
     return rows

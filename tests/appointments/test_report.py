@@ -264,3 +264,55 @@ def test_visits_of_other_days_are_not_in_the_report(visits_day):
     assert tuesday.visits.rows == [] and tuesday.counters == []
     assert tuesday.visits.median_door_to_door_minutes is None
     assert tuesday.visits.by_stops == [("1 stop", 0), ("2 stops", 0), ("3 or more stops", 0)]
+
+
+# --- Paused minutes -----------------------------------------------------------------------
+
+
+def test_paused_minutes_per_doctor_and_counter(dr_rao, dr_iyer, lab_counter, orth):
+    from queues import breaks
+
+    w = WEDNESDAY
+    breaks.late_start(dr_rao, back_at=datetime.time(9, 20), now=at(w, 9))
+    breaks.resume(dr_rao, now=at(w, 9, 15))  # 15 min
+    breaks.pause(dr_rao, reason="ward round", now=at(w, 11))
+    breaks.pause(dr_rao, reason="theatre", now=at(w, 11, 10))  # still the same pause
+    breaks.resume(dr_rao, now=at(w, 11, 40))  # 40 min
+    breaks.pause(lab_counter, reason="break", now=at(w, 13))
+    breaks.resume(lab_counter, now=at(w, 13, 20))  # 20 min
+    breaks.pause(dr_iyer, reason="break", now=at(w, 17, 30))  # not resumed
+
+    report = reports.daily_report(w, now=at(w, 18))
+    by_doctor = {row.doctor: row.paused_minutes for row in report.doctors}
+    # A pause not yet resumed counts up to now on the day itself...
+    assert by_doctor == {dr_iyer: 30.0, dr_rao: 55.0}
+    assert [(c.counter, c.paused_minutes) for c in report.counters] == [(lab_counter, 20.0)]
+    # ... and to the end of the day afterwards.
+    later = reports.daily_report(w, now=at(THURSDAY, 9))
+    assert {row.doctor: row.paused_minutes for row in later.doctors}[dr_iyer] == 390.0
+
+
+def test_pauses_of_other_days_are_not_counted(dr_rao):
+    from queues import breaks
+
+    breaks.pause(dr_rao, reason="break", now=at(TUESDAY, 23))
+    breaks.resume(dr_rao, now=at(WEDNESDAY, 0, 30))  # the resume alone falls on Wednesday
+    report = reports.daily_report(WEDNESDAY, now=at(WEDNESDAY, 18))
+    assert report.doctors == []
+    tuesday = reports.daily_report(TUESDAY, now=at(WEDNESDAY, 18))
+    assert [row.paused_minutes for row in tuesday.doctors] == [60.0]
+
+
+def test_the_report_page_shows_paused_minutes(client, receptionist, dr_rao):
+    from django.urls import reverse
+
+    from queues import breaks
+    from tests.conftest import flat_text
+
+    breaks.pause(dr_rao, reason="ward round", now=at(WEDNESDAY, 11))
+    breaks.resume(dr_rao, now=at(WEDNESDAY, 11, 45))
+    client.force_login(receptionist)
+    response = client.get(reverse("reception_daily_report"), {"date": WEDNESDAY.isoformat()})
+    page = flat_text(response)
+    assert "Paused (min)" in page
+    assert '<td class="num">45</td>' in page
