@@ -26,6 +26,7 @@ NOT_ALLOWED = 405
 BAD_REQUEST = 400  # the form shown again with its error
 APPOINTMENT = "appointment"  # 302 back to the appointment, with a message
 DASHBOARD = "dashboard"  # 302 back to the reception dashboard
+SLIP = "slip"  # 302 to the token's page, to print its slip
 
 PERSONAS = ["anonymous", "doctor", "receptionist", "admin"]
 
@@ -77,6 +78,22 @@ MATRIX = [
     ("post", "reception_daily_report", False, [NOT_ALLOWED] * 4),
     ("get", "reception_trends", False, [LOGIN, FORBIDDEN, OK, OK]),
     ("post", "reception_trends", False, [NOT_ALLOWED] * 4),
+    # The live queue ("token": a waiting token of today); an action without its form's
+    # fields (or, to call again, on a token not called) is refused with a 400.
+    ("get", "reception_queue", False, [LOGIN, FORBIDDEN, OK, OK]),
+    ("post", "reception_queue", False, [NOT_ALLOWED] * 4),
+    ("post", "reception_queue_recall", "token", [LOGIN, FORBIDDEN, BAD_REQUEST, BAD_REQUEST]),
+    ("get", "reception_queue_recall", "token", [NOT_ALLOWED] * 4),
+    ("post", "reception_queue_cancel", "token", [LOGIN, FORBIDDEN, BAD_REQUEST, BAD_REQUEST]),
+    ("get", "reception_queue_cancel", "token", [NOT_ALLOWED] * 4),
+    ("post", "reception_queue_transfer", "token", [LOGIN, FORBIDDEN, BAD_REQUEST, BAD_REQUEST]),
+    ("get", "reception_queue_transfer", "token", [NOT_ALLOWED] * 4),
+    ("post", "reception_queue_category", "token", [LOGIN, FORBIDDEN, BAD_REQUEST, BAD_REQUEST]),
+    ("get", "reception_queue_category", "token", [NOT_ALLOWED] * 4),
+    ("post", "reception_queue_announce", "token", [LOGIN, FORBIDDEN, BAD_REQUEST, BAD_REQUEST]),
+    ("get", "reception_queue_announce", "token", [NOT_ALLOWED] * 4),
+    ("post", "reception_queue_reprint", "token", [LOGIN, FORBIDDEN, SLIP, SLIP]),
+    ("get", "reception_queue_reprint", "token", [NOT_ALLOWED] * 4),
 ]
 
 
@@ -135,6 +152,10 @@ def test_who_may_open_what(client, persona, held, method, name, with_id, outcome
     if with_id == "visit":
         department = held.doctor.department
         args = [services.issue_token(department, "Asha Rao", now=NOW).visit.public_id]
+    if with_id == "token":
+        department = held.doctor.department
+        token = services.issue_token(department, "Asha Rao", now=NOW)
+        args = [token.public_id]
     url = reverse(name, args=args)
     data = {"code": "000000"} if (method, name) == ("post", "reception_verify") else {}
     response = getattr(client, method)(url, data)
@@ -148,6 +169,9 @@ def test_who_may_open_what(client, persona, held, method, name, with_id, outcome
     elif expected == APPOINTMENT:
         assert response.status_code == 302
         assert response["Location"] == reverse("reception_appointment", args=[held.public_id])
+    elif expected == SLIP:
+        assert response.status_code == 302
+        assert response["Location"] == reverse("token_detail", args=args)
     elif expected == REDIRECT:
         assert response.status_code == 302
         assert response["Location"] == reverse("reception_verify", args=[held.public_id])
