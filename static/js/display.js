@@ -1,7 +1,9 @@
 /*
  * Waiting-room TV. One live socket per department shown; each state message redraws
- * that department. A token that newly appears as "called" (a fresh call or a recall)
- * flashes, and the screen plays a chime and speaks the call, if enabled by query.
+ * that department. A token that newly appears as "called" (a fresh call or a recall), or
+ * whose call staff repeat ("call again": its announced_at moves on), flashes, and the
+ * screen plays a chime and speaks the call, if enabled by query. A token's priority
+ * category is shown as words ("★ Senior citizen (60+)"), never as a colour alone.
  */
 (function () {
   "use strict";
@@ -77,8 +79,26 @@
     return el;
   }
 
-  // Per department: the called_at of each token last shown, to spot new calls.
+  // Per department: the called_at and announced_at of each token last shown, to spot
+  // new calls and calls repeated.
   const seen = {};
+  // A repeated call older than this when the state was made is not replayed: a TV that
+  // comes back from a lost connection does not shout a call from minutes ago.
+  const REPLAY_WITHIN_MS = 60000;
+
+  function announcedAgain(entry, before, state) {
+    if (!entry.announced_at || !before || entry.announced_at === before.announced_at) {
+      return false;
+    }
+    const at = Date.parse(entry.announced_at);
+    if (before.announced_at && at <= Date.parse(before.announced_at)) return false;
+    const made = Date.parse(state.generated_at) || Date.now();
+    return made - at <= REPLAY_WITHIN_MS;
+  }
+
+  function categoryWords(label) {
+    return element("span", "tv-category", label);
+  }
 
   // Desks that stepped away, in the words the server chose: "Dr. Rao, Room 4: on a ward
   // round, back about 11:30" (state.notices; hidden when there are none).
@@ -101,7 +121,7 @@
     const serving = section.querySelector(".tv-serving");
     serving.replaceChildren();
     state.serving.forEach(function (entry) {
-      current[entry.token] = entry.called_at;
+      current[entry.token] = { called_at: entry.called_at, announced_at: entry.announced_at };
       const li = element("li");
       li.dataset.token = entry.token;
       li.append(
@@ -110,8 +130,12 @@
         element("span", "tv-room", placeOf(entry)),
         element("span", "tv-state", entry.status === "called" ? "please go in" : "in consultation")
       );
-      if (previous && entry.status === "called" && previous[entry.token] !== entry.called_at) {
+      if (entry.category) li.append(categoryWords(entry.category));
+      const before = previous && previous[entry.token];
+      const newCall = previous && (!before || before.called_at !== entry.called_at);
+      if (entry.status === "called" && (newCall || announcedAgain(entry, before, state))) {
         li.classList.add("tv-flash");
+        li.dataset.announcedAt = entry.announced_at || entry.called_at || "";
         fresh.push(entry);
       }
       serving.append(li);
@@ -121,8 +145,12 @@
     const next = section.querySelector(".tv-next-list");
     next.replaceChildren();
     const urgent = new Set(state.emergencies || []);
+    const categories = state.categories || {};
     state.next.forEach(function (token) {
-      next.append(element("li", urgent.has(token) ? "tv-emergency" : "", token));
+      const li = element("li", urgent.has(token) ? "tv-emergency" : "", token);
+      li.dataset.token = token;
+      if (categories[token]) li.append(" ", categoryWords(categories[token]));
+      next.append(li);
     });
     section.querySelector(".tv-waiting").textContent =
       state.waiting_count === 0 ? "No one waiting" : state.waiting_count + " waiting in all";

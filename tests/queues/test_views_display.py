@@ -121,3 +121,21 @@ def test_the_picker_lists_service_departments_too(client, orth, lab, pharmacy):
     html = client.get("/display/").content.decode()
     assert 'name="d" value="lab"' in html and 'name="d" value="phar"' in html
     assert "(LAB, counters)" in html and "(ORTH)" in html
+
+
+def test_the_tv_gets_each_tokens_category_in_words_and_when_a_call_was_repeated(
+    client, orth, dr_rao, admin_user
+):
+    from queues.models import PriorityCategory
+
+    senior = PriorityCategory.objects.get(name="Senior citizen (60+)")
+    services.issue_token(orth, "Asha Rao", category=senior)
+    services.issue_token(orth, "Bala Krishnan")
+    called = services.call_next(dr_rao)
+    services.announce_again(called, actor=admin_user)
+    services.issue_token(orth, "Chitra Menon", category=senior)
+    state = initial_states(client.get("/display/?departments=orth"))["orth"]
+    (serving,) = state["serving"]
+    assert serving["category"] == senior.label and serving["announced_at"]
+    assert state["categories"] == {"ORTH-003": senior.label}
+    assert "ORTH-002" not in state["categories"]  # general tokens carry no label
