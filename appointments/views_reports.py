@@ -136,6 +136,7 @@ def csv_response(report: reports.DailyReport) -> HttpResponse:
             "Average wait (min)",
             "Average consultation (min)",
             "Free slots left",
+            "Paused (min)",
         ]
     )
     for r in report.doctors:
@@ -150,6 +151,7 @@ def csv_response(report: reports.DailyReport) -> HttpResponse:
                 if r.average_consultation_minutes is None
                 else f"{r.average_consultation_minutes:.1f}",
                 r.free_slots_left,
+                number(r.paused_minutes),
             ]
         )
     out.writerow([])
@@ -159,12 +161,13 @@ def csv_response(report: reports.DailyReport) -> HttpResponse:
     out.writerow([])
     out.writerow(
         ["Counter", "Department", "Patients served", "Average wait (min)",
-         "Average time at the counter (min)"]
+         "Average time at the counter (min)", "Paused (min)"]
     )  # fmt: skip
     for c in report.counters:
         out.writerow(
             [c.counter.name, c.counter.department.name, c.patients_seen,
-             number(c.average_wait_minutes), number(c.average_service_minutes)]
+             number(c.average_wait_minutes), number(c.average_service_minutes),
+             number(c.paused_minutes)]
         )  # fmt: skip
     out.writerow([])
     out.writerow(["Visits", "Value"])

@@ -51,7 +51,7 @@ def test_the_csv_download(signed_in, seeded_day):  # noqa: F811
     assert ["Appointments booked", "8"] in rows
     assert ["Cancellations", "3"] in rows
     assert ["Patient unwell", "2"] in rows
-    assert ["Dr. Rao", "Orthopedic Surgery", "4", "3", "22.7", "17.0", "0"] in rows
+    assert ["Dr. Rao", "Orthopedic Surgery", "4", "3", "22.7", "17.0", "0", "0.0"] in rows
     assert ["09:00", "3"] in rows and ["10:00", "1"] in rows
 
 
@@ -147,16 +147,17 @@ def test_the_page_shows_service_counters_and_visits(signed_in, visits_day):  # n
 def test_the_csv_has_the_counters_and_the_visits_after_the_old_rows(signed_in, visits_day):  # noqa: F811
     body = signed_in.get(URL, {"date": "2026-11-18", "format": "csv"}).content.decode()
     rows = list(csv.reader(io.StringIO(body)))
-    # The sections that were there keep their place and columns.
+    # The sections that were there keep their place and columns (new columns are added
+    # at the end of a row).
     assert rows[:3] == [["OPD daily report", "2026-11-18"], [], ["Figure", "Value"]]
     hour = rows.index(["Hour", "Patients seen"])
     counters = rows.index(
         ["Counter", "Department", "Patients served", "Average wait (min)",
-         "Average time at the counter (min)"]
+         "Average time at the counter (min)", "Paused (min)"]
     )  # fmt: skip
     assert hour < counters
-    assert ["Counter 2", "Laboratory", "1", "5.0", "9.0"] in rows
-    assert ["Window B", "Pharmacy", "1", "10.0", "4.0"] in rows
+    assert ["Counter 2", "Laboratory", "1", "5.0", "9.0", "0.0"] in rows
+    assert ["Window B", "Pharmacy", "1", "10.0", "4.0", "0.0"] in rows
     figures = [
         ["Visits", "4"],
         ["1 stop", "2"],
