@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from hospital.management.commands import seed_demo
 from hospital.models import Counter, CounterStaff, Department, Doctor, Roles
-from queues.models import Token, TokenCounter, TokenEvent, Visit, VisitStop
+from queues.models import DeskEvent, Token, TokenCounter, TokenEvent, Visit, VisitStop
 from tests.conftest import WEDNESDAY, at
 
 SUNDAY = WEDNESDAY + datetime.timedelta(days=4)
@@ -169,7 +169,11 @@ def test_the_morning_is_consistent(seeded):
         times = [token.issued_at, token.called_at, token.started_at, token.completed_at]
         present = [t for t in times if t is not None]
         assert present == sorted(present), token
-        assert morning <= present[0] and present[-1] <= now, token
+        if token.service_date == WEDNESDAY:
+            assert morning <= present[0] and present[-1] <= now, token
+        else:  # the last weeks' history: every token finished on its own day
+            assert token.status not in (Token.Status.WAITING, *Token.OPEN_STATUSES), token
+            assert {timezone.localdate(t) for t in present} == {token.service_date}, token
         if token.status == Token.Status.COMPLETED:
             assert None not in times
     # Each doctor, and each counter, sees one patient at a time.
@@ -188,8 +192,14 @@ def test_the_morning_is_consistent(seeded):
         tokens = list(visit.tokens.order_by("issued_at", "pk"))
         for before, after in zip(tokens, tokens[1:], strict=False):
             assert before.completed_at is not None and before.completed_at <= after.issued_at
-    numbers = Token.objects.filter(department__code="ORTH").values_list("number", flat=True)
-    assert sorted(numbers) == list(range(1, len(numbers) + 1))
+    for day in set(Token.objects.values_list("service_date", flat=True)):
+        numbers = Token.objects.filter(department__code="ORTH", service_date=day).values_list(
+            "number", flat=True
+        )
+        assert sorted(numbers) == list(range(1, len(numbers) + 1))
+        for counter in TokenCounter.objects.filter(service_date=day):
+            issued = Token.objects.filter(department=counter.department_id, service_date=day)
+            assert counter.last == issued.count()
 
 
 def test_some_visits_went_to_the_laboratory_back_to_the_doctor_and_to_the_pharmacy(seeded):
@@ -255,10 +265,10 @@ def test_a_new_day_gets_its_own_morning(seeded, monkeypatch):
 
 def test_on_sunday_only_general_medicine_gets_tokens(db, monkeypatch):
     seed(monkeypatch, at(SUNDAY, 12))
-    first_stops = Token.objects.filter(stop__kind=VisitStop.Kind.FIRST)
+    first_stops = Token.objects.filter(stop__kind=VisitStop.Kind.FIRST, service_date=SUNDAY)
     assert set(first_stops.values_list("department__code", flat=True)) == {"GMED"}
     # The laboratory and the pharmacy are open on Sundays, for patients sent there.
-    sent = Token.objects.filter(department__kind="service")
+    sent = Token.objects.filter(department__kind="service", service_date=SUNDAY)
     assert sent.exists()
     assert set(sent.values_list("visit__stops__department__code", flat=True)) >= {"GMED"}
 
@@ -272,8 +282,11 @@ def test_early_in_the_morning_nothing_happens_in_the_future(db, monkeypatch, hou
     for token in Token.objects.all():
         times = [token.issued_at, token.called_at, token.started_at, token.completed_at]
         for moment in filter(None, times):
-            assert midnight <= moment <= now, (token, moment)
-    assert set(Token.objects.values_list("service_date", flat=True)) == {WEDNESDAY}
+            if token.service_date == WEDNESDAY:
+                assert midnight <= moment <= now, (token, moment)
+            else:
+                assert moment < midnight, (token, moment)
+    assert max(Token.objects.values_list("service_date", flat=True)) == WEDNESDAY
 
 
 def test_every_doctor_gets_weekly_sessions_on_open_days_only(seeded):
@@ -291,3 +304,38 @@ def test_schedules_are_not_duplicated_by_a_second_run(seeded):
     before = DoctorSchedule.objects.count()
     call_command("seed_demo", stdout=io.StringIO())
     assert DoctorSchedule.objects.count() == before
+
+
+# --- The last weeks ---------------------------------------------------------------------
+
+
+def test_the_last_four_weeks_have_a_history_for_the_trends_report(seeded):
+    from appointments import trends
+
+    start = WEDNESDAY - datetime.timedelta(days=seed_demo.HISTORY_DAYS)
+    result = trends.trends(start, WEDNESDAY - datetime.timedelta(days=1))
+    # Every day has patients (General Medicine and the counters open on Sundays too).
+    assert all(day.figures.patients for day in result.days)
+    codes = {row.department.code for row in result.departments}
+    assert codes == CLINICAL | SERVICE
+    total = result.total
+    assert total.patients > 2000
+    assert 5 <= total.median_wait <= 120 and total.p90_wait >= total.median_wait
+    assert total.skipped and total.tokens_cancelled and total.paused_minutes
+    assert result.heatmap and min(hour for _, hour in result.heatmap) >= 8
+    # Dermatology works on Tuesdays, Thursdays and Saturdays only.
+    derm = Token.objects.filter(department__code="DERM").exclude(service_date=WEDNESDAY)
+    assert {d.isoweekday() for d in derm.values_list("service_date", flat=True)} == {2, 4, 6}
+
+
+def test_the_history_is_made_once_per_day(seeded, monkeypatch):
+    before = Token.objects.count()
+    # Thursday: its own morning, and no day of history again (Wednesday has its morning).
+    seed(monkeypatch, at(WEDNESDAY + datetime.timedelta(days=1), 14))
+    added = Token.objects.exclude(service_date=WEDNESDAY + datetime.timedelta(days=1))
+    assert added.count() == before
+    assert not TokenEvent.objects.filter(token__isnull=True).exists()
+    assert (
+        DeskEvent.objects.filter(kind=DeskEvent.Kind.PAUSED).count()
+        == DeskEvent.objects.filter(kind=DeskEvent.Kind.RESUMED).count()
+    )

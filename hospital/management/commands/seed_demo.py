@@ -1,10 +1,13 @@
 """Demo data for a laptop: departments, doctors with logins, service departments
 (laboratory, radiology, pharmacy, billing) with their counters and counter staff, an
 admin, a receptionist and a morning's worth of tokens for today, some of them visits
-that went on from the doctor to the laboratory, back to the doctor and to the pharmacy.
+that went on from the doctor to the laboratory, back to the doctor and to the pharmacy;
+and a compact history of the last four weeks (tokens, their events and the doctors'
+pauses, bulk-created) so the trends report has something to show.
 
 Idempotent: everything is keyed on natural keys (department code, username), existing
-rows are left as they are, and today's tokens are only made when today has none.
+rows are left as they are, today's tokens are only made when today has none, and a past
+day's history only when that day has no tokens.
 """
 
 import datetime
@@ -29,7 +32,7 @@ from hospital.models import (
     Roles,
 )
 from queues import reading, services
-from queues.models import Token
+from queues.models import DeskEvent, Token, TokenCounter, TokenEvent
 from queues.visits import NextStop
 
 MON, TUE, WED, THU, FRI, SAT = (1 << day for day in range(6))
@@ -136,10 +139,15 @@ class Command(BaseCommand):
             self.make_schedules(doctors)
             services_by_code = self.make_service_departments()
             counter_staff = self.make_counter_staff(services_by_code, groups[Roles.COUNTER])
+            history = make_history(
+                local_today(now), departments, doctors, services_by_code, counter_staff
+            )
             made = self.make_morning(
                 departments, doctors, admin, now,
                 service_departments=services_by_code, counter_staff=counter_staff,
             )  # fmt: skip
+        if history:
+            self.stdout.write(f"Added {history} tokens of history over the last weeks.")
         if made:
             self.stdout.write(self.style.SUCCESS(f"Issued {made} demo tokens for today."))
         else:
@@ -513,3 +521,125 @@ class _Morning:
             stops.append(NextStop(service, note=note))
         self.sent_on[department.pk] = sent + 1
         return stops
+
+
+# --- The last weeks ---------------------------------------------------------------------
+
+HISTORY_DAYS = 28
+
+
+def make_history(today, departments, doctors, service_departments, counter_staff) -> int:
+    """Tokens, their events and the doctors' pauses for each of the last HISTORY_DAYS
+    days that has no tokens yet: bulk-created, not replayed through the services (a few
+    thousand tokens in well under a second), but as the services would have left them:
+    numbered 1..n per department and day with the day's counter row, each desk seeing
+    one patient at a time, every token finished (seen, skipped or cancelled)."""
+    days = [today - datetime.timedelta(days=n) for n in range(HISTORY_DAYS, 0, -1)]
+    busy = set(Token.objects.filter(service_date__in=days).values_list("service_date", flat=True))
+    counter_users = {member.counter_id: member.user for member in counter_staff if member.counter}
+    desks_by_department: dict[int, list] = {}
+    for doctor in doctors:
+        if doctor.on_duty:
+            desks_by_department.setdefault(doctor.department_id, []).append((doctor, doctor.user))
+    for department in service_departments.values():
+        for counter in Counter.objects.filter(department=department, pk__in=counter_users):
+            desks_by_department.setdefault(department.pk, []).append(
+                (counter, counter_users[counter.pk])
+            )
+    everyone = [*departments.values(), *service_departments.values()]
+    history = _History()
+    for day in days:
+        if day in busy:
+            continue
+        for department in everyone:
+            desks = desks_by_department.get(department.pk)
+            if desks and department.is_active and department.is_open_on(day):
+                history.add_day(day, department, desks)
+    return history.save()
+
+
+class _History:
+    def __init__(self):
+        self.tokens: list[Token] = []
+        self.events: list[tuple[Token, str, datetime.datetime, object, object]] = []
+        self.counters: list[TokenCounter] = []
+        self.pauses: list[DeskEvent] = []
+
+    def add_day(self, day, department, desks):
+        rng = random.Random(f"history:{day}:{department.code}")
+        service = department.is_service
+        # Busier early in the week, as OPDs are.
+        count = rng.randint(6, 14) if service else rng.randint(14, 28) + 2 * (day.weekday() < 2)
+        opens = at_local(day, datetime.time(8, 30))
+        arrivals = sorted(rng.triangular(0, 300, 40) for _ in range(count))
+        free_at = {
+            i: opens + datetime.timedelta(minutes=rng.uniform(0, 20)) for i in range(len(desks))
+        }
+        paused = set()
+        for number, minute in enumerate(arrivals, start=1):
+            issued = opens + datetime.timedelta(minutes=minute)
+            token = Token(
+                department=department, service_date=day, number=number,
+                patient_name=rng.choice(PATIENT_NAMES), issued_at=issued, queued_at=issued,
+            )  # fmt: skip
+            self.tokens.append(token)
+            self.events.append((token, TokenEvent.Kind.ISSUED, issued, None, None))
+            if rng.random() < 0.03:
+                token.status = Token.Status.CANCELLED
+                self.events.append(
+                    (token, TokenEvent.Kind.CANCELLED, issued + 12 * MINUTE, None, None)
+                )
+                continue
+            i = min(free_at, key=lambda k: free_at[k])
+            desk, actor = desks[i]
+            called = max(issued, free_at[i]) + MINUTE * rng.uniform(0, 2)
+            noon = at_local(day, datetime.time(11, 30))
+            if not service and i not in paused and called > noon and rng.random() < 0.3:
+                # A short break between two patients.
+                paused.add(i)
+                back = called + MINUTE * rng.randint(10, 25)
+                self.pauses += [
+                    DeskEvent(department=department, doctor=desk, kind=kind, at=when,
+                              reason="Ward round" if kind == DeskEvent.Kind.PAUSED else "")
+                    for kind, when in ((DeskEvent.Kind.PAUSED, called),
+                                       (DeskEvent.Kind.RESUMED, back))
+                ]  # fmt: skip
+                called = back + MINUTE
+            where = {"counter": desk} if service else {"doctor": desk}
+            for name, value in where.items():
+                setattr(token, name, value)
+            token.called_at = called
+            self.events.append((token, TokenEvent.Kind.CALLED, called, desk, actor))
+            if rng.random() < 0.06:
+                token.status = Token.Status.SKIPPED
+                skipped = called + MINUTE * rng.uniform(2, 4)
+                self.events.append((token, TokenEvent.Kind.SKIPPED, skipped, desk, actor))
+                free_at[i] = skipped
+                continue
+            low, high = COUNTER_MINUTES.get(department.code, (8, 16))
+            token.started_at = called + MINUTE * rng.uniform(0.5, 2)
+            token.completed_at = token.started_at + MINUTE * rng.uniform(low, high)
+            token.status = Token.Status.COMPLETED
+            self.events.append((token, TokenEvent.Kind.STARTED, token.started_at, desk, actor))
+            self.events.append((token, TokenEvent.Kind.COMPLETED, token.completed_at, desk, actor))
+            free_at[i] = token.completed_at
+        self.counters.append(TokenCounter(department=department, service_date=day, last=count))
+
+    def save(self) -> int:
+        Token.objects.bulk_create(self.tokens, batch_size=500)
+        TokenCounter.objects.bulk_create(self.counters)
+        DeskEvent.objects.bulk_create(self.pauses)
+        TokenEvent.objects.bulk_create(
+            (
+                TokenEvent(
+                    token=token, department_id=token.department_id,
+                    service_date=token.service_date, token_number=token.number, kind=kind,
+                    at=when, actor=actor,
+                    doctor=desk if isinstance(desk, Doctor) else None,
+                    counter=desk if isinstance(desk, Counter) else None,
+                )
+                for token, kind, when, desk, actor in self.events
+            ),
+            batch_size=500,
+        )  # fmt: skip
+        return len(self.tokens)
