@@ -387,14 +387,16 @@ def recall_token(doctor, token, *, actor=None, now=None) -> Token:
 
 
 def cancel_token(token: Token, *, actor, reason: str = "", now=None) -> Token:
-    """Staff cancel a token that has not been called (the patient left). The visit's
+    """Staff cancel a token that is waiting or was skipped (the patient left). The visit's
     stop is cancelled with it, and the visit moves to its next planned stop (if any)."""
     now = now or timezone.now()
     with transaction.atomic():
         token = Token.objects.select_for_update().select_related("department").get(pk=token.pk)
-        if token.status != Token.Status.WAITING:
+        # A skipped patient may have left for good: their token can go too.
+        if token.status not in (Token.Status.WAITING, Token.Status.SKIPPED):
             raise QueueError(
-                f"{token} is {token.get_status_display()}; only a waiting token can be cancelled."
+                f"{token} is {token.get_status_display()}; only a waiting or skipped token "
+                "can be cancelled."
             )
         token.status = Token.Status.CANCELLED
         token.save(update_fields=["status"])

@@ -266,12 +266,18 @@ def test_acting_on_a_waiting_token_is_refused(orth, dr_rao, action):
     assert refresh(token).status == Token.Status.WAITING
 
 
-@pytest.mark.parametrize("status", ["called", "in_consultation", "skipped", "completed"])
-def test_only_waiting_tokens_can_be_cancelled(orth, dr_rao, admin_user, status):
+@pytest.mark.parametrize("status", ["called", "in_consultation", "completed"])
+def test_only_waiting_or_skipped_tokens_can_be_cancelled(orth, dr_rao, admin_user, status):
     token = in_status(orth, dr_rao, status)
-    with pytest.raises(QueueError, match="only a waiting token can be cancelled"):
+    with pytest.raises(QueueError, match="only a waiting or skipped token can be cancelled"):
         cancel_token(token, actor=admin_user, now=at(WEDNESDAY, 9, 20))
     assert refresh(token).status == status
+
+
+def test_a_skipped_patient_who_left_can_be_cancelled(orth, dr_rao, admin_user):
+    token = in_status(orth, dr_rao, "skipped")
+    cancel_token(token, actor=admin_user, reason="Left", now=at(WEDNESDAY, 9, 20))
+    assert refresh(token).status == Token.Status.CANCELLED
 
 
 def test_yesterdays_skipped_token_cannot_be_recalled(orth, dr_rao):
