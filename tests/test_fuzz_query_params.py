@@ -81,13 +81,20 @@ PAGES: dict[str, list[str]] = {
     "reception_patient_new": [],
     "reception_patient": [],
     "reception_visit": [],
+    "supervisor_board": [],
+    "reception_queue": ["department", "q", "fragment"],
+    "reception_trends": ["from", "to", "format"],
 }
 # Buttons: they answer POST only (GET is a 405, which the fuzz would not learn from).
 POST_ONLY = {
     "doctor_call_next", "doctor_start", "doctor_complete", "doctor_skip", "doctor_recall",
     "reception_resend", "reception_check_in", "reception_no_show", "reception_waiting_remove",
     "counter_choose", "counter_call_next", "counter_start", "counter_complete", "counter_skip",
-    "counter_recall",
+    "counter_recall", "supervisor_acknowledge",
+    "doctor_pause", "doctor_resume", "doctor_late", "doctor_call_again", "doctor_category",
+    "counter_pause", "counter_resume", "counter_late", "counter_call_again", "counter_category",
+    "reception_queue_recall", "reception_queue_cancel", "reception_queue_transfer",
+    "reception_queue_category", "reception_queue_announce", "reception_queue_reprint",
 }  # fmt: skip
 ADMIN_PARAMS = ["q", "o", "p", "e", "_to_field", "all"]
 
