@@ -328,3 +328,53 @@ class WaitingListEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at}"
+
+
+class DaySummary(models.Model):
+    """One department's figures for one finished day, for the trends report
+    (appointments.summaries builds them from the token, desk and appointment rows with
+    the very function that counts today live, appointments.trends.count_days).
+
+    A finished day's summary is computed once (the worker's nightly job, or the report
+    the first time it needs that day); a later change to that day's rows (an admin's
+    edit) is picked up by `manage.py summarise_days --from DAY --to DAY`."""
+
+    service_date = models.DateField()
+    department = models.ForeignKey("hospital.Department", on_delete=models.CASCADE,
+                                   related_name="+")  # fmt: skip
+    issued = models.PositiveIntegerField(default=0)
+    patients = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    tokens_cancelled = models.PositiveIntegerField(default=0)
+    appointment_no_shows = models.PositiveIntegerField(default=0)
+    appointment_cancellations = models.PositiveIntegerField(default=0)
+    paused_minutes = models.FloatField(default=0)
+    # {"<whole minutes>": tokens called after that wait}: exact, however long the wait.
+    waits = models.JSONField(default=dict)
+    # {"<ISO weekday>-<local hour>": patients completed}: the hour of the day, and the
+    # weekday too, as a patient of the day may be seen after midnight.
+    completions = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["service_date", "department"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service_date", "department"], name="unique_summary_per_day_department"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_date} {self.department_id}: {self.patients} patients"
+
+
+class SummarisedDay(models.Model):
+    """A finished day whose DaySummary rows are built (a day nobody came has none)."""
+
+    day = models.DateField(unique=True)
+    built_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"{self.day} (built {self.built_at:%Y-%m-%d %H:%M})"

@@ -137,7 +137,7 @@ class Figures:
     def p90_wait(self) -> int | None:
         return percentile(self.waits, 0.9)
 
-    def add(self, other: "Figures") -> None:
+    def add(self, other: "Figures", *, waits: bool = True) -> None:
         self.issued += other.issued
         self.patients += other.patients
         self.skipped += other.skipped
@@ -145,7 +145,8 @@ class Figures:
         self.appointment_no_shows += other.appointment_no_shows
         self.appointment_cancellations += other.appointment_cancellations
         self.paused_minutes += other.paused_minutes
-        self.waits.update(other.waits)
+        if waits:
+            self.waits.update(other.waits)
 
 
 @dataclass
@@ -186,11 +187,54 @@ class Trends:
 # --- Computing -----------------------------------------------------------------------------
 
 
-def trends(start: datetime.date, end: datetime.date) -> Trends:
+@dataclass
+class Counts:
+    """Per (day, department pk): the Figures (waits included) and the completions by
+    (ISO weekday, local hour). The unit a finished day's summary stores
+    (appointments.summaries) and today's figures are counted live in; a range is their
+    sum (_assemble)."""
+
+    figures: dict[tuple[datetime.date, int], Figures] = field(
+        default_factory=lambda: defaultdict(Figures)
+    )
+    completions: dict[tuple[datetime.date, int], Counter] = field(
+        default_factory=lambda: defaultdict(Counter)
+    )
+
+    def update(self, other: "Counts") -> None:
+        """Add another range's counts (its days are not this range's days)."""
+        self.figures.update(other.figures)
+        self.completions.update(other.completions)
+
+
+def trends(start: datetime.date, end: datetime.date, *, summaries: bool = True) -> Trends:
+    """The figures of start..end. Finished days (before today on the hospital's clock)
+    are read from their DaySummary rows, built here first for any day that has none;
+    today and later days are counted live. summaries=False counts every day live (the
+    tests compare the two)."""
+    counts = Counts()
+    live_from = start
+    if summaries:
+        from appointments import summaries as stored
+
+        last_finished = min(end, local_today() - datetime.timedelta(days=1))
+        if start <= last_finished:
+            stored.ensure(start, last_finished)
+            counts = stored.read(start, last_finished)
+            live_from = last_finished + datetime.timedelta(days=1)
+    if live_from <= end:
+        counts.update(count_days(live_from, end))
+    return _assemble(start, end, counts)
+
+
+def count_days(start: datetime.date, end: datetime.date) -> Counts:
+    """Count start..end from the token, desk and appointment rows, per day and department:
+    a handful of GROUP BY queries, never a token read into Python."""
     tz = timezone.get_current_timezone()
     begins, _ = day_bounds(start)
     _, ends = day_bounds(end)
-    per: dict[tuple[datetime.date, int], Figures] = defaultdict(Figures)
+    counts = Counts()
+    per = counts.figures
     tokens = Token.objects.filter(service_date__range=(start, end)).order_by()
 
     S = Token.Status
@@ -207,26 +251,20 @@ def trends(start: datetime.date, end: datetime.date) -> Trends:
     waits = tokens.filter(called_at__isnull=False).annotate(
         wait=WaitMinutes(Greatest("queued_at", "issued_at"), F("called_at"))
     )
-    # Two small histograms instead of one per day and department (tens of thousands of
-    # rows for a large OPD): the day's chart and the department's table each need one.
-    by_day: dict[datetime.date, Counter] = defaultdict(Counter)
-    for row in waits.values("service_date", "wait").annotate(n=Count("pk")):
-        by_day[row["service_date"]][max(row["wait"] or 0, 0)] += row["n"]
-    by_department: dict[int, Counter] = defaultdict(Counter)
-    for row in waits.values("department", "wait").annotate(n=Count("pk")):
-        by_department[row["department"]][max(row["wait"] or 0, 0)] += row["n"]
+    for row in waits.values("service_date", "department", "wait").annotate(n=Count("pk")):
+        per[row["service_date"], row["department"]].waits[max(row["wait"] or 0, 0)] += row["n"]
 
-    heatmap: dict[tuple[int, int], int] = {}
     completed = tokens.filter(status=S.COMPLETED, completed_at__isnull=False)
     for row in (
         completed.annotate(
             weekday=ExtractIsoWeekDay("completed_at", tzinfo=tz),
             hour=ExtractHour("completed_at", tzinfo=tz),
         )
-        .values("weekday", "hour")
+        .values("service_date", "department", "weekday", "hour")
         .annotate(n=Count("pk"))
     ):
-        heatmap[row["weekday"], row["hour"]] = row["n"]
+        key = row["service_date"], row["department"]
+        counts.completions[key][row["weekday"], row["hour"]] += row["n"]
 
     AK = AppointmentEvent.Kind
     for row in (
@@ -246,8 +284,7 @@ def trends(start: datetime.date, end: datetime.date) -> Trends:
 
     for (day, department_id), minutes in paused_minutes(begins, ends).items():
         per[day, department_id].paused_minutes += minutes
-
-    return _assemble(start, end, per, by_day, by_department, heatmap)
+    return counts
 
 
 def paused_minutes(begins, ends) -> dict[tuple[datetime.date, int], float]:
@@ -285,26 +322,28 @@ def paused_minutes(begins, ends) -> dict[tuple[datetime.date, int], float]:
     return result
 
 
-def _assemble(start, end, per, by_day, by_department, heatmap) -> Trends:
-    wanted = {pk for _, pk in per} | set(by_department)
-    departments = {d.pk: d for d in Department.objects.filter(pk__in=wanted)}
+def _assemble(start, end, counts: Counts) -> Trends:
+    per = counts.figures
+    departments = {d.pk: d for d in Department.objects.filter(pk__in={pk for _, pk in per})}
     days: dict[datetime.date, DayFigures] = {}
     day = start
     while day <= end:
-        days[day] = DayFigures(day, Figures(waits=by_day.get(day, Counter())), {})
+        days[day] = DayFigures(day, Figures(), {})
         day += datetime.timedelta(days=1)
-    rows = {pk: DepartmentFigures(d, Figures(waits=by_department.get(pk, Counter())))
-            for pk, d in departments.items()}  # fmt: skip
+    rows = {pk: DepartmentFigures(d, Figures()) for pk, d in departments.items()}
     total = Figures()
     for (day, department_id), f in per.items():
         if day not in days or department_id not in rows:
             continue  # pragma: no cover (an event on a day outside the range)
-        # (f has no waits: those come from the two histograms.)
         days[day].figures.add(f)
         days[day].patients_by_department[department_id] = f.patients
         rows[department_id].figures.add(f)
-        total.add(f)
+        total.add(f, waits=False)
     for row in rows.values():
         total.waits.update(row.figures.waits)
+    heatmap: Counter = Counter()
+    for (day, _), cells in counts.completions.items():
+        if start <= day <= end:
+            heatmap.update(cells)
     ordered = sorted(rows.values(), key=lambda r: (r.department.kind, r.department.name))
-    return Trends(start, end, list(days.values()), ordered, total, heatmap)
+    return Trends(start, end, list(days.values()), ordered, total, dict(heatmap))
