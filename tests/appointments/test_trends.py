@@ -1,9 +1,12 @@
 """Trends over known days: two departments, known waits, no-shows, cancellations and
-pauses, every figure checked exactly (hospital time zone: Asia/Kolkata, UTC+05:30)."""
+pauses, every figure checked exactly (hospital time zone: Asia/Kolkata, UTC+05:30), and
+the same figures whether the days are counted live, read from their summaries, or both
+(today live, the days before summarised)."""
 
 import datetime
 
 import pytest
+from django.utils import timezone
 
 from appointments import trends
 from appointments.models import Appointment, AppointmentEvent, Patient
@@ -47,7 +50,7 @@ def desk(doctor, kind, when):
 
 
 @pytest.fixture
-def seeded(orth, card, dr_rao, dr_shah):
+def seed_rows(orth, card, dr_rao, dr_shah):
     # Monday, Orthopaedics: waits 10, 20, 30, 40 (seen), 50 (called, then skipped), one
     # cancelled before its call: 6 issued, 4 patients.
     for n, wait in enumerate([10, 20, 30, 40], start=1):
@@ -78,7 +81,23 @@ def seeded(orth, card, dr_rao, dr_shah):
     desk(dr_rao, DeskEvent.Kind.PAUSED, at(TUESDAY, 11, 10))
     desk(dr_rao, DeskEvent.Kind.RESUMED, at(TUESDAY, 11, 30))
     desk(dr_shah, DeskEvent.Kind.LATE, at(MONDAY, 23))
-    return trends.trends(SUNDAY, TUESDAY)
+
+
+# How the range is counted: every day live; every day from its summary (Wednesday
+# evening: all three days are finished, and summarised on the way); Sunday and Monday
+# from their summaries and Tuesday, today, live (Tuesday evening).
+MODES = {
+    "live": (at(WEDNESDAY, 18), False),
+    "summaries": (at(WEDNESDAY, 18), True),
+    "today live": (at(TUESDAY, 18), True),
+}
+
+
+@pytest.fixture(params=list(MODES))
+def seeded(request, seed_rows, monkeypatch):
+    now, summaries = MODES[request.param]
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    return trends.trends(SUNDAY, TUESDAY, summaries=summaries)
 
 
 def by_code(result):

@@ -7,7 +7,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.appointments.test_trends import MONDAY, SUNDAY, TUESDAY, seeded  # noqa: F401
+from appointments.models import DaySummary, SummarisedDay
+from queues.models import Token
+from tests.appointments.test_trends import MONDAY, SUNDAY, TUESDAY, seed_rows  # noqa: F401
 from tests.conftest import WEDNESDAY, at, flat_text, make_receptionist
 
 URL = reverse("reception_trends")
@@ -25,7 +27,7 @@ def signed_in(client, db):
     return client
 
 
-def test_the_page_shows_the_figures_and_charts(signed_in, seeded):  # noqa: F811
+def test_the_page_shows_the_figures_and_charts(signed_in, seed_rows):  # noqa: F811
     response = signed_in.get(URL, RANGE)
     assert response.status_code == 200
     html = flat_text(response)
@@ -50,7 +52,7 @@ def test_the_page_shows_the_figures_and_charts(signed_in, seeded):  # noqa: F811
     assert "no-show rate = no-shows ÷ (tokens issued + appointment no-shows)" in html
 
 
-def test_the_csv(signed_in, seeded):  # noqa: F811
+def test_the_csv(signed_in, seed_rows):  # noqa: F811
     response = signed_in.get(URL, {**RANGE, "format": "csv"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
@@ -66,6 +68,42 @@ def test_the_csv(signed_in, seeded):  # noqa: F811
     assert header[1:] == [f"{h:02d}:00" for h in range(5, 11)]
     assert ["Mon", "0", "0", "0", "0", "4", "2"] in rows
     assert ["Tue", "1", "0", "0", "0", "0", "0"] in rows
+
+
+def test_the_first_view_summarises_the_finished_days_and_the_next_reads_them(
+    signed_in,
+    seed_rows,
+    django_assert_max_num_queries,  # noqa: F811
+):
+    assert not SummarisedDay.objects.exists()
+    first = signed_in.get(URL, {**RANGE, "format": "csv"}).content
+    assert set(SummarisedDay.objects.values_list("day", flat=True)) == {SUNDAY, MONDAY, TUESDAY}
+    assert DaySummary.objects.filter(service_date=MONDAY).count() == 2
+    # A finished day is summarised once: the next view reads the summaries only.
+    with django_assert_max_num_queries(8):
+        again = signed_in.get(URL, {**RANGE, "format": "csv"}).content
+    assert again == first
+
+
+def test_today_is_counted_live(signed_in, seed_rows, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(timezone, "now", lambda: at(TUESDAY, 18))
+    params = {**RANGE, "format": "csv"}
+    assert ["2026-11-17", "1", "1", "60", "60", "0", "0.0", "0", "30"] in csv_rows(
+        signed_in.get(URL, params)
+    )
+    assert set(SummarisedDay.objects.values_list("day", flat=True)) == {SUNDAY, MONDAY}
+    orth = Token.objects.filter(service_date=TUESDAY).first().department
+    Token.objects.create(department=orth, service_date=TUESDAY, number=2, patient_name="P",
+                         issued_at=at(TUESDAY, 17), queued_at=at(TUESDAY, 17),
+                         status=Token.Status.CANCELLED)  # fmt: skip
+    assert ["2026-11-17", "1", "2", "60", "60", "0", "0.0", "1", "30"] in csv_rows(
+        signed_in.get(URL, params)
+    )
+    assert not SummarisedDay.objects.filter(day=TUESDAY).exists()
+
+
+def csv_rows(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(response.content.decode())))
 
 
 def test_the_default_range_is_the_last_four_weeks(signed_in):
