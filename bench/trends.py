@@ -11,6 +11,10 @@ rest seen for 5-15 minutes; each token's history (issued, called, started, compl
 skipped / cancelled events); a pause a day for every doctor; and appointment no-shows
 and cancellations. Then VACUUM ANALYZE (as autovacuum would after a load).
 
+The range is the last --days days, today included: the finished days are read from
+their per-day summaries (appointments.summaries), built and timed first, as the worker's
+nightly job or the report's first view would build them; today is counted live.
+
 It renders /reception/reports/trends/?from=...&to=... for the whole range through
 Django's test client as a signed-in receptionist, --repeat times, and prints the median;
 then the queries of one run with their times, and EXPLAIN (ANALYZE, BUFFERS) of the
@@ -150,7 +154,7 @@ def build(days: int, per_day: int, departments: int) -> tuple[datetime.date, dat
                 user=user, name=f"Dr. Bench {i}-{j}", department=department, room=str(i)
             )
     patient = Patient.objects.create(name="Bench patient")
-    last = local_today() - datetime.timedelta(days=1)
+    last = local_today()
     first = last - datetime.timedelta(days=days - 1)
     params = {
         "first": first, "last": last, "tz": TIME_ZONE, "per": -(-per_day // departments),
@@ -168,6 +172,19 @@ def build(days: int, per_day: int, departments: int) -> tuple[datetime.date, dat
         cursor.execute("VACUUM ANALYZE")
     print(f"  VACUUM ANALYZE in {time.perf_counter() - started:.1f} s", flush=True)
     return first, last
+
+
+def summarise(first: datetime.date, last: datetime.date) -> None:
+    """Build the finished days' summaries (what the nightly job or the first view does)."""
+    from appointments import summaries
+    from appointments.models import DaySummary
+
+    started = time.perf_counter()
+    days = summaries.build(first, last)
+    elapsed = time.perf_counter() - started
+    rows = DaySummary.objects.filter(service_date__range=(first, last)).count()
+    print(f"  summaries: {days} days, {rows:,} rows in {elapsed:.1f} s "
+          f"({elapsed / max(days, 1) * 1000:,.0f} ms a day)", flush=True)  # fmt: skip
 
 
 def measure(first: datetime.date, last: datetime.date, repeat: int) -> float:
@@ -233,10 +250,14 @@ def main() -> int:
     if args.database_url:
         assert "@127.0.0.1:" in args.database_url, "only a local database"
         setup_django(args.database_url)
+        from django.core.management import call_command
+
         from hospital.clock import local_today
 
-        last = local_today() - datetime.timedelta(days=1)
+        call_command("migrate", verbosity=0)
+        last = local_today()
         first = last - datetime.timedelta(days=args.days - 1)
+        summarise(first, last)
         median = measure(first, last, args.repeat)
     else:
         database = scratchdb.PostgresDatabase()
@@ -245,6 +266,7 @@ def main() -> int:
             print(f"Building {args.days} days x {args.per_day:,} tokens in {database.url}")
             setup_django(database.url)
             first, last = build(args.days, args.per_day, args.departments)
+            summarise(first, last)
             median = measure(first, last, args.repeat)
         finally:
             from django.db import connections

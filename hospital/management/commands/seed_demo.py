@@ -3,7 +3,8 @@
 admin, a receptionist and a morning's worth of tokens for today, some of them visits
 that went on from the doctor to the laboratory, back to the doctor and to the pharmacy;
 and a compact history of the last four weeks (tokens, their events and the doctors'
-pauses, bulk-created) so the trends report has something to show.
+pauses, bulk-created, with the trends report's per-day summaries of those days) so the
+trends report has something to show.
 
 Idempotent: everything is keyed on natural keys (department code, username), existing
 rows are left as they are, today's tokens are only made when today has none, and a past
@@ -21,6 +22,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from appointments import summaries
 from hospital.clock import at_local, day_start, local_today
 from hospital.models import (
     ALL_WEEKDAYS,
@@ -146,6 +148,12 @@ class Command(BaseCommand):
                 departments, doctors, admin, now,
                 service_departments=services_by_code, counter_staff=counter_staff,
             )  # fmt: skip
+        if history or made:
+            # The trends report's summaries of the finished days (a past demo morning
+            # may have been finished off above, too); the report would build the
+            # missing ones on its first view, but not rebuild one built before.
+            today = local_today(now)
+            summaries.build(today - datetime.timedelta(days=HISTORY_DAYS), today)
         if history:
             self.stdout.write(f"Added {history} tokens of history over the last weeks.")
         if made:
