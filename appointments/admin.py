@@ -9,6 +9,7 @@ from django.contrib import admin
 from appointments.models import (
     Appointment,
     AppointmentEvent,
+    DaySummary,
     DoctorLeave,
     DoctorSchedule,
     Notification,
@@ -143,6 +144,19 @@ class AppointmentEventAdmin(ReadOnlyAdmin):
     search_fields = ["appointment__patient__name", "actor__username", "reason"]
     list_select_related = ["appointment__patient", "appointment__doctor", "actor"]
     ordering = ["-at", "-id"]
+
+
+@admin.register(DaySummary)
+class DaySummaryAdmin(ReadOnlyAdmin):
+    """The trends report's per-day figures, for a look only: they are rebuilt from the
+    day's rows (`manage.py summarise_days`), never edited."""
+
+    list_display = ["service_date", "department", "patients", "issued", "skipped",
+                    "tokens_cancelled", "paused_minutes"]  # fmt: skip
+    list_filter = ["department"]
+    date_hierarchy = "service_date"
+    list_select_related = ["department"]
+    ordering = ["-service_date", "department__name"]
 
 
 @admin.register(Notification)

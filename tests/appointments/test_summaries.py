@@ -2,6 +2,7 @@
 that a finished day is summarised once (and summarise_days rebuilds it), the worker's
 nightly job and its schedule."""
 
+# ruff: noqa: F811 (the seed_rows fixture, imported)
 import datetime
 import io
 
@@ -29,7 +30,7 @@ def rows(day) -> dict:
     }
 
 
-def test_a_days_rows_hold_its_figures(seed_rows, evening):  # noqa: F811
+def test_a_days_rows_hold_its_figures(seed_rows, evening):
     assert summaries.build(SUNDAY, TUESDAY) == 3
     assert set(SummarisedDay.objects.values_list("day", flat=True)) == {SUNDAY, MONDAY, TUESDAY}
     assert rows(SUNDAY) == {}  # nobody came: a marker, no rows
@@ -45,7 +46,7 @@ def test_a_days_rows_hold_its_figures(seed_rows, evening):  # noqa: F811
     assert rows(TUESDAY)["ORTH"].completions == {"2-5": 1}
 
 
-def test_the_same_figures_with_and_without_summaries(seed_rows, evening):  # noqa: F811
+def test_the_same_figures_with_and_without_summaries(seed_rows, evening):
     live = trends.trends(SUNDAY, TUESDAY, summaries=False)
     assert not SummarisedDay.objects.exists()
     assert trends.trends(SUNDAY, TUESDAY) == live  # summarised on the way
@@ -55,7 +56,7 @@ def test_the_same_figures_with_and_without_summaries(seed_rows, evening):  # noq
     assert trends.trends(MONDAY, today) == trends.trends(MONDAY, today, summaries=False)
 
 
-def test_building_again_changes_nothing(seed_rows, evening):  # noqa: F811
+def test_building_again_changes_nothing(seed_rows, evening):
     summaries.build(SUNDAY, TUESDAY)
     before = list(DaySummary.objects.order_by("service_date", "department").values())
     summaries.build(SUNDAY, TUESDAY)
@@ -64,7 +65,7 @@ def test_building_again_changes_nothing(seed_rows, evening):  # noqa: F811
     assert SummarisedDay.objects.count() == 3
 
 
-def test_today_and_later_days_are_never_summarised(seed_rows, evening):  # noqa: F811
+def test_today_and_later_days_are_never_summarised(seed_rows, evening):
     assert summaries.build(TUESDAY, WEDNESDAY + datetime.timedelta(days=3)) == 1
     assert list(SummarisedDay.objects.values_list("day", flat=True)) == [TUESDAY]
     assert summaries.ensure(WEDNESDAY, WEDNESDAY) == 0
@@ -72,7 +73,7 @@ def test_today_and_later_days_are_never_summarised(seed_rows, evening):  # noqa:
 
 def test_a_finished_day_is_summarised_once_and_summarise_days_rebuilds_it(
     seed_rows,
-    evening,  # noqa: F811
+    evening,
 ):
     assert trends.trends(MONDAY, MONDAY).total.issued == 8
     # An admin's edit to a past day: the summary stands until the command is run.
@@ -87,7 +88,7 @@ def test_a_finished_day_is_summarised_once_and_summarise_days_rebuilds_it(
 
 def test_summarise_days_stops_at_yesterday_and_can_fill_only_the_gaps(
     seed_rows,
-    evening,  # noqa: F811
+    evening,
 ):
     summaries.build(MONDAY, MONDAY)
     out = io.StringIO()
@@ -103,7 +104,7 @@ def test_summarise_days_stops_at_yesterday_and_can_fill_only_the_gaps(
         call_command("summarise_days", "--from", TUESDAY.isoformat(), "--to", SUNDAY.isoformat())
 
 
-def test_the_nightly_job_rebuilds_yesterday_and_fills_the_gaps(seed_rows, evening):  # noqa: F811
+def test_the_nightly_job_rebuilds_yesterday_and_fills_the_gaps(seed_rows, evening):
     summaries.build(TUESDAY, TUESDAY)
     built_at = SummarisedDay.objects.get(day=TUESDAY).built_at
     assert summaries.nightly() == trends.MAX_DAYS + 1
@@ -116,7 +117,7 @@ def test_the_nightly_job_rebuilds_yesterday_and_fills_the_gaps(seed_rows, evenin
 def test_a_day_built_meanwhile_by_another_request_is_not_an_error(
     seed_rows,
     evening,
-    monkeypatch,  # noqa: F811
+    monkeypatch,
 ):
     real = summaries._build_run
 
@@ -156,3 +157,15 @@ def test_runs_of_consecutive_days_are_cut_into_chunks():
         (first_of_long_run, first_of_long_run + datetime.timedelta(days=30)),
         (first_of_long_run + datetime.timedelta(days=31), SUNDAY + datetime.timedelta(days=44)),
     ]
+
+
+def test_the_admin_shows_the_summaries_read_only(staff, seed_rows, evening):
+    from django.urls import reverse
+
+    summaries.build(MONDAY, MONDAY)
+    page = staff.get(reverse("admin:appointments_daysummary_changelist"))
+    assert page.status_code == 200 and "Orthopedic Surgery" in page.content.decode()
+    row = DaySummary.objects.first()
+    change = staff.get(reverse("admin:appointments_daysummary_change", args=[row.pk]))
+    assert change.status_code == 200 and 'name="patients"' not in change.content.decode()
+    assert staff.get(reverse("admin:appointments_daysummary_add")).status_code == 403
