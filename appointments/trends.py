@@ -1,9 +1,11 @@
 """Trends over a range of days: what the OPD did day by day and department by department.
 
-Every figure is counted in the database by a handful of GROUP BY queries over the range
-(tokens by day and department, wait histograms, completions by weekday and hour,
-appointment events), never by reading every token into Python: 90 days of a large OPD
-are over a million tokens. Definitions (the page's footnote says the same):
+Every figure is counted per day and department in the database by a handful of GROUP BY
+queries (count_days: tokens, wait histograms, completions by weekday and hour,
+appointment events), never by reading every token into Python. A finished day's counts
+are stored once as DaySummary rows (appointments.summaries) and read back from them, so
+90 days of a large OPD (over a million tokens) read ~2,700 rows; today is counted live.
+Definitions (the page's footnote says the same):
 
 - patients: tokens completed (a patient seen in two departments counts in each);
 - tokens issued: every token of the day, first stops and stops a patient was sent on to;
