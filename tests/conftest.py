@@ -4,12 +4,14 @@ departments (a laboratory with two counters and its staff, a pharmacy with a win
 
 import datetime
 import html
+import importlib
 import os
 import re
 import shutil
 import threading
 
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import connection
@@ -244,3 +246,20 @@ def fresh_limits():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def default_categories(request):
+    """The priority categories a hospital starts with are made by a data migration, which
+    a transactional test's flush removes for every test after it: put them back for each
+    test that uses the database, exactly as the migration makes them."""
+    uses = set(request.fixturenames)
+    marker = request.node.get_closest_marker("django_db")
+    if "transactional_db" in uses or (marker and marker.kwargs.get("transaction")):
+        request.getfixturevalue("transactional_db")
+    elif "db" in uses or marker:
+        request.getfixturevalue("db")
+    else:
+        return
+    migration = importlib.import_module("queues.migrations.0006_priority_and_breaks")
+    migration.add_default_categories(django_apps, None)
