@@ -311,8 +311,15 @@ def test_schedules_are_not_duplicated_by_a_second_run(seeded):
 
 def test_the_last_four_weeks_have_a_history_for_the_trends_report(seeded):
     from appointments import trends
+    from appointments.models import SummarisedDay
 
     start = WEDNESDAY - datetime.timedelta(days=seed_demo.HISTORY_DAYS)
+    # The report's per-day summaries of the history are built with it (not on first view).
+    days = SummarisedDay.objects.filter(day__gte=start).values_list("day", flat=True)
+    assert sorted(days) == [start + datetime.timedelta(days=n) for n in range(28)]
+    assert trends.trends(start, WEDNESDAY - datetime.timedelta(days=1)) == trends.trends(
+        start, WEDNESDAY - datetime.timedelta(days=1), summaries=False
+    )
     result = trends.trends(start, WEDNESDAY - datetime.timedelta(days=1))
     # Every day has patients (General Medicine and the counters open on Sundays too).
     assert all(day.figures.patients for day in result.days)
