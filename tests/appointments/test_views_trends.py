@@ -72,8 +72,8 @@ def test_the_csv(signed_in, seed_rows):  # noqa: F811
 
 def test_the_first_view_summarises_the_finished_days_and_the_next_reads_them(
     signed_in,
-    seed_rows,
-    django_assert_max_num_queries,  # noqa: F811
+    seed_rows,  # noqa: F811
+    django_assert_max_num_queries,
 ):
     assert not SummarisedDay.objects.exists()
     first = signed_in.get(URL, {**RANGE, "format": "csv"}).content
