@@ -10,7 +10,16 @@ from django.utils import timezone
 
 from hospital.management.commands import seed_demo
 from hospital.models import Counter, CounterStaff, Department, Doctor, Roles
-from queues.models import DeskEvent, Token, TokenCounter, TokenEvent, Visit, VisitStop
+from queues.models import (
+    DeskEvent,
+    PriorityCategory,
+    Token,
+    TokenCounter,
+    TokenEvent,
+    Visit,
+    VisitStop,
+)
+from supervision.models import Threshold
 from tests.conftest import WEDNESDAY, at
 
 SUNDAY = WEDNESDAY + datetime.timedelta(days=4)
@@ -117,6 +126,7 @@ def test_it_prints_the_demo_logins(seeded):
         ("dr.shah", seed_demo.DOCTOR_PASSWORD),
         ("admin", seed_demo.ADMIN_PASSWORD),
         ("reception", seed_demo.RECEPTION_PASSWORD),
+        ("supervisor", seed_demo.SUPERVISOR_PASSWORD),
     ],
 )
 def test_the_demo_users_can_log_in(seeded, client, username, password):
@@ -346,3 +356,16 @@ def test_the_history_is_made_once_per_day(seeded, monkeypatch):
         DeskEvent.objects.filter(kind=DeskEvent.Kind.PAUSED).count()
         == DeskEvent.objects.filter(kind=DeskEvent.Kind.RESUMED).count()
     )
+
+
+def test_the_supervisor_sees_the_board_with_a_threshold_for_every_department(seeded, client):
+    assert signs_in(client, "supervisor", seed_demo.SUPERVISOR_PASSWORD)
+    assert client.get("/supervisor/").status_code == 200
+    assert Threshold.objects.count() == Department.objects.count()
+    assert "supervisor" in seeded and "/supervisor/" in seeded
+
+
+def test_some_demo_patients_come_in_a_quota_category(seeded):
+    quota = Token.objects.filter(category__rule=PriorityCategory.Rule.QUOTA)
+    assert quota.exists()
+    assert not Token.objects.filter(category__rule="quota", priority=Token.Priority.EMERGENCY)

@@ -34,8 +34,9 @@ from hospital.models import (
     Roles,
 )
 from queues import reading, services
-from queues.models import DeskEvent, Token, TokenCounter, TokenEvent
+from queues.models import DeskEvent, PriorityCategory, Token, TokenCounter, TokenEvent
 from queues.visits import NextStop
+from supervision.models import Threshold
 
 MON, TUE, WED, THU, FRI, SAT = (1 << day for day in range(6))
 
@@ -43,6 +44,12 @@ ADMIN_PASSWORD = "admin-demo-2026"
 RECEPTION_PASSWORD = "reception-demo-2026"
 DOCTOR_PASSWORD = "doctor-demo-2026"
 COUNTER_PASSWORD = "counter-demo-2026"
+SUPERVISOR_PASSWORD = "supervisor-demo-2026"
+# Every department's supervisor thresholds in the demo: the board turns a tile red when
+# the longest wait passes an hour or more than 25 wait.
+DEMO_THRESHOLD = {"max_longest_wait_minutes": 60, "max_waiting": 25}
+# About one patient in six of the demo morning comes in a quota category.
+QUOTA_SHARE = 1 / 6
 
 # (code, name, open weekdays mask, daily token limit)
 DEPARTMENTS = [
@@ -141,6 +148,8 @@ class Command(BaseCommand):
             self.make_schedules(doctors)
             services_by_code = self.make_service_departments()
             counter_staff = self.make_counter_staff(services_by_code, groups[Roles.COUNTER])
+            for department in [*departments.values(), *services_by_code.values()]:
+                Threshold.objects.get_or_create(department=department, defaults=DEMO_THRESHOLD)
             history = make_history(
                 local_today(now), departments, doctors, services_by_code, counter_staff
             )
@@ -194,6 +203,14 @@ class Command(BaseCommand):
             reception.set_password(RECEPTION_PASSWORD)
             reception.save(update_fields=["password"])
         reception.groups.add(groups[Roles.RECEPTIONIST])
+
+        supervisor, created = User.objects.get_or_create(
+            username="supervisor", defaults={"first_name": "Medical", "last_name": "Superintendent"}
+        )
+        if created:
+            supervisor.set_password(SUPERVISOR_PASSWORD)
+            supervisor.save(update_fields=["password"])
+        supervisor.groups.add(groups[Roles.SUPERVISOR])
         return admin, reception
 
     def make_departments(self) -> dict[str, Department]:
@@ -358,6 +375,7 @@ class Command(BaseCommand):
     def print_logins(self):
         rows = [("admin", ADMIN_PASSWORD, "Hospital admin (superuser)", "/admin/")]
         rows.append(("reception", RECEPTION_PASSWORD, "Receptionist", "/"))
+        rows.append(("supervisor", SUPERVISOR_PASSWORD, "Supervisor", "/supervisor/"))
         rows += [
             (username, DOCTOR_PASSWORD, f"{name}, {code} room {room}", "/doctor/")
             for username, name, _, code, room in DOCTORS
@@ -407,6 +425,9 @@ class _Morning:
         self.idle: dict[int, list] = {}  # department pk -> desks waiting for a patient
         self.no_show_done: set[int] = set()
         self.sent_on: dict[int, int] = {}
+        self.quota = list(
+            PriorityCategory.objects.filter(is_active=True, rule=PriorityCategory.Rule.QUOTA)
+        )
 
     def at(self, minutes: float) -> datetime.datetime:
         return min(self.start + datetime.timedelta(minutes=minutes) * self.scale, self.end)
@@ -432,7 +453,9 @@ class _Morning:
         t = 0.0
         for i, name in enumerate(names):
             t += rng.uniform(3, 10)
-            self.schedule(self.at(t), self.arrive, department, name, i == emergency_at)
+            quota = self.quota and rng.random() < QUOTA_SHARE
+            category = rng.choice(self.quota) if quota else None
+            self.schedule(self.at(t), self.arrive, department, name, i == emergency_at, category)
         for i, doctor in enumerate(doctors):
             self.schedule(self.at(15 + 40 * i), self.desk_free, doctor, None)
 
@@ -446,13 +469,14 @@ class _Morning:
 
     # --- Events
 
-    def arrive(self, when, department, name, is_emergency):
+    def arrive(self, when, department, name, is_emergency, category=None):
         # No mobile numbers: made-up ones belong to real people, and an SMS backend
         # would text them.
         services.issue_token(
             department,
             name,
             priority=Token.Priority.EMERGENCY if is_emergency else Token.Priority.NORMAL,
+            category=None if is_emergency else category,
             actor=self.admin if is_emergency else None,
             now=when,
         )
