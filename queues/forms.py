@@ -75,7 +75,9 @@ class TokenForm(forms.Form):
         ]
         self.categories = list(PriorityCategory.objects.filter(is_active=True, at_kiosk=True))
         self.fields["category"].choices = [("", "General")] + [
-            (str(c.pk), c.label) for c in self.categories if c.rule != c.Rule.ALWAYS_FIRST
+            (str(c.pk), c.label)
+            for c in self.categories
+            if c.rule != c.Rule.ALWAYS_FIRST and not c.means_general
         ]
 
     @property

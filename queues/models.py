@@ -65,6 +65,11 @@ class PriorityCategory(models.Model):
         return self.name
 
     @property
+    def means_general(self) -> bool:
+        """The "General" row stands for no category at all: a token without one."""
+        return self.rule == self.Rule.AS_GENERAL and self.name.strip().lower() == "general"
+
+    @property
     def label(self) -> str:
         """ "♿ Person with disability": the symbol (if any) with the word."""
         return f"{self.symbol} {self.name}".strip()

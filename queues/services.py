@@ -167,7 +167,10 @@ def category_and_priority(
 ) -> tuple[PriorityCategory | None, int]:
     """A token's category and its emergency flag, kept in step: an "always first"
     category is an emergency, and an emergency without a category is in the first
-    active "always first" category (Emergency)."""
+    active "always first" category (Emergency). The "General" category is stored as no
+    category, so every screen treats general tokens one way."""
+    if category is not None and category.means_general:
+        category = None
     if category is not None:
         if not category.is_active:
             raise QueueError(f"The category {category.name} is not in use.")
