@@ -28,7 +28,7 @@ from django.utils import timezone
 from appointments.errors import BookingError, require_actor
 from appointments.models import Appointment, Patient, PatientEvent
 from hospital.clock import local_today
-from hospital.phones import InvalidMobile, mask_mobile, normalize_mobile
+from hospital.phones import InvalidMobile, mask_mobile, mobile_search, normalize_mobile
 from hospital.text import InvalidText, clean_patient_name, clean_text
 from queues.models import Token, Visit, VisitStop
 from queues.services import QueueError, issue_token
@@ -315,15 +315,7 @@ def find_patients(query: str, *, limit: int = FIND_LIMIT) -> QuerySet[Patient]:
     number = HOSPITAL_NUMBER.fullmatch(query.replace(" ", "").upper())
     if number:
         match |= Q(hospital_number=hospital_number_for(int(number.group(1))))
-    try:
-        mobile = normalize_mobile(query)
-    except InvalidMobile:
-        mobile = ""
-    if mobile:
-        match |= Q(mobile=mobile)
-    digits = "".join(c for c in query if c.isascii() and c.isdigit())
-    if len(digits) >= 6 and len(digits) >= len(query.replace(" ", "")) - 1:
-        match |= Q(mobile__contains=digits)  # part of a number being typed
+    match |= mobile_search(query)
     return Patient.objects.filter(match).order_by("name", "pk")[:limit]
 
 

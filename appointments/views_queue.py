@@ -28,7 +28,7 @@ from appointments.forms import (
 from appointments.views import render_reception
 from hospital.clock import local_today
 from hospital.models import Department, Doctor
-from hospital.phones import InvalidMobile, mask_mobile, normalize_mobile
+from hospital.phones import mask_mobile, mobile_search
 from hospital.roles import reception_required
 from queues import desk
 from queues.models import PriorityCategory, Token, Visit
@@ -59,15 +59,7 @@ def search(tokens, query: str):
         code, digits = number.groups()
         by_number = Q(number=int(digits))
         match |= by_number & Q(department__code=code) if code else by_number
-    try:
-        mobile = normalize_mobile(query)
-    except InvalidMobile:
-        mobile = ""
-    if mobile:
-        match |= Q(mobile=mobile)
-    digits = "".join(c for c in query if c.isascii() and c.isdigit())
-    if len(digits) >= 5 and len(digits) >= len(query.replace(" ", "")) - 1:
-        match |= Q(mobile__contains=digits)  # part of a number
+    match |= mobile_search(query, min_digits=5)
     return tokens.filter(match)
 
 

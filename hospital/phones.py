@@ -2,6 +2,7 @@
 
 import phonenumbers
 from django.conf import settings
+from django.db.models import Q
 
 
 class InvalidMobile(ValueError):
@@ -34,3 +35,20 @@ def normalize_mobile(raw: str, region: str | None = None) -> str:
 def mask_mobile(e164: str) -> str:
     """'+919812345678' -> '••••••5678', for staff screens that only need to tell apart."""
     return f"••••••{e164[-4:]}" if e164 else ""
+
+
+def mobile_search(query: str, *, min_digits: int = 6) -> Q:
+    """What a search box's text matches among stored mobiles: the whole number typed any
+    way ("98123 45678", "+91 98123-45678"), or, for mostly digits, part of one being
+    typed. Matches nothing when the text is no number."""
+    match = Q(pk__in=[])
+    try:
+        mobile = normalize_mobile(query)
+    except InvalidMobile:
+        mobile = ""
+    if mobile:
+        match |= Q(mobile=mobile)
+    digits = "".join(c for c in query if c.isascii() and c.isdigit())
+    if len(digits) >= min_digits and len(digits) >= len(query.replace(" ", "")) - 1:
+        match |= Q(mobile__contains=digits)
+    return match
