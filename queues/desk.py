@@ -42,9 +42,10 @@ def _check_actor(actor) -> None:
 
 def _lock(token: Token) -> Token:
     # The token's row, locked until commit: a double click, or the desk and a doctor
-    # acting at the same moment, see each other's result.
+    # acting at the same moment, see each other's result. Only the token's own row:
+    # PostgreSQL refuses FOR UPDATE on the nullable side of the outer joins.
     return (
-        Token.objects.select_for_update()
+        Token.objects.select_for_update(of=("self",))
         .select_related("department", "category", "assigned_doctor")
         .get(pk=token.pk)
     )
