@@ -7,7 +7,7 @@ from django.utils.functional import cached_property
 
 from hospital.models import Counter, CounterStaff, Department, Doctor
 from hospital.text import MAX_NAME_LENGTH
-from queues import visits
+from queues import breaks, visits
 from queues.models import PriorityCategory
 from queues.services import QueueError, bookable_dates
 
@@ -246,3 +246,47 @@ class CounterChoiceForm(forms.Form):
         field.queryset = Counter.objects.filter(department=staff.department_id, is_active=True)
         field.initial = staff.counter_id
         field.label_from_instance = lambda counter: counter.name
+
+
+# --- Stepping away and a patient's category, from a terminal ---------------------------
+
+
+class PauseForm(forms.Form):
+    reason = forms.ChoiceField(
+        choices=[(r, r.capitalize()) for r in breaks.REASONS] + [("other", "Other…")],
+        error_messages={"required": "Choose why you are pausing.",
+                        "invalid_choice": "Choose why you are pausing."},
+    )  # fmt: skip
+    other = forms.CharField(required=False, max_length=500)
+    back_at = forms.TimeField(
+        required=False,
+        error_messages={"invalid": "Enter the time you expect to be back, e.g. 11:30."},
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("reason") == "other":
+            data["reason"] = data.get("other", "")
+        return data
+
+
+class LateForm(forms.Form):
+    back_at = forms.TimeField(
+        error_messages={
+            "required": "Enter the time you expect to start.",
+            "invalid": "Enter the time you expect to start, e.g. 10:30.",
+        }
+    )
+
+
+class CategoryForm(forms.Form):
+    category = forms.ModelChoiceField(
+        queryset=PriorityCategory.objects.filter(is_active=True),
+        required=False,  # empty: general
+        error_messages={"invalid_choice": "Choose a category from the list."},
+    )
+    reason = forms.CharField(max_length=500, error_messages={"required": "Say why it changes."})
+
+
+class NoForm(forms.Form):
+    """A button with nothing to fill in (Resume)."""

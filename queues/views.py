@@ -7,7 +7,6 @@ queues.services, and show a QueueError's message as it is. They never save a Tok
 import re
 
 import segno
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView as DjangoLoginView
@@ -22,13 +21,17 @@ from hospital.models import Counter, Department, Doctor, is_counter_staff, is_do
 from hospital.roles import counter_required, doctor_required, is_receptionist
 from queues import breaks, kiosk, reading, services, terminal, visits
 from queues.forms import (
+    CategoryForm,
     CounterChoiceForm,
+    LateForm,
+    NoForm,
+    PauseForm,
     SendOnForm,
     TokenForm,
     describe_destination,
     first_error,
 )
-from queues.models import PriorityCategory, Token, Visit
+from queues.models import Token, Visit
 from queues.services import QueueError
 from queues.state import notices_by_department, public_state
 
@@ -372,43 +375,6 @@ counter_recall = _token_action(
 # --- Stepping away, "call again" and a patient's category, from a terminal -------------
 
 
-class PauseForm(forms.Form):
-    reason = forms.ChoiceField(
-        choices=[(r, r.capitalize()) for r in breaks.REASONS] + [("other", "Other…")],
-        error_messages={"required": "Choose why you are pausing.",
-                        "invalid_choice": "Choose why you are pausing."},
-    )  # fmt: skip
-    other = forms.CharField(required=False, max_length=500)
-    back_at = forms.TimeField(
-        required=False,
-        error_messages={"invalid": "Enter the time you expect to be back, e.g. 11:30."},
-    )
-
-    def clean(self):
-        data = super().clean()
-        if data.get("reason") == "other":
-            data["reason"] = data.get("other", "")
-        return data
-
-
-class LateForm(forms.Form):
-    back_at = forms.TimeField(
-        error_messages={
-            "required": "Enter the time you expect to start.",
-            "invalid": "Enter the time you expect to start, e.g. 10:30.",
-        }
-    )
-
-
-class CategoryForm(forms.Form):
-    category = forms.ModelChoiceField(
-        queryset=PriorityCategory.objects.filter(is_active=True),
-        required=False,  # empty: general
-        error_messages={"invalid_choice": "Choose a category from the list."},
-    )
-    reason = forms.CharField(max_length=500, error_messages={"required": "Say why it changes."})
-
-
 def _desk_form_action(terminal_name: str, form_class, act):
     """A POST-only terminal button with a small form: parse it (a bad form changes
     nothing and says why), then `act(desk, data, request)` runs one service and returns
@@ -431,10 +397,6 @@ def _desk_form_action(terminal_name: str, form_class, act):
         return redirect(terminal_name)
 
     return action
-
-
-class NoForm(forms.Form):
-    pass
 
 
 def _pause(desk, data, request) -> str:
