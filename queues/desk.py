@@ -11,7 +11,6 @@ views (appointments/views_queue.py) call exactly one of these per request.
 import datetime
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from hospital.clock import local_today
@@ -173,39 +172,27 @@ def _move(token, department, doctor, *, actor, now, note: str, reason: str) -> T
     if old_stop is not None:
         old_stop.status = VisitStop.Status.CANCELLED
         old_stop.save(update_fields=["status"])
-        position = old_stop.position + 1
-    else:
-        position = visit.stops.count() + 1
     # The new stop goes straight after the one it replaces, before stops planned later.
-    visit.stops.filter(position__gte=position).update(position=F("position") + 1)
-    new = services.create_token(
-        department,
+    after = old_stop.position if old_stop is not None else visit.stops.count()
+    visits.plan_stops(
         visit,
-        service_date=token.service_date,
-        mobile=token.mobile,
-        priority=token.priority,
-        category=token.category,
-        assigned_doctor=doctor,
+        after,
+        [visits.NextStop(department, doctor, note=reason)],
+        desk=None,
+        actor=actor,
+        sent_from=token,
+        now=now,
+        kind=VisitStop.Kind.REFERRAL,
+    )
+    stop = visits.open_next_stop(
+        visit,
+        token,
         actor=actor,
         now=now,
         queued_at=token.queued_at,
         note=f"Moved from {token.display_number}: {reason}"[:MAX_REASON_LENGTH],
-        check_limits=False,
     )
-    VisitStop.objects.create(
-        visit=visit,
-        position=position,
-        kind=VisitStop.Kind.REFERRAL,
-        status=VisitStop.Status.CURRENT,
-        department=department,
-        doctor=doctor,
-        token=new,
-        note=reason[: VisitStop._meta.get_field("note").max_length],
-        sent_by=actor if actor.is_authenticated else None,
-        sent_from=token,
-        sent_at=now,
-    )
-    return new
+    return stop.token
 
 
 # --- Reprint ------------------------------------------------------------------------------

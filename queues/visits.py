@@ -115,24 +115,9 @@ def stop_completed(token: Token, desk: Desk, send_on: list[NextStop], *, actor, 
         current.status = VisitStop.Status.DONE
         current.save(update_fields=["status"])
     if send_on:
-        # New stops go straight after this one, before stops planned earlier.
-        visit.stops.filter(position__gt=position).update(position=F("position") + len(send_on))
-        planned = [
-            VisitStop(
-                visit=visit,
-                position=position + i,
-                kind=stop_kind(desk, stop),
-                status=VisitStop.Status.PLANNED,
-                department=stop.department,
-                doctor=stop.doctor,
-                note=clean_note(stop.note),
-                sent_by=actor if actor and actor.is_authenticated else None,
-                sent_from=token,
-                sent_at=now,
-            )
-            for i, stop in enumerate(send_on, start=1)
-        ]
-        VisitStop.objects.bulk_create(planned)
+        planned = plan_stops(
+            visit, position, send_on, desk=desk, actor=actor, sent_from=token, now=now
+        )
         referral = any(stop.kind == VisitStop.Kind.REFERRAL for stop in planned)
         services.record(
             token,
@@ -145,6 +130,38 @@ def stop_completed(token: Token, desk: Desk, send_on: list[NextStop], *, actor, 
     open_next_stop(visit, token, actor=actor, now=now)
 
 
+def plan_stops(
+    visit: Visit,
+    after: int,
+    stops: list[NextStop],
+    *,
+    desk: Desk | None,
+    actor,
+    sent_from: Token,
+    now,
+    kind: str | None = None,
+) -> list[VisitStop]:
+    """Plan `stops` straight after position `after`, before stops planned earlier."""
+    visit.stops.filter(position__gt=after).update(position=F("position") + len(stops))
+    planned = [
+        VisitStop(
+            visit=visit,
+            position=after + i,
+            kind=kind or stop_kind(desk, stop),
+            status=VisitStop.Status.PLANNED,
+            department=stop.department,
+            doctor=stop.doctor,
+            note=clean_note(stop.note),
+            sent_by=actor if actor and actor.is_authenticated else None,
+            sent_from=sent_from,
+            sent_at=now,
+        )
+        for i, stop in enumerate(stops, start=1)
+    ]
+    VisitStop.objects.bulk_create(planned)
+    return planned
+
+
 def token_cancelled(token: Token, *, actor, now) -> None:
     """The token's stop is cancelled with it; the visit moves on to its next stop."""
     if token.visit_id is None:
@@ -154,9 +171,18 @@ def token_cancelled(token: Token, *, actor, now) -> None:
     open_next_stop(visit, token, actor=actor, now=now)
 
 
-def open_next_stop(visit: Visit, previous: Token, *, actor, now) -> VisitStop | None:
+def open_next_stop(
+    visit: Visit,
+    previous: Token,
+    *,
+    actor,
+    now,
+    queued_at=None,
+    note: str = "",
+) -> VisitStop | None:
     """Give the visit's next planned stop its token, or close the visit when no stop is
-    left. Does nothing while a stop is still current."""
+    left. Does nothing while a stop is still current. `queued_at` overrides the rank
+    the calling policy gives the new token (a transfer keeps the patient's place)."""
     if visit.stops.filter(status=VisitStop.Status.CURRENT).exists():
         return None
     stop = (
@@ -183,8 +209,8 @@ def open_next_stop(visit: Visit, previous: Token, *, actor, now) -> VisitStop | 
         now=now,
         # The review rule (queues.reading.calling_order): back to the doctor who sent
         # them out, ranked from when they were sent, not from when they came back.
-        queued_at=stop.sent_at if stop.kind == VisitStop.Kind.REVIEW else now,
-        note=f"Stop {stop.position} of the visit",
+        queued_at=queued_at or (stop.sent_at if stop.kind == VisitStop.Kind.REVIEW else now),
+        note=note or f"Stop {stop.position} of the visit",
         check_limits=False,
     )
     stop.status = VisitStop.Status.CURRENT
