@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrations-check bench-tokens clean
+.PHONY: run test lint format migrations-check messages messages-check bench-tokens clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,27 @@ format: $(VENV)/.dev
 
 migrations-check: $(VENV)/.dev
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+
+# Translations (locale/<lang>/LC_MESSAGES): `make messages` collects every marked string
+# from the code, templates and scripts into the .po files (gettext's msgfmt needed: Debian
+# package gettext) and compiles them; the compiled .mo files are committed, so `make run`
+# needs no gettext. `make messages-check` (CI) fails on any empty or fuzzy entry, or a
+# .mo file that is not the compiled .po.
+MAKEMESSAGES := DEBUG=1 $(BIN)/python manage.py makemessages -l hi -l ta --no-obsolete \
+	--ignore='.venv/*' --ignore='staticfiles/*' --ignore='tests/*' --ignore='bench/*' \
+	--ignore='docs/*' --ignore='outbox/*'
+messages: $(VENV)/.dev
+	$(MAKEMESSAGES) -d django
+	$(MAKEMESSAGES) -d djangojs
+	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore='.venv/*'
+
+messages-check: messages
+	@status=0; for po in locale/*/LC_MESSAGES/*.po; do \
+	  stats=$$(msgfmt --check --statistics -o /dev/null "$$po" 2>&1); echo "$$po: $$stats"; \
+	  case "$$stats" in *fuzzy*|*untranslated*) status=1;; esac; \
+	done; \
+	if [ $$status -ne 0 ]; then echo "Untranslated or fuzzy messages: translate them (make messages)"; exit 1; fi
+	@git diff --quiet -- 'locale/*.mo' || { echo "locale/*.mo are stale: run make messages and commit"; exit 1; }
 
 bench-tokens: $(VENV)/.dev
 	$(BIN)/python bench/tokens.py

@@ -4,6 +4,9 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.text import slugify
+from django.utils.translation import gettext
+
+from hospital.languages import localized
 
 WEEKDAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 # Bit i set = open on weekday i (Monday = 0), as date.weekday() numbers them.
@@ -17,6 +20,9 @@ class Department(models.Model):
         SERVICE = "service", "Service (counters: laboratory, pharmacy, billing…)"
 
     name = models.CharField(max_length=100, unique=True)
+    # The name in each patient language (hospital.languages.localized); empty: English.
+    name_hi = models.CharField("name in Hindi", max_length=100, blank=True)
+    name_ta = models.CharField("name in Tamil", max_length=100, blank=True)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CLINICAL)
     code = models.CharField(
         max_length=6,
@@ -40,6 +46,12 @@ class Department(models.Model):
         "priority quota: one after every N general tokens",
         default=3,
         validators=[MinValueValidator(1), MaxValueValidator(50)],
+    )
+    # A patient who gave a mobile is sent "your turn is near" once this many are ahead.
+    near_turn_ahead = models.PositiveSmallIntegerField(
+        "SMS 'your turn is near' when this many are ahead",
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
     )
     booking_window_days = models.PositiveSmallIntegerField(
         default=7,
@@ -114,8 +126,9 @@ class Doctor(Pausable):
 
     @property
     def place(self) -> str:
-        """Where the patient goes, as screens and slips say it: "Room 4"."""
-        return f"Room {self.room}"
+        """Where the patient goes, as screens and slips say it: "Room 4" (in the active
+        language)."""
+        return gettext("Room %(room)s") % {"room": self.room}
 
 
 class Counter(Pausable):
@@ -124,6 +137,8 @@ class Counter(Pausable):
 
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="counters")
     name = models.CharField(max_length=40, help_text="Shown on the TV: LAB-012 → Counter 2.")
+    name_hi = models.CharField("name in Hindi", max_length=40, blank=True)
+    name_ta = models.CharField("name in Tamil", max_length=40, blank=True)
     is_active = models.BooleanField("active", default=True)
 
     class Meta:
@@ -137,7 +152,7 @@ class Counter(Pausable):
 
     @property
     def place(self) -> str:
-        return self.name
+        return localized(self, "name")
 
 
 class CounterStaff(models.Model):

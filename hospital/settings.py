@@ -69,6 +69,9 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The page's language: the language cookie (the kiosk's and the staff menu's picker),
+    # then the browser's Accept-Language, then English.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -260,8 +263,24 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
+# --- The hospital ---------------------------------------------------------------------
+# Slips and messages to patients name the hospital and its enquiry number, not the product.
+HOSPITAL_NAME = os.environ.get("HOSPITAL_NAME", "City General Hospital")
+HOSPITAL_PHONE = os.environ.get("HOSPITAL_PHONE", "+91 80 2222 0000")
+
 # --- Locale ---------------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+# Patient-facing pages (kiosk, slip, status page, TV, progress board) and messages are in
+# every language below; each language is named in its own script for the pickers. Staff
+# pages are in STAFF_LANGUAGES (their menu offers only those). Token numbers stay in
+# Latin letters and digits everywhere, so staff and patients read the same "ORTH-007".
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("hi", "हिन्दी"), ("ta", "தமிழ்")]
+PATIENT_LANGUAGES = [code for code, _ in LANGUAGES]
+STAFF_LANGUAGES = ["en", "hi"]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# A year: the kiosk and a patient's phone keep the chosen language between visits.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Kolkata")
 USE_I18N = True
 USE_TZ = True

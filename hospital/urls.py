@@ -1,11 +1,18 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.decorators.cache import cache_page
+from django.views.i18n import JavaScriptCatalog
 
 from hospital import accounts, two_factor
 from queues.views import LoginView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # set_language: the kiosk's and the staff menu's language pickers post here.
+    path("i18n/", include("django.conf.urls.i18n")),
+    # The scripts' strings in the page's language (gettext() in static/js); the catalog
+    # changes only with a deploy, so each language's is cached for an hour.
+    path("jsi18n/", cache_page(3600)(JavaScriptCatalog.as_view()), name="javascript-catalog"),
     # Before the auth include, so doctors land on their terminal after signing in.
     path("accounts/login/", LoginView.as_view(), name="login"),
     path(

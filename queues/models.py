@@ -1,9 +1,11 @@
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from hospital.languages import localized
 from hospital.models import Counter, Department, Doctor
 
 
@@ -42,6 +44,8 @@ class PriorityCategory(models.Model):
         AS_GENERAL = "general", "As general"
 
     name = models.CharField(max_length=60, unique=True)
+    name_hi = models.CharField("name in Hindi", max_length=60, blank=True)
+    name_ta = models.CharField("name in Tamil", max_length=60, blank=True)
     # Printed with the word on every screen, never alone (and never colour alone).
     symbol = models.CharField(max_length=4, blank=True, help_text="e.g. ♿ or ★; optional.")
     rule = models.CharField(max_length=10, choices=Rule.choices, default=Rule.AS_GENERAL)
@@ -54,6 +58,8 @@ class PriorityCategory(models.Model):
         blank=True,
         help_text="Shown at the kiosk, e.g. 'Staff may ask for proof of age.'",
     )
+    proof_note_hi = models.CharField("proof note in Hindi", max_length=200, blank=True)
+    proof_note_ta = models.CharField("proof note in Tamil", max_length=200, blank=True)
     order = models.PositiveSmallIntegerField(default=0)
     is_active = models.BooleanField("active", default=True)
 
@@ -71,8 +77,12 @@ class PriorityCategory(models.Model):
 
     @property
     def label(self) -> str:
-        """ "♿ Person with disability": the symbol (if any) with the word."""
-        return f"{self.symbol} {self.name}".strip()
+        """ "♿ Person with disability": the symbol (if any) with the word, in the active
+        language."""
+        return self.label_in(None)
+
+    def label_in(self, language: str | None) -> str:
+        return f"{self.symbol} {localized(self, 'name', language)}".strip()
 
 
 class Visit(models.Model):
@@ -135,6 +145,8 @@ class Token(models.Model):
     number = models.PositiveIntegerField()
     patient_name = models.CharField(max_length=100)
     mobile = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +919812345678")
+    # The patient's language (settings.PATIENT_LANGUAGES): their slip, status page and SMS.
+    language = models.CharField(max_length=8, default="en")
     # EMERGENCY exactly when the category's rule is "always first" (kept in step by the
     # services), so the policy's first rule stays one indexed column.
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
@@ -405,6 +417,25 @@ class KioskDevice(models.Model):
         editable=False,
     )  # fmt: skip
     registered_at = models.DateTimeField(editable=False)
+
+    class PaperWidth(models.IntegerChoices):
+        MM58 = 58, "58 mm thermal roll"
+        MM80 = 80, "80 mm thermal roll"
+
+    paper_width = models.PositiveSmallIntegerField(
+        choices=PaperWidth.choices, default=PaperWidth.MM80,
+        help_text="The slip's print layout at this kiosk.",
+    )  # fmt: skip
+    # Optional server-side printing (queues.printing): a network ESC/POS printer.
+    printer_host = models.CharField(
+        max_length=253, blank=True,
+        help_text="A network ESC/POS printer's address; empty: the kiosk's browser prints.",
+    )  # fmt: skip
+    printer_port = models.PositiveIntegerField(
+        default=9100, validators=[MinValueValidator(1), MaxValueValidator(65535)]
+    )
+    # The language the kiosk's start screen returns to after each patient.
+    language = models.CharField(max_length=8, default="en")
 
     class Meta:
         ordering = ["name"]

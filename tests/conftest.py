@@ -263,3 +263,6 @@ def default_categories(request):
         return
     migration = importlib.import_module("queues.migrations.0006_priority_and_breaks")
     migration.add_default_categories(django_apps, None)
+    importlib.import_module("queues.migrations.0008_languages").name_default_categories(
+        django_apps, None
+    )
