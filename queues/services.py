@@ -13,6 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from hospital.clock import local_today
+from hospital.languages import patient_language
 from hospital.models import Counter, Department, Doctor, is_counter_staff, is_doctor
 from hospital.phones import InvalidMobile, normalize_mobile
 from hospital.text import InvalidText, clean_patient_name, clean_text
@@ -74,6 +75,7 @@ def issue_token(
     source: str = Visit.Source.KIOSK,
     patient=None,
     category: PriorityCategory | None = None,
+    language: str | None = None,
 ) -> Token:
     """Give the patient the next token number of `department` on `service_date`, and
     start their visit with it (the visit's first stop). A booked patient's token
@@ -118,6 +120,7 @@ def issue_token(
             appointment=appointment,
             actor=actor,
             now=now,
+            language=patient_language(language),
         )
         visits.start_visit(visit, token, actor=actor, now=now)
     return token
@@ -138,12 +141,16 @@ def create_token(
     queued_at: datetime.datetime | None = None,
     note: str = "",
     check_limits: bool = True,
+    language: str | None = None,
 ) -> Token:
     """The next number of `department` for a stop of `visit`: the token row and its
     ISSUED event. Call inside the caller's transaction, with input already checked. A
     patient sent on from another stop is served whatever the daily limit
     (`check_limits=False`): the limit is for new patients."""
     number = next_number(department, service_date, check_limits=check_limits)
+    if language is None:
+        # A later stop of the visit keeps the language the patient chose at its start.
+        language = visit.tokens.order_by("issued_at").values_list("language", flat=True).first()
     token = Token.objects.create(
         department=department,
         service_date=service_date,
@@ -157,6 +164,9 @@ def create_token(
         assigned_doctor=assigned_doctor,
         appointment=appointment,
         visit=visit,
+        # The patient's language (their slip, status page and SMS); an unknown one is
+        # the hospital's default.
+        language=patient_language(language),
     )
     record(token, TokenEvent.Kind.ISSUED, actor, now, note=note)
     return token
