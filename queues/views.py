@@ -4,19 +4,24 @@ Views stay thin: parse the input, check the user's role, call ONE service from
 queues.services, and show a QueueError's message as it is. They never save a Token.
 """
 
+import datetime
 import re
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView as DjangoLoginView
-from django.db.models import Count
+from django.db.models import Count, Min
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 
 from hospital.clock import local_today
+from hospital.languages import current_language, language_choices, patient_language
 from hospital.models import Counter, Department, Doctor, is_counter_staff, is_doctor
 from hospital.roles import counter_required, doctor_required, is_receptionist
 from queues import breaks, kiosk, reading, services, terminal, visits
@@ -98,6 +103,8 @@ def home(request):
                 service_date=data["service_date"],
                 category=data["category"],
                 actor=request.user,
+                # The page's language: the patient's slip, status page and SMS follow it.
+                language=current_language(),
             )
         except QueueError as exc:
             form.add_error(None, str(exc))
@@ -127,33 +134,84 @@ def visit_detail(request, public_id):
     return status_page(request, token, visit)
 
 
+def page_language(request, token: Token) -> str:
+    """The patient page's language: `?lang=` when the patient switched (one of the
+    patient languages; anything else is ignored), else the token's own language, which
+    the patient chose at the kiosk."""
+    chosen = request.GET.get("lang", "").strip().lower()
+    if chosen in settings.PATIENT_LANGUAGES:
+        return chosen
+    return patient_language(token.language)
+
+
+def opening_time(department: Department, day) -> datetime.time | None:
+    """When `department` opens on `day`: the earliest start of its doctors' sessions on
+    that weekday (appointments' DoctorSchedule, through the reverse relation, since the
+    queue never imports the appointments app), leaving out doctors on leave that day.
+    None when no schedule says (a service department, or no sessions that weekday)."""
+    on_leave = Doctor.objects.filter(leaves__start_date__lte=day, leaves__end_date__gte=day)
+    on_leave = on_leave.values("pk")
+    return (
+        Doctor.objects.filter(department=department, schedules__weekday=day.weekday())
+        .exclude(pk__in=on_leave)
+        .aggregate(first=Min("schedules__start"))["first"]
+    )
+
+
 def status_page(request, token: Token, visit: Visit | None):
+    """The patient's phone page, in the patient's language (page_language)."""
+    language = page_language(request, token)
+    with translation.override(language):
+        response = render(
+            request, "queues/token_detail.html", status_context(request, token, visit, language)
+        )
+    # LocaleMiddleware would name the request's language; the page is in the patient's.
+    response["Content-Language"] = language
+    return response
+
+
+def status_context(request, token: Token, visit: Visit | None, language: str) -> dict:
     ahead = reading.tokens_ahead(token)
     # The page's own address, never the request's: a query string (?x=<5,000 characters>)
     # would make the QR code too big to exist, and it is nothing the patient needs.
     target = ("visit_detail", visit.public_id) if visit else ("token_detail", token.public_id)
     page_url = request.build_absolute_uri(reverse(target[0], args=[target[1]]))
     qr_svg = segno.make(page_url, error="m").svg_inline(
-        scale=4, omitsize=True, title="QR code: link to this visit's page"
+        scale=4, omitsize=True, title=gettext("QR code: link to this visit's page")
     )
     today = local_today()
-    return render(
-        request,
-        "queues/token_detail.html",
-        {
-            "token": token,
-            "visit": visit,
-            "stops": visits.stops_of(visit) if visit else [],
-            "on_visit_page": request.resolver_match.url_name == "visit_detail",
-            "ahead": ahead,
-            "estimate": reading.estimated_wait_minutes(token, ahead),
-            "notices": patient_notices(token),
-            "is_today": token.service_date == today,
-            "is_future": token.service_date > today,
-            "page_url": page_url,
-            "qr_svg": qr_svg,
+    is_future = token.service_date > today
+    return {
+        "token": token,
+        "visit": visit,
+        "stops": visits.stops_of(visit) if visit else [],
+        "on_visit_page": request.resolver_match.url_name == "visit_detail",
+        "ahead": ahead,
+        "estimate": reading.estimated_wait_minutes(token, ahead),
+        "notices": patient_notices(token),
+        "doctor_places": doctor_places(token.assigned_doctor) if token.assigned_doctor else [],
+        "is_today": token.service_date == today,
+        "is_future": is_future,
+        "opens_at": opening_time(token.department, token.service_date) if is_future else None,
+        "page_url": page_url,
+        "qr_svg": qr_svg,
+        "page_language": language,
+        # The switcher: each language in its own script, a link to this page in it.
+        "languages": [
+            {"code": code, "name": name, "url": f"{request.path}?lang={code}"}
+            for code, name in language_choices()
+        ],
+        # The words token.js writes as the queue moves, in the page's language: the JS
+        # catalog follows the browser's language, this page the patient's. Our three
+        # languages have two plural forms (one, other), so two forms cover any count.
+        "live_texts": {
+            "ahead_one": ngettext("patient ahead of you", "patients ahead of you", 1),
+            "ahead_other": ngettext("patient ahead of you", "patients ahead of you", 2),
+            "soon": gettext("Soon"),
+            "minutes": gettext("~%(minutes)s min"),
+            "your_turn": gettext("It's your turn — %(place)s"),
         },
-    )
+    }
 
 
 def patient_notices(token: Token) -> list[dict]:
@@ -165,8 +223,16 @@ def patient_notices(token: Token) -> list[dict]:
     notices = notices_by_department([token.department])[token.department_id]
     doctor = token.assigned_doctor
     if doctor is not None:
-        notices = [n for n in notices if (n["who"], n["place"]) == (doctor.name, doctor.place)]
+        places = doctor_places(doctor)
+        notices = [n for n in notices if n["who"] == doctor.name and n["place"] in places]
     return notices
+
+
+def doctor_places(doctor: Doctor) -> list[str]:
+    """The doctor's place as a notice may name it: in English, or in the page's language."""
+    with translation.override(settings.LANGUAGE_CODE):
+        english = doctor.place
+    return list(dict.fromkeys([english, doctor.place]))
 
 
 def progress(request):

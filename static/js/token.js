@@ -1,9 +1,14 @@
-// Token and visit page: the "Print slip" button (print CSS shows the slip alone), and the
-// live status for the patient's phone. On the visit page, when the patient is done at one
-// stop and sent on, the page reloads to follow the next stop's queue. Position and estimated wait are worked out from each
-// department state as it arrives; when the token's own status changes (called, in
-// consultation, done, skipped) the status card is fetched once from the server, which
-// owns those texts, and the phone vibrates on "It's your turn".
+// Token and visit page: the live status for the patient's phone, and "Print slip" where
+// no slip page exists (print CSS then shows the slip card alone). On the visit page,
+// when the patient is done at one stop and sent on, the page reloads to follow the next
+// stop's queue. Position and estimated wait are worked out from each department state as
+// it arrives; when the token's own status changes (called, in consultation, done,
+// skipped) the page's cards are fetched once from the server, which owns those texts,
+// and the phone vibrates on "It's your turn".
+//
+// The page is in the patient's language (the token's, or ?lang=), which may not be the
+// browser's: the words written here come from the page itself (#token-texts, translated
+// by the server), not from the JavaScript catalog, which follows the browser.
 (function () {
   "use strict";
 
@@ -14,18 +19,37 @@
   const root = document.getElementById("token-page");
   if (!root || !window.OPDLive) return;
   const mine = root.dataset.token;
+  const language = root.dataset.language || "en";
+  const textsNode = document.getElementById("token-texts");
+  const texts = textsNode ? JSON.parse(textsNode.textContent) : {};
   let status = root.dataset.status;
   let room = null;
   const showStatus = OPDLive.statusLight(document.getElementById("live-status"));
 
+  // "%(place)s" filled in, as Django's interpolate() does with named values.
+  function fill(format, values) {
+    return String(format || "").replace(/%\((\w+)\)s/g, function (_, name) {
+      return values[name] === undefined ? "" : String(values[name]);
+    });
+  }
+
+  // Where to go in the page's language: the state carries `places` {en, hi, ta} beside
+  // the English `place` (older servers send `place` only).
+  function placeOf(serving) {
+    return (serving.places && serving.places[language]) || serving.place;
+  }
+
   function situation(state) {
     const serving = state.serving.find(function (s) { return s.token === mine; });
-    if (serving) return { status: serving.status, room: serving.place };
+    if (serving) return { status: serving.status, room: placeOf(serving) };
     const position = state.queue.indexOf(mine);
     if (position >= 0) return { status: "waiting", ahead: position };
     if ((state.skipped || []).includes(mine)) return { status: "skipped" };
     return { status: "ended" }; // completed or cancelled: the server says which
   }
+
+  // The server-rendered parts that change with the token's status, by id.
+  const PARTS = ["token-status", "token-stops", "token-slip"];
 
   function refreshCard() {
     fetch(window.location.href, { credentials: "same-origin" })
@@ -39,13 +63,16 @@
           window.location.reload();
           return;
         }
-        const card = fresh.querySelector(".token-status");
-        const current = document.querySelector(".token-status");
-        if (!card || !current) return;
-        const light = current.querySelector("#live-status");
-        current.replaceWith(card);
-        const placeholder = card.querySelector("#live-status");
-        if (light && placeholder) placeholder.replaceWith(light);
+        const light = document.getElementById("live-status");
+        PARTS.forEach(function (id) {
+          const part = fresh.getElementById(id);
+          const current = document.getElementById(id);
+          if (part && current) current.replaceWith(part);
+        });
+        // The connection light keeps its live state: the fresh one only says "Connecting".
+        const placeholder = document.getElementById("live-status");
+        if (light && placeholder && placeholder !== light) placeholder.replaceWith(light);
+        if (fresh.title) document.title = fresh.title;
         root.dataset.status = status;
       })
       .catch(function () { /* the next change tries again */ });
@@ -60,7 +87,7 @@
       room = now.room || null;
       refreshCard();
       if (wasCalled) {
-        document.title = "It's your turn — " + now.room;
+        document.title = fill(texts.your_turn, { place: now.room });
         if (navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 400]);
       }
       return;
@@ -70,26 +97,28 @@
       const perDoctor = state.minutes_per_patient / Math.max(1, state.doctors_on_duty);
       const minutes = Math.round(now.ahead * perDoctor);
       const ahead = document.querySelector('[data-role="ahead"]');
+      const label = document.querySelector('[data-role="ahead-label"]');
       const estimate = document.querySelector('[data-role="estimate"]');
-      if (ahead) {
-        ahead.textContent = now.ahead;
-        const label = ahead.parentElement.querySelector(".stat-label");
-        if (label) label.textContent = (now.ahead === 1 ? "patient" : "patients") + " ahead of you";
+      if (ahead) ahead.textContent = now.ahead;
+      // Our languages have two plural forms: one, and every other count.
+      if (label) label.textContent = now.ahead === 1 ? texts.ahead_one : texts.ahead_other;
+      if (estimate) {
+        estimate.textContent = minutes === 0 ? texts.soon : fill(texts.minutes, { minutes: minutes });
       }
-      if (estimate) estimate.textContent = minutes === 0 ? "Soon" : "~" + minutes + " min";
     }
   }
 
   // While waiting: the department's desks that stepped away, or only the patient's own
-  // doctor's when the token is booked with one (data-who / data-place), as the server
-  // renders them.
+  // doctor's when the token is booked with one (data-who, and data-places: the room in
+  // English and in the page's language), as the server renders them.
   function showNotices(notices) {
     const box = document.querySelector('[data-role="notices"]');
     if (!box) return;
+    const places = (box.dataset.places || "").split("|");
     box.replaceChildren();
     notices
       .filter(function (n) {
-        return !box.dataset.who || (n.who === box.dataset.who && n.place === box.dataset.place);
+        return !box.dataset.who || (n.who === box.dataset.who && places.includes(n.place));
       })
       .forEach(function (n) {
         const p = document.createElement("p");
