@@ -289,6 +289,20 @@ PHONE_REGION = os.environ.get("PHONE_REGION", "IN")
 # --- Static files ---------------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# --- Spoken calls from audio clips (queues.announce) -----------------------------------
+# `manage.py make_audio_clips` writes the TV's clips (WAV, espeak-ng) to AUDIO_CLIPS_DIR;
+# a hospital's own recordings with the same names in RECORDED_AUDIO_DIR win. Both are
+# served as static/audio/<language>/<clip> (run collectstatic after changing them in
+# production); the recorded folder comes first, so its file is the one found.
+AUDIO_CLIPS_DIR = Path(os.environ.get("AUDIO_CLIPS_DIR", BASE_DIR / "var" / "audio"))
+RECORDED_AUDIO_DIR = Path(os.environ.get("RECORDED_AUDIO_DIR", BASE_DIR / "recorded-audio"))
+# A folder that does not exist yet is left out (Django would warn); restart the server
+# after creating one.
+STATICFILES_DIRS = [
+    *[("audio", d) for d in (RECORDED_AUDIO_DIR, AUDIO_CLIPS_DIR) if d.is_dir()],
+    *STATICFILES_DIRS,
+]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # After `collectstatic` (production) files are served compressed with hashed names;
 # without it (development, tests) whitenoise serves them straight from static/.
@@ -321,6 +335,34 @@ OUTBOX_DIR = Path(os.environ.get("OUTBOX_DIR", BASE_DIR / "outbox"))
 SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
 SMS_GATEWAY_KEY = os.environ.get("SMS_GATEWAY_KEY", "")
 SMS_SENDER = os.environ.get("SMS_SENDER", "OPDQ")
+# TRAI DLT: an Indian gateway delivers only registered templates, so the http backend
+# sends each message with the hospital's entity id, its kind's template id and its kind's
+# sender header: SMS_TEMPLATE_<KIND> (SMS_TEMPLATE_<KIND>_HI / _TA for the Hindi and Tamil
+# texts, each registered on its own) and SMS_SENDER_<KIND> (default SMS_SENDER).
+SMS_DLT_ENTITY_ID = os.environ.get("SMS_DLT_ENTITY_ID", "")
+SMS_KINDS = [
+    "otp", "confirmation", "rescheduled", "cancellation", "supervisor_alert",
+    "token_issued", "turn_near", "token_called", "reminder_day_before", "reminder_soon",
+]  # fmt: skip
+
+
+def _dlt_template(kind: str) -> dict:
+    key = kind.upper()
+    template_id = os.environ.get(f"SMS_TEMPLATE_{key}", "")
+    return {
+        "sender": os.environ.get(f"SMS_SENDER_{key}", ""),  # empty: SMS_SENDER
+        "template_id": template_id,
+        "template_ids": {
+            code: os.environ.get(f"SMS_TEMPLATE_{key}_{code.upper()}", template_id)
+            for code in PATIENT_LANGUAGES
+        },
+    }
+
+
+SMS_TEMPLATES = {kind: _dlt_template(kind) for kind in SMS_KINDS}
+# Links in messages to patients (the status page) start with this: the address patients'
+# phones reach the site at, e.g. https://opd.example-hospital.in
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Email: EMAIL_URL=smtp://user:password@host:587 (smtps:// for implicit TLS); unset
 # prints emails to the console under DEBUG, and sends none otherwise (a password-reset
 # link printed to a production log would let anyone reading it into the account).
@@ -350,6 +392,9 @@ DUTY_MANAGER_EMAIL = os.environ.get("DUTY_MANAGER_EMAIL", "")
 # NOTIFY_MAX_ATTEMPTS tries in all; then it is shown to reception as failed.
 NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 5)
 NOTIFY_RETRY_SECONDS = env_int("NOTIFY_RETRY_SECONDS", 30)
+# A worker sending a message holds it this long; if the worker dies mid-send, another tries
+# it after that (with the same message id, so the gateway can drop a repeat).
+NOTIFY_CLAIM_SECONDS = env_int("NOTIFY_CLAIM_SECONDS", 120)
 
 # The worker (django-q2, `manage.py qcluster`): sends the outbox and runs expire_holds
 # every minute. Its queue is a table in the same database (the ORM broker), so it needs
