@@ -5,6 +5,7 @@ One-time codes are not shown at all (OtpChallenge is deliberately not registered
 
 from django import forms
 from django.contrib import admin
+from django.utils import timezone
 
 from appointments.models import (
     Appointment,
@@ -15,6 +16,7 @@ from appointments.models import (
     Notification,
     Patient,
     PatientEvent,
+    SmsOptOut,
     WaitingListEntry,
     WaitingListEvent,
 )
@@ -120,6 +122,32 @@ class NotificationInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class SmsOptOutForm(forms.ModelForm):
+    mobile = MobileField(required=True, help_text="Stored in E.164, e.g. +919812345678.")
+
+    class Meta:
+        model = SmsOptOut
+        fields = ["mobile", "how"]
+
+
+@admin.register(SmsOptOut)
+class SmsOptOutAdmin(admin.ModelAdmin):
+    """Numbers that asked for no queue updates or reminders by SMS. The desk adds one
+    for a patient who asks in person, and deletes one to turn the messages back on."""
+
+    list_display = ["mobile", "at", "how"]
+    search_fields = ["mobile"]
+    search_help_text = "Mobile number, as +91…"
+    ordering = ["-at"]
+    form = SmsOptOutForm
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.at = timezone.now()
+            obj.how = obj.how or f"at the desk ({request.user.get_username()})"
+        super().save_model(request, obj, form, change)
+
+
 @admin.register(Appointment)
 class AppointmentAdmin(ReadOnlyAdmin):
     list_display = ["date", "start", "doctor", "patient", "mobile", "status", "booked_at"]
@@ -161,12 +189,16 @@ class DaySummaryAdmin(ReadOnlyAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "channel", "purpose", "to", "status", "error"]
-    list_filter = ["status", "channel", "purpose"]
+    # The message id is the one the gateway saw: it matches a gateway's delivery report.
+    list_display = ["created_at", "channel", "purpose", "to", "language", "token", "status",
+                    "error"]  # fmt: skip
+    list_filter = ["status", "channel", "purpose", "language"]
     date_hierarchy = "created_at"
-    search_fields = ["to", "appointment__patient__name"]
-    fields = ["created_at", "channel", "purpose", "to", "status", "error", "text",
-              "attempts", "next_attempt_at", "sent_at", "appointment"]  # fmt: skip
+    search_fields = ["to", "appointment__patient__name", "message_id"]
+    list_select_related = ["token__department"]
+    fields = ["created_at", "channel", "purpose", "to", "language", "token", "message_id",
+              "status", "error", "text", "attempts", "next_attempt_at", "sent_at",
+              "appointment"]  # fmt: skip
     readonly_fields = ["text"]
     ordering = ["-created_at"]
 

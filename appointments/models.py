@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from hospital.models import WEEKDAY_NAMES, Doctor
+from hospital.phones import mask_mobile
 
 
 class Patient(models.Model):
@@ -219,6 +220,19 @@ class OtpChallenge(models.Model):
         return f"OTP for {self.appointment_id} ({self.status})"
 
 
+# Messages about the patient's own queue and appointments (queues.messages,
+# appointments.reminders): each is sent at most once per stop or appointment (the
+# Notification constraints), and not to a number that opted out of SMS (SmsOptOut). Codes
+# the patient asks for, confirmations and cancellations are always sent.
+TOKEN_ISSUED = "token_issued"
+TURN_NEAR = "turn_near"
+TOKEN_CALLED = "token_called"
+REMINDER_DAY_BEFORE = "reminder_day_before"
+REMINDER_SOON = "reminder_soon"
+ONCE_PER_STOP = (TOKEN_ISSUED, TURN_NEAR, TOKEN_CALLED)
+ONCE_PER_APPOINTMENT = (REMINDER_DAY_BEFORE, REMINDER_SOON)
+
+
 class Notification(models.Model):
     """A message to a patient: the outbox row written in the same transaction as the change
     that causes it, then sent by the worker (appointments.notify.send_due) with retries.
@@ -234,10 +248,31 @@ class Notification(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
         NOT_SENT = "not_sent", "Not sent: no transport configured"
+        OPTED_OUT = "opted_out", "Not sent: the patient opted out"
+
+    TOKEN_ISSUED = TOKEN_ISSUED
+    TURN_NEAR = TURN_NEAR
+    TOKEN_CALLED = TOKEN_CALLED
+    REMINDER_DAY_BEFORE = REMINDER_DAY_BEFORE
+    REMINDER_SOON = REMINDER_SOON
+    ONCE_PER_STOP = ONCE_PER_STOP
+    ONCE_PER_APPOINTMENT = ONCE_PER_APPOINTMENT
+    OPTIONAL = ONCE_PER_STOP + ONCE_PER_APPOINTMENT
 
     appointment = models.ForeignKey(
         Appointment, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
     )
+    # The stop (its token) a queue message is about. SET_NULL: an admin deleting a token
+    # keeps the record of what was sent.
+    token = models.ForeignKey(
+        "queues.Token", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="notifications",
+    )  # fmt: skip
+    # The language the text was written in ("ta"): the gateway's DLT template depends on it.
+    language = models.CharField(max_length=8, blank=True, default="")
+    # The same on every try of this message: the gateway drops a repeat of an id it has
+    # already accepted (a worker that died after the gateway answered, before recording).
+    message_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     channel = models.CharField(max_length=10)  # "sms" or "email"
     purpose = models.CharField(max_length=30)  # "otp", "confirmation", ...
     to = models.CharField(max_length=254)
@@ -258,9 +293,43 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        constraints = [
+            # Two workers checking the queue at once, a recall, a "call again": whatever
+            # the race, the database keeps one message of each kind per stop...
+            models.UniqueConstraint(
+                fields=["token", "purpose"],
+                condition=Q(purpose__in=ONCE_PER_STOP),
+                name="one_message_of_a_kind_per_stop",
+            ),
+            # ...and one reminder of each kind per appointment.
+            models.UniqueConstraint(
+                fields=["appointment", "purpose"],
+                condition=Q(purpose__in=ONCE_PER_APPOINTMENT),
+                name="one_reminder_of_a_kind_per_appointment",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel} {self.purpose}: {self.status}"
+
+
+class SmsOptOut(models.Model):
+    """A mobile number that asked for no more queue updates and reminders by SMS (from the
+    patient's status page, or at the desk through the admin). Codes the patient asks for,
+    and confirmations and cancellations of their appointments, are still sent. Deleting
+    the row turns the messages back on."""
+
+    mobile = models.CharField(max_length=20, unique=True, help_text="E.164, e.g. +919812345678")
+    at = models.DateTimeField()
+    # How the patient asked: "status page of ORTH-007", "at the desk (admin)".
+    how = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = "SMS opt-out"
+
+    def __str__(self) -> str:
+        return f"{mask_mobile(self.mobile)} since {self.at:%Y-%m-%d}"
 
 
 class WaitingListEntry(models.Model):

@@ -16,7 +16,17 @@ SMS backends (settings.SMS_BACKEND):
     none     no transport: messages are recorded as not sent (the default without DEBUG)
     console  the message goes to the server log, under DEBUG only (make run's default)
     outbox   one JSON object per line in OUTBOX_DIR/sms.jsonl (tests, browser tests)
-    http     POST {"to", "message", "sender"} to SMS_GATEWAY_URL with a Bearer key
+    http     POST {"to", "message", "sender", "template_id", "entity_id", "message_id",
+             "unicode"} to SMS_GATEWAY_URL with a Bearer key (TRAI DLT: dlt_fields)
+
+Every message has a message_id, the same on each try. The claim on a row is a lease
+(NOTIFY_CLAIM_SECONDS): a worker killed mid-send loses nothing, as the row is tried again
+once the lease runs out; if it died after the gateway accepted the message but before the
+worker recorded that, the gateway sees the same message_id again and drops the repeat.
+
+Queue updates and reminders (Notification.OPTIONAL) are at most one of a kind per stop or
+appointment (database constraints), and are neither queued nor sent to a number that
+opted out (SmsOptOut).
 Email goes through Django's email backend (EMAIL_URL; without it the console under DEBUG,
 and hospital.mail.NoTransportBackend otherwise).
 
@@ -32,21 +42,20 @@ import urllib.request
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from appointments.models import AppointmentEvent, Notification
+from appointments.models import AppointmentEvent, Notification, SmsOptOut
 from hospital.phones import mask_mobile
 
 logger = logging.getLogger(__name__)
 
 GATEWAY_TIMEOUT_SECONDS = 5
-# A worker that dies mid-send leaves its claim; the message is tried again after this.
-CLAIM_SECONDS = 120
 MAX_ERROR_LENGTH = Notification._meta.get_field("error").max_length
 NO_SMS_TRANSPORT = "no SMS transport configured (SMS_BACKEND=http and SMS_GATEWAY_URL)"
 NO_EMAIL_TRANSPORT = "no e-mail transport configured (EMAIL_URL)"
+OPTED_OUT = "the patient opted out of SMS"
 
 # Appends from several threads go through one lock, so lines never interleave.
 _outbox_lock = threading.Lock()
@@ -67,22 +76,45 @@ class Misconfigured(Exception):
 # --- Transports ---------------------------------------------------------------------------
 
 
-def _sms_none(to: str, body: str, purpose: str) -> None:
+def dlt_fields(notification: Notification) -> dict:
+    """What an Indian gateway needs to deliver the message under TRAI DLT: the sender
+    header and the registered template of its kind (in its language), the hospital's
+    entity id, and the message's id, the same on every try, so the gateway can drop a
+    repeat."""
+    template = settings.SMS_TEMPLATES.get(notification.purpose, {})
+    template_ids = template.get("template_ids", {})
+    return {
+        "sender": template.get("sender") or settings.SMS_SENDER,
+        "template_id": template_ids.get(notification.language) or template.get("template_id", ""),
+        "entity_id": settings.SMS_DLT_ENTITY_ID,
+        "message_id": str(notification.message_id),
+    }
+
+
+def _sms_none(notification: Notification) -> None:
     raise NotConfigured(NO_SMS_TRANSPORT)
 
 
-def _sms_console(to: str, body: str, purpose: str) -> None:
+def _sms_console(notification: Notification) -> None:
     # The console is a developer's SMS gateway: with DEBUG off it would put codes in the
     # server log, so it is no transport at all there.
     if not settings.DEBUG:
         raise NotConfigured(NO_SMS_TRANSPORT)
-    logger.info("SMS to %s (%s): %s", to, purpose, body)
+    logger.info("SMS to %s (%s): %s", notification.to, notification.purpose, notification.body)
 
 
-def _sms_outbox(to: str, body: str, purpose: str) -> None:
+def _sms_outbox(notification: Notification) -> None:
     directory = settings.OUTBOX_DIR
     line = json.dumps(
-        {"to": to, "body": body, "purpose": purpose, "at": timezone.now().isoformat()}
+        {
+            "to": notification.to,
+            "body": notification.body,
+            "purpose": notification.purpose,
+            "language": notification.language,
+            "at": timezone.now().isoformat(),
+            **dlt_fields(notification),
+        },
+        ensure_ascii=False,
     )
     try:
         with _outbox_lock:
@@ -93,11 +125,20 @@ def _sms_outbox(to: str, body: str, purpose: str) -> None:
         raise DeliveryFailed(f"could not write the SMS outbox: {exc.strerror or exc}") from None
 
 
-def _sms_http(to: str, body: str, purpose: str) -> None:
+def _sms_http(notification: Notification) -> None:
     url = settings.SMS_GATEWAY_URL
     if not url:
         raise NotConfigured(NO_SMS_TRANSPORT)
-    payload = json.dumps({"to": to, "message": body, "sender": settings.SMS_SENDER}).encode()
+    body = notification.body
+    payload = json.dumps(
+        {
+            "to": notification.to,
+            "message": body,
+            **dlt_fields(notification),
+            # Hindi and Tamil go as Unicode SMS (shorter parts); the gateway must know.
+            "unicode": not body.isascii(),
+        }
+    ).encode()
     request = urllib.request.Request(
         url,
         data=payload,
@@ -144,7 +185,7 @@ def _deliver(notification: Notification) -> None:
         backend = SMS_BACKENDS.get(settings.SMS_BACKEND)
         if backend is None:
             raise Misconfigured(f"unknown SMS_BACKEND {settings.SMS_BACKEND!r}")
-        backend(notification.to, notification.body, notification.purpose)
+        backend(notification)
         return
     if not email_transport_configured():
         raise NotConfigured(NO_EMAIL_TRANSPORT)
@@ -165,11 +206,47 @@ def _deliver(notification: Notification) -> None:
 
 def queue_sms(
     to: str, body: str, *, purpose: str, appointment=None, secret: bool = False,
-    expires_in: datetime.timedelta | None = None,
-) -> Notification:  # fmt: skip
+    expires_in: datetime.timedelta | None = None, token=None, language: str = "",
+) -> Notification | None:  # fmt: skip
     """Write an SMS to `to` (E.164) into the outbox, in the caller's transaction; one not
-    sent within `expires_in` is given up."""
-    return _queue("sms", purpose, to, "", body, appointment, secret, expires_in)
+    sent within `expires_in` is given up. A queue update or reminder (purpose in
+    Notification.OPTIONAL) is not written for a number that opted out, nor a second time
+    for the same stop (`token`) or appointment: then None is returned."""
+    args = ("sms", purpose, to, "", body, appointment, secret, expires_in, token, language)
+    if purpose not in Notification.OPTIONAL:
+        return _queue(*args)
+    if is_opted_out(to) or _already_queued(purpose, token, appointment):
+        return None
+    try:
+        # A savepoint: losing the race to another worker must not spoil the caller's
+        # transaction (on PostgreSQL a failed INSERT would abort all of it).
+        with transaction.atomic():
+            return _queue(*args)
+    except IntegrityError:
+        return None  # the same message, written by someone else a moment ago
+
+
+def _already_queued(purpose: str, token, appointment) -> bool:
+    if purpose in Notification.ONCE_PER_STOP:
+        return Notification.objects.filter(token=token, purpose=purpose).exists()
+    return Notification.objects.filter(appointment=appointment, purpose=purpose).exists()
+
+
+def is_opted_out(mobile: str) -> bool:
+    return bool(mobile) and SmsOptOut.objects.filter(mobile=mobile).exists()
+
+
+def opt_out(mobile: str, *, how: str, now=None) -> SmsOptOut:
+    """Stop queue updates and reminders to `mobile` (codes the patient asks for, and
+    confirmations and cancellations of their appointments, still go). Messages already
+    waiting are not sent either (send_one checks again). Saying it twice keeps the first."""
+    now = now or timezone.now()
+    opt, created = SmsOptOut.objects.get_or_create(
+        mobile=mobile, defaults={"at": now, "how": how[:100]}
+    )
+    if created:
+        logger.info("SMS opt-out: %s, %s", mask_mobile(mobile), opt.how)
+    return opt
 
 
 def queue_email(
@@ -180,12 +257,16 @@ def queue_email(
     return _queue("email", purpose, to, subject, body, appointment, secret, None)
 
 
-def _queue(channel, purpose, to, subject, body, appointment, secret, expires_in):
+def _queue(
+    channel, purpose, to, subject, body, appointment, secret, expires_in, token=None, language=""
+):
     # The wall clock, not a service's `now=`: these times are for the worker, which runs
     # on the real clock.
     now = timezone.now()
     notification = Notification.objects.create(
         appointment=appointment,
+        token=token,
+        language=language,
         channel=channel,
         purpose=purpose,
         to=to,
@@ -233,7 +314,7 @@ def send_one(pk: int, *, now=None) -> Notification | None:
     # same row only one moves it, so a message is not sent twice by a race.
     claimed = Notification.objects.filter(
         pk=pk, status=Notification.Status.PENDING, next_attempt_at__lte=now
-    ).update(next_attempt_at=now + datetime.timedelta(seconds=CLAIM_SECONDS))
+    ).update(next_attempt_at=now + datetime.timedelta(seconds=settings.NOTIFY_CLAIM_SECONDS))
     if not claimed:
         return None
     notification = Notification.objects.select_related("appointment").get(pk=pk)
@@ -241,6 +322,9 @@ def send_one(pk: int, *, now=None) -> Notification | None:
         return _finish(
             notification, now, Notification.Status.FAILED, "it expired before it could be sent"
         )
+    if notification.purpose in Notification.OPTIONAL and is_opted_out(notification.to):
+        # The patient opted out after it was queued: their word is the later one.
+        return _finish(notification, now, Notification.Status.OPTED_OUT, OPTED_OUT)
     try:
         _deliver(notification)
     except NotConfigured as exc:
@@ -289,11 +373,12 @@ def _finish(notification: Notification, now, status: str, error: str) -> Notific
     with transaction.atomic():
         notification.save()
         if error:
-            logger.warning(
+            logger.log(
+                logging.INFO if status == Notification.Status.OPTED_OUT else logging.WARNING,
                 "%s (%s) to %s: %s",
                 notification.channel.upper(), notification.purpose, _shown_to(notification), error,
             )  # fmt: skip
-            if notification.appointment_id:
+            if notification.appointment_id and status != Notification.Status.OPTED_OUT:
                 AppointmentEvent.objects.create(
                     appointment_id=notification.appointment_id,
                     kind=AppointmentEvent.Kind.NOTIFY_FAILED,

@@ -17,7 +17,7 @@ from hospital.languages import patient_language
 from hospital.models import Counter, Department, Doctor, is_counter_staff, is_doctor
 from hospital.phones import InvalidMobile, normalize_mobile
 from hospital.text import InvalidText, clean_patient_name, clean_text
-from queues import broadcast, visits
+from queues import broadcast, messages, visits
 from queues.models import PriorityCategory, Token, TokenCounter, TokenEvent, Visit
 from queues.reading import Desk, calling_sequence, open_token_for
 
@@ -123,6 +123,7 @@ def issue_token(
             language=patient_language(language),
         )
         visits.start_visit(visit, token, actor=actor, now=now)
+        messages.token_issued(token)  # the status page's link, with the token
     return token
 
 
@@ -292,6 +293,7 @@ def call_next(desk: Desk, *, actor=None, now: datetime.datetime | None = None) -
             raise QueueError("The queue is very busy; press Call next again.")
         token = Token.objects.select_related("department").get(pk=candidate)
         record(token, TokenEvent.Kind.CALLED, actor, now, **desk_fields(desk))
+        messages.token_called(token)  # "ORTH-007: please go to Room 4", once per stop
     return token
 
 
@@ -531,4 +533,5 @@ def record(
     # so live screens can tell a missed update from a duplicate.
     Department.objects.filter(pk=token.department_id).update(state_version=F("state_version") + 1)
     broadcast.department_changed(token.department_id)
+    messages.queue_changed(token)  # the worker checks who is near their turn now
     return event

@@ -1,12 +1,14 @@
 from django.urls import path
 
 from queues import kiosk, views
+from queues.views_sms import token_sms_off
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("kiosk/register/", kiosk.register_kiosk, name="register_kiosk"),
     path("tokens/<uuid:public_id>/", views.token_detail, name="token_detail"),
     path("visits/<uuid:public_id>/", views.visit_detail, name="visit_detail"),
+    path("tokens/<uuid:public_id>/sms-off/", token_sms_off, name="token_sms_off"),
     path("progress/", views.progress, name="progress"),
     path("display/", views.display, name="display"),
     path("doctor/", views.doctor_terminal, name="doctor_terminal"),

@@ -131,7 +131,8 @@ def test_the_outbox_backend_appends_one_json_line_per_message(db, outbox):
     lines = (outbox / "sms.jsonl").read_text().splitlines()
     assert len(lines) == 2
     first = json.loads(lines[0])
-    assert set(first) == {"to", "body", "purpose", "at"}
+    assert set(first) == {"to", "body", "purpose", "at", "language", "sender", "template_id",
+                          "entity_id", "message_id"}  # fmt: skip
     assert (first["to"], first["body"], first["purpose"]) == (MOBILE, "first", "otp")
     assert json.loads(lines[1])["body"] == "second"
 
@@ -186,6 +187,7 @@ def test_the_http_gateway_gets_json_with_a_bearer_key(db, gateway):
     assert request["headers"]["Content-Type"] == "application/json"
     assert request["json"] == {
         "to": MOBILE, "message": "Your appointment is confirmed.", "sender": "CITYHO",
+        "template_id": "", "entity_id": "", "message_id": str(sent.message_id), "unicode": False,
     }  # fmt: skip
     assert sent.status == "sent"
 
