@@ -7,8 +7,17 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html
 
+from hospital.languages import language_choices
 from queues import services
-from queues.models import KioskDevice, PriorityCategory, Token, TokenEvent, Visit, VisitStop
+from queues.models import (
+    KioskDevice,
+    PrintJob,
+    PriorityCategory,
+    Token,
+    TokenEvent,
+    Visit,
+    VisitStop,
+)
 
 # "ORTH-007", "orth 7", "ORTH7": a department code and a token number.
 DISPLAY_NUMBER = re.compile(r"^\s*([A-Za-z]{1,6})[\s-]*(\d{1,6})\s*$")
@@ -266,12 +275,39 @@ class KioskDeviceAdmin(admin.ModelAdmin):
     """Registered on the kiosk itself (/kiosk/register/); here they are named, listed and
     switched off (a stolen or retired kiosk)."""
 
-    list_display = ["name", "is_active", "registered_by", "registered_at"]
-    list_filter = ["is_active"]
-    fields = ["name", "is_active", "registered_by", "registered_at"]
+    list_display = ["name", "is_active", "paper_width", "printer_host", "language"]
+    list_filter = ["is_active", "paper_width"]
+    fields = [
+        "name", "is_active", "paper_width", "printer_host", "printer_port", "language",
+        "registered_by", "registered_at",
+    ]  # fmt: skip
     readonly_fields = ["registered_by", "registered_at"]
 
     def has_add_permission(self, request):
+        return False
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # The start screen's language: one of the patient languages, by name in its script.
+        if db_field.name == "language":
+            kwargs["widget"] = forms.Select(choices=language_choices())
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+@admin.register(PrintJob)
+class PrintJobAdmin(admin.ModelAdmin):
+    """Slips sent to kiosks' network printers (queues.printing): read-only, to see which
+    failed and why. A failed print never lost its token."""
+
+    list_display = ["token", "kiosk", "status", "attempts", "created_at", "printed_at", "error"]
+    list_filter = ["status", "kiosk"]
+    list_select_related = ["token__department", "kiosk"]
+    search_fields = ["error", "printer_host"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 

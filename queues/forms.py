@@ -3,21 +3,31 @@
 import datetime
 
 from django import forms
+from django.utils import formats
 from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
+from hospital.languages import localized
 from hospital.models import Counter, CounterStaff, Department, Doctor
 from hospital.text import MAX_NAME_LENGTH
 from queues import breaks, visits
+from queues.kiosk_days import closed_today_text, day_name
 from queues.models import PriorityCategory
 from queues.services import QueueError, bookable_dates
 
 
 def date_label(day: datetime.date, today: datetime.date) -> str:
+    """ "Today, Wed 18 Nov" in the active language (weekday and month names too)."""
     if day == today:
-        return f"Today, {day:%a %d %b}"
+        return _("Today, %(date)s") % {"date": formats.date_format(day, "D j M")}
     if day == today + datetime.timedelta(days=1):
-        return f"Tomorrow, {day:%a %d %b}"
-    return f"{day:%A %d %b %Y}"
+        return _("Tomorrow, %(date)s") % {"date": formats.date_format(day, "D j M")}
+    return formats.date_format(day, "l j M Y")
+
+
+# Any Monday: weekday names in the active language come from formatting its week's dates.
+A_MONDAY = datetime.date(2024, 1, 1)
 
 
 class TokenForm(forms.Form):
@@ -25,28 +35,29 @@ class TokenForm(forms.Form):
 
     The field names are a contract: bench/ posts them as they are. Only parsing happens
     here (which department, which date); whether a token may be issued for that
-    department on that date is decided by services.issue_token.
+    department on that date is decided by services.issue_token. Names, dates and
+    categories are in the active language (the page's).
     """
 
     department = forms.ChoiceField(
-        label="Department",
+        label=_lazy("Department"),
         error_messages={
-            "required": "Choose a department.",
-            "invalid_choice": "Choose a department from the list.",
+            "required": _lazy("Choose a department."),
+            "invalid_choice": _lazy("Choose a department from the list."),
         },
     )
     patient_name = forms.CharField(
-        label="Patient's name",
+        label=_lazy("Patient's name"),
         # No max_length validator: the service refuses an over-long name with its own
         # message; the attribute only stops a kiosk user typing past it.
         widget=forms.TextInput(
             attrs={"maxlength": MAX_NAME_LENGTH, "autocomplete": "name", "autofocus": True}
         ),
         strip=False,
-        error_messages={"required": "Enter the patient's name."},
+        error_messages={"required": _lazy("Enter the patient's name.")},
     )
     mobile = forms.CharField(
-        label="Mobile number (optional)",
+        label=_lazy("Mobile number (optional)"),
         required=False,
         widget=forms.TextInput(
             attrs={"maxlength": 30, "inputmode": "tel", "autocomplete": "tel", "type": "tel"}
@@ -54,15 +65,15 @@ class TokenForm(forms.Form):
     )
     # Optional: no choice (or General) is a general token. Emergency is not offered here.
     category = forms.ChoiceField(
-        label="Category",
+        label=_lazy("Category"),
         required=False,
-        error_messages={"invalid_choice": "Choose a category from the list."},
+        error_messages={"invalid_choice": _lazy("Choose a category from the list.")},
     )
     service_date = forms.DateField(
-        label="Date of visit",
+        label=_lazy("Date of visit"),
         required=False,
         input_formats=["%Y-%m-%d"],
-        error_messages={"invalid": "Choose a date from the list (YYYY-MM-DD)."},
+        error_messages={"invalid": _lazy("Choose a date from the list (YYYY-MM-DD).")},
         widget=forms.Select,
     )
 
@@ -70,23 +81,47 @@ class TokenForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.today = today
         self.departments = departments
-        self.fields["department"].choices = [("", "Choose a department…")] + [
-            (d.slug, d.name) for d in departments
+        self.fields["department"].choices = [("", _("Choose a department…"))] + [
+            (d.slug, localized(d)) for d in departments
         ]
         self.categories = list(PriorityCategory.objects.filter(is_active=True, at_kiosk=True))
-        self.fields["category"].choices = [("", "General")] + [
-            (str(c.pk), c.label)
-            for c in self.categories
-            if c.rule != c.Rule.ALWAYS_FIRST and not c.means_general
+        self.fields["category"].choices = [("", _("General"))] + [
+            (str(c.pk), c.label) for c in self.offered_categories
         ]
 
     @property
+    def offered_categories(self) -> list[PriorityCategory]:
+        """The categories a patient may choose (all but "always first" and General)."""
+        return [c for c in self.categories if c.rule != c.Rule.ALWAYS_FIRST and not c.means_general]
+
+    @property
     def proof_notes(self) -> list[str]:
-        return [f"{c.name}: {c.proof_note}" for c in self.categories if c.proof_note]
+        return [
+            f"{localized(c)}: {localized(c, 'proof_note')}" for c in self.categories if c.proof_note
+        ]
 
     def clean_category(self) -> PriorityCategory | None:
         chosen = self.cleaned_data.get("category")
         return next((c for c in self.categories if str(c.pk) == chosen), None)
+
+    @cached_property
+    def department_options(self) -> list[dict]:
+        """Each department with what to say when it is closed today ("Closed today —
+        tokens for Monday"; "" when open), for the list and static/js/kiosk.js."""
+        return [
+            {
+                "department": d,
+                "slug": d.slug,
+                "name": localized(d),
+                "closed_today": closed_today_text(d, self.today),
+                "open_days": ", ".join(
+                    formats.date_format(A_MONDAY + datetime.timedelta(days=i), "D")
+                    for i in range(7)
+                    if d.is_open_on_weekday(i)
+                ),
+            }
+            for d in self.departments
+        ]
 
     @cached_property
     def date_options(self) -> list[dict]:
@@ -102,6 +137,7 @@ class TokenForm(forms.Form):
             {
                 "value": day.isoformat(),
                 "label": date_label(day, today),
+                "name": day_name(day, today),
                 "departments": " ".join(slugs),
             }
             for day, slugs in sorted(open_on.items())

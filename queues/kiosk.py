@@ -19,6 +19,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_noop
 from django.views.decorators.cache import never_cache
 
 from hospital.clientip import client_ip
@@ -32,11 +35,11 @@ logger = logging.getLogger(__name__)
 CLIENT_COOKIE = "opdq_client"
 KIOSK_COOKIE = "opdq_kiosk"
 TEN_YEARS = 10 * 365 * 24 * 60 * 60
-LIMITED = (
+LIMITED = gettext_noop(
     "This device has taken as many tokens as we give one device for now. "
     "Please ask at the reception desk, or try again later."
 )
-MOBILE_LIMITED = (
+MOBILE_LIMITED = gettext_noop(
     "This mobile number has been given as many tokens as we allow for now. "
     "Please ask at the reception desk."
 )
@@ -60,7 +63,7 @@ def token_refusal(request, mobile: str) -> str:
     except InvalidMobile:
         mobile = ""  # issue_token refuses it with its own message
     if mobile and over_limit(request, "tokens-mobile", mobile, "TOKEN_LIMIT_PER_MOBILE"):
-        return MOBILE_LIMITED
+        return _(MOBILE_LIMITED)
     if registered_kiosk(request) is not None:
         return ""
     address = client_ip(request)
@@ -69,7 +72,7 @@ def token_refusal(request, mobile: str) -> str:
     per_address = over_limit(request, "tokens-address", address, "TOKEN_LIMIT_PER_ADDRESS")
     if per_client or per_address:
         logger.info("Token limit reached for a client at %s", address)
-        return LIMITED
+        return _(LIMITED)
     return ""
 
 
@@ -85,10 +88,10 @@ def remember_client(request, response):
 
 class KioskForm(forms.Form):
     name = forms.CharField(
-        label="Name of this kiosk",
+        label=_lazy("Name of this kiosk"),
         max_length=100,
-        help_text="Where it stands, e.g. “OPD entrance 1”.",
-        error_messages={"required": "Give the kiosk a name staff will recognise."},
+        help_text=_lazy("Where it stands, e.g. “OPD entrance 1”."),
+        error_messages={"required": _lazy("Give the kiosk a name staff will recognise.")},
     )
 
 
@@ -108,7 +111,9 @@ def register_kiosk(request):
             registered_at=timezone.now(),
         )
         logger.info("User %s registered kiosk %s (%s)", request.user.pk, device.pk, device.name)
-        messages.success(request, f"This browser is now the kiosk “{device.name}”.")
+        messages.success(
+            request, _("This browser is now the kiosk “%(name)s”.") % {"name": device.name}
+        )
         response = redirect("register_kiosk")
         response.set_cookie(
             KIOSK_COOKIE, key, max_age=TEN_YEARS, httponly=True, samesite="Lax",

@@ -442,3 +442,44 @@ class KioskDevice(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PrintJob(models.Model):
+    """A slip sent to a kiosk's network ESC/POS printer by the worker (queues.printing).
+
+    The token is committed before its print job is queued, so a printer that is off or
+    out of paper never loses a token: the job is marked failed, the kiosk says so, and
+    the patient shows the screen at the desk."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to print"
+        PRINTED = "printed", "Printed"
+        FAILED = "failed", "Failed"
+
+    token = models.ForeignKey(Token, on_delete=models.CASCADE, related_name="print_jobs")
+    kiosk = models.ForeignKey(
+        KioskDevice, null=True, on_delete=models.SET_NULL, related_name="print_jobs"
+    )
+    # The printer as it was when the job was queued: an admin's later change does not
+    # send an old job somewhere else.
+    printer_host = models.CharField(max_length=253)
+    printer_port = models.PositiveIntegerField(default=9100)
+    paper_width = models.PositiveSmallIntegerField(
+        choices=KioskDevice.PaperWidth.choices, default=KioskDevice.PaperWidth.MM80
+    )
+    # Where the slip's QR code leads (the visit's page), made from the kiosk's request:
+    # the worker has no request to build an absolute address from.
+    qr_url = models.URLField(max_length=500)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    error = models.CharField(max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField()
+    tried_at = models.DateTimeField(null=True, blank=True)
+    printed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Print {self.token_id} on {self.printer_host}: {self.status}"

@@ -1,12 +1,20 @@
 from django.urls import path
 
-from queues import kiosk, views
+from queues import kiosk, kiosk_views, views
 from queues.views_sms import token_sms_off
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("kiosk/register/", kiosk.register_kiosk, name="register_kiosk"),
+    path("kiosk/", kiosk_views.kiosk_start, name="kiosk"),
+    path("kiosk/departments/<slug:slug>/", kiosk_views.kiosk_department, name="kiosk_department"),
     path("tokens/<uuid:public_id>/", views.token_detail, name="token_detail"),
+    path("tokens/<uuid:public_id>/slip/", kiosk_views.token_slip, name="token_slip"),
+    path(
+        "tokens/<uuid:public_id>/slip/status/",
+        kiosk_views.token_print_status,
+        name="token_print_status",
+    ),
     path("visits/<uuid:public_id>/", views.visit_detail, name="visit_detail"),
     path("tokens/<uuid:public_id>/sms-off/", token_sms_off, name="token_sms_off"),
     path("progress/", views.progress, name="progress"),
