@@ -5,10 +5,12 @@ per client address and per address asked about, and a limited request looks the 
 
 import logging
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordResetForm
 from django.http import HttpResponseRedirect
 from django.template import loader
+from django.utils import translation
 from django_q.tasks import async_task
 
 from appointments import notify
@@ -31,16 +33,20 @@ class OutboxPasswordResetForm(PasswordResetForm):
         notify.queue_email(to_email, subject, body, purpose="password_reset", secret=True)
 
 
-def send_reset_link(email: str, domain: str, use_https: bool) -> None:
-    """The worker's half: e-mail a reset link if an active account has `email`."""
+def send_reset_link(email: str, domain: str, use_https: bool, language: str = "") -> None:
+    """The worker's half: e-mail a reset link if an active account has `email`, in the
+    language the request was made in (one of the staff languages, else the default)."""
+    if language not in settings.STAFF_LANGUAGES:
+        language = settings.LANGUAGE_CODE
     form = OutboxPasswordResetForm({"email": email})
     if form.is_valid():
-        form.save(
-            domain_override=domain,
-            use_https=use_https,
-            subject_template_name="registration/password_reset_subject.txt",
-            email_template_name="registration/password_reset_email.html",
-        )
+        with translation.override(language):
+            form.save(
+                domain_override=domain,
+                use_https=use_https,
+                subject_template_name="registration/password_reset_subject.txt",
+                email_template_name="registration/password_reset_email.html",
+            )
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -62,6 +68,7 @@ class PasswordResetView(auth_views.PasswordResetView):
                 email,
                 request.get_host(),
                 request.is_secure(),
+                (translation.get_language() or "").split("-")[0],
                 task_name="password reset",
             )
         return HttpResponseRedirect(self.get_success_url())

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext as _
 
 from hospital.phones import InvalidMobile, normalize_mobile
 
@@ -18,5 +19,5 @@ class MobileField(forms.CharField):
         except InvalidMobile as exc:
             raise forms.ValidationError(str(exc)) from None
         if self.required and not mobile:
-            raise forms.ValidationError("Enter the patient's mobile number.")
+            raise forms.ValidationError(_("Enter the patient's mobile number."))
         return mobile

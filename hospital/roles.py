@@ -10,6 +10,7 @@ import functools
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 from hospital.models import Roles, is_counter_staff, is_doctor
@@ -37,7 +38,7 @@ def return_path(request) -> str:
     return full if len(full) <= MAX_RETURN_LENGTH else request.path[:MAX_RETURN_LENGTH]
 
 
-def role_required(has_role, refusal: str):
+def role_required(has_role, refusal):
     """A view decorator: anonymous -> the login page; signed in without the role -> 403
     with `refusal` as the reason. Staff pages show patients' details, so no browser or
     proxy may keep a copy (Cache-Control: no-store)."""
@@ -57,8 +58,9 @@ def role_required(has_role, refusal: str):
     return decorator
 
 
-reception_required = role_required(is_receptionist, "This page is for the reception desk.")
-doctor_required = role_required(is_doctor, "This page is for doctors.")
+# Lazy: the refusal is shown on the 403 page in the language of the request.
+reception_required = role_required(is_receptionist, _("This page is for the reception desk."))
+doctor_required = role_required(is_doctor, _("This page is for doctors."))
 counter_required = role_required(
-    is_counter_staff, "This page is for the staff of a service counter."
+    is_counter_staff, _("This page is for the staff of a service counter.")
 )

@@ -19,6 +19,8 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django_otp import DEVICE_ID_SESSION_KEY, user_has_device
 from django_otp import login as otp_login
@@ -33,18 +35,18 @@ CODE = re.compile(r"^[0-9]{6}$")
 
 class CodeForm(forms.Form):
     code = forms.CharField(
-        label="6-digit code from your authenticator app",
+        label=_("6-digit code from your authenticator app"),
         max_length=20,
         widget=forms.TextInput(
             attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True}
         ),
-        error_messages={"required": "Enter the 6-digit code."},
+        error_messages={"required": _("Enter the 6-digit code.")},
     )
 
     def clean_code(self) -> str:
         code = re.sub(r"\s", "", self.cleaned_data["code"])
         if not CODE.match(code):
-            raise forms.ValidationError("Enter the 6 digits your app shows, e.g. 123456.")
+            raise forms.ValidationError(gettext("Enter the 6 digits your app shows, e.g. 123456."))
         return code
 
 
@@ -83,7 +85,9 @@ def verify_view(request):
     if request.method == "POST" and form.is_valid():
         if verify(request, device, form.cleaned_data["code"]):
             return redirect(safe_next(request, settings.LOGIN_REDIRECT_URL))
-        form.add_error("code", "That code is not right, or has expired. Try the current one.")
+        form.add_error(
+            "code", gettext("That code is not right, or has expired. Try the current one.")
+        )
     return render(
         request,
         "registration/two_factor_verify.html",
@@ -93,7 +97,7 @@ def verify_view(request):
 
 def qr_svg(url: str) -> str:
     return segno.make(url, error="m").svg_inline(
-        scale=5, omitsize=True, title="QR code for your authenticator app"
+        scale=5, omitsize=True, title=gettext("QR code for your authenticator app")
     )
 
 
@@ -109,9 +113,9 @@ def setup_view(request):
             if verify(request, device, form.cleaned_data["code"]):
                 TOTPDevice.objects.filter(user=user).delete()
                 logger.info("User %s turned two-step sign-in off", user.pk)
-                messages.success(request, "Two-step sign-in is off.")
+                messages.success(request, gettext("Two-step sign-in is off."))
                 return redirect("two_factor_setup")
-            form.add_error("code", "That code is not right, or has expired.")
+            form.add_error("code", gettext("That code is not right, or has expired."))
         return render(request, "registration/two_factor_setup.html", {"on": True, "form": form})
 
     # The device waits unconfirmed until a code proves the app holds its key.
@@ -123,9 +127,13 @@ def setup_view(request):
             pending.confirmed = True
             pending.save(update_fields=["confirmed"])
             logger.info("User %s turned two-step sign-in on", user.pk)
-            messages.success(request, "Two-step sign-in is on. You will be asked for a code.")
+            messages.success(
+                request, gettext("Two-step sign-in is on. You will be asked for a code.")
+            )
             return redirect(safe_next(request, reverse("two_factor_setup")))
-        form.add_error("code", "That code is not right. Check the app's clock and try again.")
+        form.add_error(
+            "code", gettext("That code is not right. Check the app's clock and try again.")
+        )
     return render(
         request,
         "registration/two_factor_setup.html",
@@ -180,6 +188,8 @@ class SecondFactorMiddleware:
             if admin_requires_second_factor(user):
                 # An admin's account opens every page, not only the admin site: with the
                 # requirement on, it opens none until its second step is set up.
-                messages.warning(request, "Your account needs two-step sign-in: set it up first.")
+                messages.warning(
+                    request, gettext("Your account needs two-step sign-in: set it up first.")
+                )
                 return redirect(f"{reverse('two_factor_setup')}?{query}")
         return self.get_response(request)

@@ -1,5 +1,7 @@
 """Who may watch the supervisor board: hospital admins and supervisors."""
 
+from django.utils.translation import gettext_lazy as _
+
 from hospital.models import Roles
 from hospital.roles import role_required
 
@@ -15,5 +17,5 @@ def is_supervisor(user) -> bool:
 
 
 supervisor_required = role_required(
-    is_supervisor, "This page is for hospital admins and supervisors."
+    is_supervisor, _("This page is for hospital admins and supervisors.")
 )

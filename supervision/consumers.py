@@ -12,8 +12,11 @@ import asyncio
 import json
 import logging
 import time
+from types import SimpleNamespace
 
 from channels.db import database_sync_to_async
+from django.conf import settings
+from django.utils import translation
 
 from hospital.models import Department
 from queues.broadcast import department_group
@@ -43,9 +46,24 @@ def active_department_ids() -> list[int]:
     return list(Department.objects.filter(is_active=True).values_list("pk", flat=True))
 
 
+def socket_language(scope) -> str:
+    """The language the board's page was rendered in, found as LocaleMiddleware found it
+    (the language cookie, then the browser's Accept-Language), so pushed redraws match."""
+    headers = dict(scope.get("headers") or [])
+    request = SimpleNamespace(
+        COOKIES=scope.get("cookies", {}),
+        META={"HTTP_ACCEPT_LANGUAGE": headers.get(b"accept-language", b"").decode("latin-1")},
+    )
+    try:
+        return translation.get_language_from_request(request)
+    except Exception:  # a malformed header: the default, never a closed board
+        return settings.LANGUAGE_CODE
+
+
 @database_sync_to_async
-def board_text(csrf_token: str) -> str:
-    return json.dumps(board_message(csrf_token))
+def board_text(csrf_token: str, language: str = "") -> str:
+    with translation.override(language or settings.LANGUAGE_CODE):
+        return json.dumps(board_message(csrf_token))
 
 
 class SupervisorConsumer(LiveConsumer):
@@ -58,6 +76,7 @@ class SupervisorConsumer(LiveConsumer):
             await self.close()  # before accept: the handshake is refused (HTTP 403)
             return
         self.csrf_token = self.scope.get("cookies", {}).get("csrftoken", "")
+        self.language = socket_language(self.scope)
         self.group_name = BOARD_GROUP
         await self.join_group()
         await self.accept()
@@ -91,7 +110,7 @@ class SupervisorConsumer(LiveConsumer):
 
     async def send_state(self) -> None:
         self.last_sent = time.monotonic()
-        await self.send(text_data=await board_text(self.csrf_token))
+        await self.send(text_data=await board_text(self.csrf_token, self.language))
 
     async def receive(self, text_data=None, bytes_data=None):
         kind = parse_request(text_data).get("type")

@@ -13,6 +13,7 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from hospital.clock import day_start, local_today
+from hospital.languages import localized
 from hospital.models import Counter, Department, Doctor
 from queues.models import Token
 
@@ -39,8 +40,12 @@ class DepartmentFigures:
     desks_on_duty: int = 0
     desks_paused: int = 0
     desks_idle: int = 0
-    # Filled by supervision.services.judge: why the tile is red, in words.
+    # The name in the page's language (English if none was given).
+    local_name: str = ""
+    # Filled by supervision.services.judged_figures: why the tile is red, in words; in
+    # English for the alert's record, and in the page's language for the tile.
     reasons: list[str] = field(default_factory=list)
+    reasons_shown: list[str] = field(default_factory=list)
 
     @property
     def over_threshold(self) -> bool:
@@ -49,6 +54,14 @@ class DepartmentFigures:
     @property
     def reason_text(self) -> str:
         return "; ".join(self.reasons)
+
+    @property
+    def reason_shown(self) -> str:
+        return "; ".join(self.reasons_shown or self.reasons)
+
+    @property
+    def shown_name(self) -> str:
+        return self.local_name or self.name
 
 
 def _minutes(delta: datetime.timedelta) -> int:
@@ -66,7 +79,12 @@ def department_figures(now: datetime.datetime | None = None) -> list[DepartmentF
     departments = list(Department.objects.filter(is_active=True).order_by("kind", "name"))
     figures = {
         d.pk: DepartmentFigures(
-            department_id=d.pk, name=d.name, code=d.code, slug=d.slug, is_service=d.is_service
+            department_id=d.pk,
+            name=d.name,
+            local_name=localized(d),
+            code=d.code,
+            slug=d.slug,
+            is_service=d.is_service,
         )
         for d in departments
     }

@@ -18,6 +18,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from appointments.notify import queue_email, queue_sms
 from hospital.phones import InvalidMobile, normalize_mobile
@@ -37,19 +38,32 @@ class SupervisionError(Exception):
     """A refusal a person can read."""
 
 
-def reasons_over(figures: DepartmentFigures, threshold: Threshold | None) -> list[str]:
-    """Why the department is over its threshold, in words; empty when it is not."""
+LONGEST_WAIT = gettext_noop("Longest wait %(minutes)s min (over %(limit)s)")
+TOO_MANY_WAITING = gettext_noop("%(waiting)s waiting (more than %(limit)s)")
+
+
+def threshold_reasons(
+    figures: DepartmentFigures, threshold: Threshold | None
+) -> list[tuple[str, dict]]:
+    """Why the department is over its threshold, as (message, its figures); empty when it
+    is not. Kept untranslated so the alert's record stays in one language."""
     if threshold is None or not threshold.is_active:
         return []
     reasons = []
     limit = threshold.max_longest_wait_minutes
     longest = figures.longest_wait_minutes
     if limit is not None and longest is not None and longest > limit:
-        reasons.append(f"Longest wait {longest} min (over {limit})")
+        reasons.append((LONGEST_WAIT, {"minutes": longest, "limit": limit}))
     limit = threshold.max_waiting
     if limit is not None and figures.waiting > limit:
-        reasons.append(f"{figures.waiting} waiting (more than {limit})")
+        reasons.append((TOO_MANY_WAITING, {"waiting": figures.waiting, "limit": limit}))
     return reasons
+
+
+def reasons_over(figures: DepartmentFigures, threshold: Threshold | None) -> list[str]:
+    """Why the department is over its threshold, in English words (the alert's record and
+    the duty manager's message); empty when it is not."""
+    return [message % values for message, values in threshold_reasons(figures, threshold)]
 
 
 def judged_figures(now: datetime.datetime | None = None) -> list[DepartmentFigures]:
@@ -57,7 +71,10 @@ def judged_figures(now: datetime.datetime | None = None) -> list[DepartmentFigur
     figures = department_figures(now)
     thresholds = {t.department_id: t for t in Threshold.objects.filter(is_active=True)}
     for f in figures:
-        f.reasons = reasons_over(f, thresholds.get(f.department_id))
+        found = threshold_reasons(f, thresholds.get(f.department_id))
+        f.reasons = [message % values for message, values in found]
+        # The tile says it in the page's language.
+        f.reasons_shown = [gettext(message) % values for message, values in found]
     return figures
 
 
@@ -150,14 +167,14 @@ def acknowledge(alert: Alert, actor, *, now: datetime.datetime | None = None) ->
     """Record that `actor` has seen the alert (who and when, once)."""
     now = now or timezone.now()
     if not is_supervisor(actor):
-        raise SupervisionError("Only hospital admins and supervisors acknowledge alerts.")
+        raise SupervisionError(gettext("Only hospital admins and supervisors acknowledge alerts."))
     with transaction.atomic():
         # A compare-and-swap: of two supervisors clicking at once, the first is recorded.
         done = Alert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
             acknowledged_at=now, acknowledged_by=actor
         )
         if not done:
-            raise SupervisionError("This alert was already acknowledged.")
+            raise SupervisionError(gettext("This alert was already acknowledged."))
         board_changed()
     logger.info("Supervisor alert %s acknowledged by %s", alert.pk, actor.get_username())
     alert.refresh_from_db()

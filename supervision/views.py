@@ -1,7 +1,9 @@
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
+from hospital.languages import localized
 from supervision import services
 from supervision.access import supervisor_required
 from supervision.board import board_context
@@ -22,5 +24,9 @@ def acknowledge(request, pk: int):
     except services.SupervisionError as exc:
         messages.info(request, str(exc))
     else:
-        messages.success(request, f"Alert for {alert.department} acknowledged.")
+        messages.success(
+            request,
+            gettext("Alert for %(department)s acknowledged.")
+            % {"department": localized(alert.department)},
+        )
     return redirect("supervisor_board")
