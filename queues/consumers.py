@@ -30,7 +30,7 @@ from hospital.models import Department, is_counter_staff, is_doctor
 from hospital.two_factor import second_step_passed
 from queues.broadcast import department_group
 from queues.state import public_state
-from queues.terminal import counter_panel_message, doctor_panel_message
+from queues.terminal import counter_panel_message, doctor_panel_message, socket_language
 
 logger = logging.getLogger(__name__)
 
@@ -252,13 +252,13 @@ def counter_staff_of(user, session):
 
 
 @database_sync_to_async
-def doctor_panel_text(doctor_id: int, csrf_token: str) -> str:
-    return json.dumps(doctor_panel_message(doctor_id, csrf_token))
+def doctor_panel_text(doctor_id: int, csrf_token: str, language: str) -> str:
+    return json.dumps(doctor_panel_message(doctor_id, csrf_token, language))
 
 
 @database_sync_to_async
-def counter_panel_text(staff_id: int, csrf_token: str) -> str:
-    return json.dumps(counter_panel_message(staff_id, csrf_token))
+def counter_panel_text(staff_id: int, csrf_token: str, language: str) -> str:
+    return json.dumps(counter_panel_message(staff_id, csrf_token, language))
 
 
 class TerminalConsumer(LiveConsumer):
@@ -281,6 +281,8 @@ class TerminalConsumer(LiveConsumer):
         # The panel's buttons are forms; they carry the CSRF secret from the page's own
         # cookie, which the CSRF middleware accepts as the form token.
         self.csrf_token = self.scope.get("cookies", {}).get("csrftoken", "")
+        # The panel in the page's language (a Hindi terminal stays Hindi on every push).
+        self.language = socket_language(self.scope)
         self.group_name = department_group(desk.department_id)
         await self.join_group()
         await self.accept()
@@ -302,7 +304,7 @@ class DoctorConsumer(TerminalConsumer):
         return await doctor_of(user, session)
 
     async def panel_text(self) -> str:
-        return await doctor_panel_text(self.desk_id, self.csrf_token)
+        return await doctor_panel_text(self.desk_id, self.csrf_token, self.language)
 
 
 class CounterConsumer(TerminalConsumer):
@@ -314,4 +316,4 @@ class CounterConsumer(TerminalConsumer):
         return await counter_staff_of(user, session)
 
     async def panel_text(self) -> str:
-        return await counter_panel_text(self.desk_id, self.csrf_token)
+        return await counter_panel_text(self.desk_id, self.csrf_token, self.language)

@@ -162,7 +162,7 @@ def first_error(form: forms.Form) -> str:
     """A form's first message, for a terminal's message line."""
     for errors in form.errors.values():
         return str(errors[0])
-    return "Check the form and try again."
+    return _("Check the form and try again.")
 
 
 class SendOnForm(forms.Form):
@@ -191,13 +191,13 @@ class SendOnForm(forms.Form):
         choices: list = [("", "—")]
         if isinstance(desk, Doctor):
             self.destinations[REVIEW] = visits.NextStop(desk.department, doctor=desk)
-            choices.append((REVIEW, "Back to me for review"))
+            choices.append((REVIEW, _("Back to me for review")))
         groups = [
-            ("Service departments", [d for d in departments if d.is_service], "{0.name}"),
+            (_("Service departments"), [d for d in departments if d.is_service], "%s"),
             (
-                "Departments (any doctor)",
+                _("Departments (any doctor)"),
                 [d for d in departments if not d.is_service],
-                "{0.name} (any doctor)",
+                _("%(department)s (any doctor)"),
             ),
         ]
         for label, group, text in groups:
@@ -205,25 +205,30 @@ class SendOnForm(forms.Form):
             for department in group:
                 key = f"department-{department.pk}"
                 self.destinations[key] = visits.NextStop(department)
-                options.append((key, text.format(department)))
+                name = localized(department)
+                options.append((key, text % {"department": name} if text != "%s" else name))
             if options:
                 choices.append((label, options))
         named = []
         for doctor in doctors:
             key = f"doctor-{doctor.pk}"
             self.destinations[key] = visits.NextStop(doctor.department, doctor=doctor)
-            named.append((key, f"{doctor.name} — {doctor.department.name}"))
+            named.append((key, f"{doctor.name} — {localized(doctor.department)}"))
         if named:
-            choices.append(("Doctors", named))
+            choices.append((_("Doctors"), named))
         for i in range(1, SEND_ON_STOPS + 1):
             self.fields[f"stop_{i}"] = forms.ChoiceField(
-                label="Then" if i > 1 else "Send to",
+                # Translators: the second and third of a patient's next stops: "Then: Pharmacy".
+                label=_("Then") if i > 1 else _("Send to"),
                 choices=choices,
                 required=False,
-                error_messages={"invalid_choice": f"Stop {i}: choose a destination from the list."},
+                error_messages={
+                    "invalid_choice": _("Stop %(n)s: choose a destination from the list.")
+                    % {"n": i}
+                },
             )
             self.fields[f"note_{i}"] = forms.CharField(
-                label=f"Note for stop {i} (optional, staff only)",
+                label=_("Note for stop %(n)s (optional, staff only)") % {"n": i},
                 required=False,
                 strip=False,
                 widget=forms.TextInput(attrs={"maxlength": visits.MAX_NOTE_LENGTH}),
@@ -242,12 +247,16 @@ class SendOnForm(forms.Form):
             key, raw_note = data.get(f"stop_{i}") or "", data.get(f"note_{i}") or ""
             if not key:
                 if raw_note.strip():
-                    raise forms.ValidationError(f"Stop {i} has a note but no destination.")
+                    raise forms.ValidationError(
+                        _("Stop %(n)s has a note but no destination.") % {"n": i}
+                    )
                 continue
             try:
                 note = visits.clean_note(raw_note)
             except QueueError as exc:
-                raise forms.ValidationError(f"Stop {i}: {exc}") from None
+                raise forms.ValidationError(
+                    _("Stop %(n)s: %(error)s") % {"n": i, "error": exc}
+                ) from None
             destination = self.destinations[key]
             stops.append(visits.NextStop(destination.department, destination.doctor, note))
         data["stops"] = stops
@@ -258,9 +267,10 @@ def describe_destination(stop: visits.NextStop, desk) -> str:
     """ "Laboratory", "back to you", "Dr. Shah (Cardiology)": for the success message."""
     if stop.doctor is not None:
         if isinstance(desk, Doctor) and stop.doctor.pk == desk.pk:
-            return "back to you"
-        return f"{stop.doctor.name} ({stop.department.name})"
-    return stop.department.name
+            # Translators: in "ORTH-003 completed; sent to Laboratory, then back to you".
+            return _("back to you")
+        return f"{stop.doctor.name} ({localized(stop.department)})"
+    return localized(stop.department)
 
 
 class CounterChoiceForm(forms.Form):
@@ -268,11 +278,11 @@ class CounterChoiceForm(forms.Form):
 
     counter = forms.ModelChoiceField(
         queryset=Counter.objects.none(),
-        label="Your counter",
-        empty_label="Choose a counter…",
+        label=_lazy("Your counter"),
+        empty_label=_lazy("Choose a counter…"),
         error_messages={
-            "required": "Choose a counter.",
-            "invalid_choice": "Choose an open counter of your own department.",
+            "required": _lazy("Choose a counter."),
+            "invalid_choice": _lazy("Choose an open counter of your own department."),
         },
     )
 
@@ -281,7 +291,7 @@ class CounterChoiceForm(forms.Form):
         field = self.fields["counter"]
         field.queryset = Counter.objects.filter(department=staff.department_id, is_active=True)
         field.initial = staff.counter_id
-        field.label_from_instance = lambda counter: counter.name
+        field.label_from_instance = lambda counter: counter.place
 
 
 # --- Stepping away and a patient's category, from a terminal ---------------------------
@@ -289,14 +299,15 @@ class CounterChoiceForm(forms.Form):
 
 class PauseForm(forms.Form):
     reason = forms.ChoiceField(
-        choices=[(r, r.capitalize()) for r in breaks.REASONS] + [("other", "Other…")],
-        error_messages={"required": "Choose why you are pausing.",
-                        "invalid_choice": "Choose why you are pausing."},
+        choices=[(r, r.capitalize()) for r in breaks.REASONS]
+        + [("other", _lazy("Other…"))],
+        error_messages={"required": _lazy("Choose why you are pausing."),
+                        "invalid_choice": _lazy("Choose why you are pausing.")},
     )  # fmt: skip
     other = forms.CharField(required=False, max_length=500)
     back_at = forms.TimeField(
         required=False,
-        error_messages={"invalid": "Enter the time you expect to be back, e.g. 11:30."},
+        error_messages={"invalid": _lazy("Enter the time you expect to be back, e.g. 11:30.")},
     )
 
     def clean(self):
@@ -309,8 +320,8 @@ class PauseForm(forms.Form):
 class LateForm(forms.Form):
     back_at = forms.TimeField(
         error_messages={
-            "required": "Enter the time you expect to start.",
-            "invalid": "Enter the time you expect to start, e.g. 10:30.",
+            "required": _lazy("Enter the time you expect to start."),
+            "invalid": _lazy("Enter the time you expect to start, e.g. 10:30."),
         }
     )
 
@@ -319,9 +330,11 @@ class CategoryForm(forms.Form):
     category = forms.ModelChoiceField(
         queryset=PriorityCategory.objects.filter(is_active=True),
         required=False,  # empty: general
-        error_messages={"invalid_choice": "Choose a category from the list."},
+        error_messages={"invalid_choice": _lazy("Choose a category from the list.")},
     )
-    reason = forms.CharField(max_length=500, error_messages={"required": "Say why it changes."})
+    reason = forms.CharField(
+        max_length=500, error_messages={"required": _lazy("Say why it changes.")}
+    )
 
 
 class NoForm(forms.Form):

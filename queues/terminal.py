@@ -4,12 +4,15 @@ One context builder and one partial template (queues/_desk_panel.html) are share
 pages and their live sockets (/ws/doctor/, /ws/counter/), so both always show the same.
 """
 
+from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import F
+from django.http import HttpRequest
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_lazy
 
 from hospital.clock import local_today
 from hospital.models import Counter, CounterStaff, Department, Doctor
@@ -20,14 +23,29 @@ from queues.services import QueueError
 
 # How the waiting list marks a patient who did not just walk in.
 STOP_MARKS = {
-    VisitStop.Kind.REVIEW: "Review",
-    VisitStop.Kind.REFERRAL: "Referred",
-    VisitStop.Kind.SENT: "Sent on",
+    # Translators: a mark beside a patient sent back to the doctor for review.
+    VisitStop.Kind.REVIEW: gettext_lazy("Review"),
+    # Translators: a mark beside a patient referred by another doctor.
+    VisitStop.Kind.REFERRAL: gettext_lazy("Referred"),
+    # Translators: a mark beside a patient sent here from another stop of their visit.
+    VisitStop.Kind.SENT: gettext_lazy("Sent on"),
+}
+
+# The offered reasons for a pause (queues.breaks.REASONS) in the terminal's language.
+# Translators: reasons a doctor steps away, in lower case: shown in "You are paused:
+# ward round, back about 11:30." and, with a capital, in the terminal's menu.
+PAUSE_REASON_LABELS = {
+    "ward round": gettext_lazy("ward round"),
+    "theatre": gettext_lazy("theatre"),
+    "break": gettext_lazy("break"),
+    "emergency call": gettext_lazy("emergency call"),
 }
 
 
 def minutes_or_dash(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0f} min"
+    if value is None:
+        return "—"
+    return gettext("%(minutes)s min") % {"minutes": f"{value:.0f}"}
 
 
 def skipped_today(department, day) -> list[Token]:
@@ -87,9 +105,18 @@ def paused_text(desk: Desk | None) -> str:
     if desk is None or not desk.is_paused:
         return ""
     back = f"{timezone.localtime(desk.back_at):%H:%M}" if desk.back_at else ""
-    if desk.pause_reason == "starting late":
-        return f"You are starting late{f', at about {back}' if back else ''}."
-    return f"You are paused: {desk.pause_reason}{f', back about {back}' if back else ''}."
+    if desk.pause_reason == breaks.LATE_REASON:
+        if back:
+            return gettext("You are starting late, at about %(time)s.") % {"time": back}
+        return gettext("You are starting late.")
+    # An offered reason in the terminal's language; the person's own words as typed.
+    reason = str(PAUSE_REASON_LABELS.get(desk.pause_reason, desk.pause_reason))
+    if back:
+        return gettext("You are paused: %(reason)s, back about %(time)s.") % {
+            "reason": reason,
+            "time": back,
+        }
+    return gettext("You are paused: %(reason)s.") % {"reason": reason}
 
 
 def panel_context(desk: Desk | None, *, staff: CounterStaff | None = None) -> dict:
@@ -126,7 +153,7 @@ def panel_context(desk: Desk | None, *, staff: CounterStaff | None = None) -> di
             ]
         },  # fmt: skip
         "paused_text": paused_text(desk),
-        "pause_reasons": breaks.REASONS,
+        "pause_reasons": [(r, PAUSE_REASON_LABELS.get(r, r)) for r in breaks.REASONS],
         "categories": list(PriorityCategory.objects.filter(is_active=True)),
         "current": current["token"] if current else None,
         "patient": current,
@@ -179,14 +206,27 @@ def panel_message(kind: str, context: dict, csrf_token: str) -> dict:
     }
 
 
-def doctor_panel_message(doctor_id: int, csrf_token: str) -> dict:
-    doctor = Doctor.objects.select_related("department").get(pk=doctor_id)
-    return panel_message("doctor", panel_context(doctor), csrf_token)
+def socket_language(scope) -> str:
+    """The language a terminal's socket renders its panel in, chosen as LocaleMiddleware
+    chooses the page's (the language cookie, then the browser's Accept-Language), so a
+    push never turns a Hindi terminal English."""
+    request = HttpRequest()
+    request.COOKIES = scope.get("cookies", {})
+    headers = dict(scope.get("headers", []))
+    request.META["HTTP_ACCEPT_LANGUAGE"] = headers.get(b"accept-language", b"").decode("latin-1")
+    return translation.get_language_from_request(request)
 
 
-def counter_panel_message(staff_id: int, csrf_token: str) -> dict:
-    context = counter_panel_context(load_counter_staff(staff_id))
-    message = panel_message("counter", context, csrf_token)
+def doctor_panel_message(doctor_id: int, csrf_token: str, language: str | None = None) -> dict:
+    with translation.override(language or settings.LANGUAGE_CODE):
+        doctor = Doctor.objects.select_related("department").get(pk=doctor_id)
+        return panel_message("doctor", panel_context(doctor), csrf_token)
+
+
+def counter_panel_message(staff_id: int, csrf_token: str, language: str | None = None) -> dict:
+    with translation.override(language or settings.LANGUAGE_CODE):
+        context = counter_panel_context(load_counter_staff(staff_id))
+        message = panel_message("counter", context, csrf_token)
     counter = context["counter"]
     message["counter"] = counter.name if counter else None
     return message
@@ -205,7 +245,7 @@ def choose_counter(staff: CounterStaff, counter: Counter, *, actor) -> CounterSt
             .get(pk=staff.pk)
         )
         if counter.department_id != staff.department_id or not counter.is_active:
-            raise QueueError("Choose an open counter of your own department.")
+            raise QueueError(gettext("Choose an open counter of your own department."))
         previous = staff.counter
         if previous is not None and previous.pk == counter.pk:
             return staff
@@ -213,8 +253,11 @@ def choose_counter(staff: CounterStaff, counter: Counter, *, actor) -> CounterSt
             open_token = reading.open_token_for(previous)
             if open_token is not None:
                 raise QueueError(
-                    f"Finish {open_token.display_number} at {previous.name} first: "
-                    "complete it, or skip it as a no-show."
+                    gettext(
+                        "Finish %(number)s at %(counter)s first: complete it, or skip it "
+                        "as a no-show."
+                    )
+                    % {"number": open_token.display_number, "counter": previous.place}
                 )
         staff.counter = counter
         staff.save(update_fields=["counter"])

@@ -17,7 +17,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from hospital.clock import local_today
@@ -293,6 +293,11 @@ def display(request):
 # and comes back to the terminal with the service's message.
 
 
+def nothing_changed(form) -> str:
+    """A terminal form's refusal: "Nothing was changed." and the form's first error."""
+    return gettext("Nothing was changed. %(error)s") % {"error": first_error(form)}
+
+
 class NoDesk(Exception):
     """The signed-in staff member has no desk to act from (no counter chosen)."""
 
@@ -304,7 +309,7 @@ def doctor_desk(request) -> Doctor:
 def counter_desk(request) -> Counter:
     counter = terminal.counter_of(request.user.counter_staff)
     if counter is None:
-        raise NoDesk("Choose the counter you work at first.")
+        raise NoDesk(gettext("Choose the counter you work at first."))
     return counter
 
 
@@ -327,9 +332,10 @@ def counter_terminal(request):
     return render(request, "queues/counter.html", terminal.counter_panel_context(staff))
 
 
-def _token_action(terminal_name: str, service, success: str):
+def _token_action(terminal_name: str, service, success):
     """A POST-only terminal button: run `service` on the token from the user's desk and
-    go back to the terminal with its message."""
+    go back to the terminal with its message (`success`, a lazy translation with
+    %(number)s for the token's number, said in the staff member's language)."""
     guard, desk_of = TERMINALS[terminal_name]
 
     @require_POST
@@ -341,7 +347,7 @@ def _token_action(terminal_name: str, service, success: str):
         except (QueueError, NoDesk) as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, success.format(token=token))
+            messages.success(request, str(success) % {"number": token.display_number})
         return redirect(terminal_name)
 
     action.__name__ = service.__name__
@@ -359,7 +365,11 @@ def _call_next(terminal_name: str):
         except (QueueError, NoDesk) as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, f"Called {token.display_number} — {token.patient_name}.")
+            messages.success(
+                request,
+                gettext("Called %(number)s — %(name)s.")
+                % {"number": token.display_number, "name": token.patient_name},
+            )
         return redirect(terminal_name)
 
     return call_next
@@ -368,9 +378,13 @@ def _call_next(terminal_name: str):
 def completed_message(token: Token, stops: list, desk) -> str:
     """ "ORTH-003 completed; sent to Laboratory, then back to you, then Pharmacy." """
     if not stops:
-        return f"{token.display_number} completed."
-    where = ", then ".join(describe_destination(stop, desk) for stop in stops)
-    return f"{token.display_number} completed; sent to {where}."
+        return gettext("%(number)s completed.") % {"number": token.display_number}
+    # Translators: joins the stops a patient is sent to: "Laboratory, then Pharmacy".
+    where = gettext(", then ").join(describe_destination(stop, desk) for stop in stops)
+    return gettext("%(number)s completed; sent to %(stops)s.") % {
+        "number": token.display_number,
+        "stops": where,
+    }
 
 
 def _complete(terminal_name: str):
@@ -389,7 +403,7 @@ def _complete(terminal_name: str):
             return redirect(terminal_name)
         form = SendOnForm(request.POST, desk=desk)
         if not form.is_valid():
-            messages.error(request, f"Nothing was changed. {first_error(form)}")
+            messages.error(request, nothing_changed(form))
             return redirect(terminal_name)
         stops = form.cleaned_data["stops"]
         try:
@@ -407,34 +421,34 @@ doctor_call_next = _call_next("doctor_terminal")
 doctor_start = _token_action(
     "doctor_terminal",
     services.start_consultation,
-    "Consultation with {token.display_number} started.",
+    gettext_lazy("Consultation with %(number)s started."),
 )
 doctor_complete = _complete("doctor_terminal")
 doctor_skip = _token_action(
     "doctor_terminal",
     services.skip_token,
-    "{token.display_number} skipped as a no-show; you can recall it today.",
+    gettext_lazy("%(number)s skipped as a no-show; you can recall it today."),
 )
 doctor_recall = _token_action(
     "doctor_terminal",
     services.recall_token,
-    "{token.display_number} recalled to the front of the queue.",
+    gettext_lazy("%(number)s recalled to the front of the queue."),
 )
 
 counter_call_next = _call_next("counter_terminal")
 counter_start = _token_action(
-    "counter_terminal", services.start_consultation, "Serving {token.display_number}."
+    "counter_terminal", services.start_consultation, gettext_lazy("Serving %(number)s.")
 )
 counter_complete = _complete("counter_terminal")
 counter_skip = _token_action(
     "counter_terminal",
     services.skip_token,
-    "{token.display_number} skipped as a no-show; you can recall it today.",
+    gettext_lazy("%(number)s skipped as a no-show; you can recall it today."),
 )
 counter_recall = _token_action(
     "counter_terminal",
     services.recall_token,
-    "{token.display_number} recalled to the front of the queue.",
+    gettext_lazy("%(number)s recalled to the front of the queue."),
 )
 
 
@@ -452,7 +466,7 @@ def _desk_form_action(terminal_name: str, form_class, act):
     def action(request):
         form = form_class(request.POST)
         if not form.is_valid():
-            messages.error(request, f"Nothing was changed. {first_error(form)}")
+            messages.error(request, nothing_changed(form))
             return redirect(terminal_name)
         try:
             message = act(desk_of(request), form.cleaned_data, request)
@@ -467,17 +481,19 @@ def _desk_form_action(terminal_name: str, form_class, act):
 
 def _pause(desk, data, request) -> str:
     breaks.pause(desk, reason=data["reason"], back_at=data["back_at"], actor=request.user)
-    return "You are paused. Your patients wait; press Resume when you are back."
+    return gettext("You are paused. Your patients wait; press Resume when you are back.")
 
 
 def _late(desk, data, request) -> str:
     breaks.late_start(desk, back_at=data["back_at"], actor=request.user)
-    return f"Patients are told you start at about {data['back_at']:%H:%M}."
+    return gettext("Patients are told you start at about %(time)s.") % {
+        "time": f"{data['back_at']:%H:%M}"
+    }
 
 
 def _resume(desk, data, request) -> str:
     breaks.resume(desk, actor=request.user)
-    return "Welcome back. You can call patients again."
+    return gettext("Welcome back. You can call patients again.")
 
 
 def _call_again(terminal_name: str):
@@ -490,12 +506,18 @@ def _call_again(terminal_name: str):
         try:
             desk = desk_of(request)
             if token.server != desk:
-                raise QueueError(f"{token.display_number} is not your patient.")
+                raise QueueError(
+                    gettext("%(number)s is not your patient.") % {"number": token.display_number}
+                )
             token = services.announce_again(token, actor=request.user)
         except (QueueError, NoDesk) as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, f"{token.display_number} is announced again on the display.")
+            messages.success(
+                request,
+                gettext("%(number)s is announced again on the display.")
+                % {"number": token.display_number},
+            )
         return redirect(terminal_name)
 
     return call_again
@@ -510,20 +532,27 @@ def _change_category(terminal_name: str):
         token = get_object_or_404(Token.objects.select_related("department"), public_id=public_id)
         form = CategoryForm(request.POST)
         if not form.is_valid():
-            messages.error(request, f"Nothing was changed. {first_error(form)}")
+            messages.error(request, nothing_changed(form))
             return redirect(terminal_name)
         category = form.cleaned_data["category"]
         try:
             if token.department_id != desk_of(request).department_id:
-                raise QueueError(f"{token.display_number} is not in your department's queue.")
+                raise QueueError(
+                    gettext("%(number)s is not in your department's queue.")
+                    % {"number": token.display_number}
+                )
             token = services.change_category(
                 token, category, actor=request.user, reason=form.cleaned_data["reason"]
             )
         except (QueueError, NoDesk) as exc:
             messages.error(request, str(exc))
         else:
-            shown = category.label if category else "General"
-            messages.success(request, f"{token.display_number} is now {shown}.")
+            shown = category.label if category else gettext("General")
+            messages.success(
+                request,
+                gettext("%(number)s is now %(category)s.")
+                % {"number": token.display_number, "category": shown},
+            )
         return redirect(terminal_name)
 
     return change_category
@@ -556,7 +585,9 @@ def counter_choose(request):
     except QueueError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"You now work at {counter.name}.")
+        messages.success(
+            request, gettext("You now work at %(counter)s.") % {"counter": counter.place}
+        )
     return redirect("counter_terminal")
 
 
@@ -568,8 +599,8 @@ class StaffAuthenticationForm(AuthenticationForm):
     the username exists or the account is disabled."""
 
     error_messages = {
-        "invalid_login": "Invalid credentials",
-        "inactive": "Invalid credentials",
+        "invalid_login": gettext_lazy("Invalid credentials"),
+        "inactive": gettext_lazy("Invalid credentials"),
     }
 
 

@@ -77,3 +77,34 @@ def test_a_finished_visit_says_so(client, orth, dr_rao):
 
 def test_an_unknown_visit_is_not_found(client, db):
     assert client.get(reverse("visit_detail", args=[uuid.uuid4()])).status_code == 404
+
+
+# --- In the patient's language (issue 15) -----------------------------------------------
+
+
+def test_a_tamil_visit_names_the_counter_and_departments_in_tamil(
+    client, orth, dr_rao, lab, lab_counter, lab_tech
+):
+    lab.name_ta, lab_counter.name_ta, orth.name_ta = "ஆய்வகம்", "கவுண்டர் 1", "எலும்பியல்"
+    lab.save()
+    lab_counter.save()
+    orth.save()
+    token = services.issue_token(orth, "Kavya S", language="ta", now=at(WEDNESDAY, 8))
+    services.call_next(dr_rao, now=at(WEDNESDAY, 9))
+    services.start_consultation(dr_rao, token, now=at(WEDNESDAY, 9))
+    services.complete_token(dr_rao, token, now=at(WEDNESDAY, 9, 10), send_on=[NextStop(lab)])
+    services.call_next(lab_counter, actor=lab_tech.user, now=NOW)
+    response = client.get(reverse("visit_detail", args=[token.visit.public_id]))
+    assert '<html lang="ta"' in page_text(response)
+    text = words(response)
+    # The next stop's token keeps the language chosen at the kiosk.
+    assert "LAB-001" in text and "ஆய்வகம்" in text
+    turn = text.split("It's your turn — ")[2]  # after the title's
+    assert turn.startswith("கவுண்டர் 1")
+    stops = text[text.index("Your visit today") :]
+    assert "எலும்பியல் ORTH-001" in stops
+    # Switched to English by the patient: the English names.
+    english = words(
+        client.get(reverse("visit_detail", args=[token.visit.public_id]), {"lang": "en"})
+    )
+    assert "It's your turn — Counter 1" in english and "Laboratory" in english
