@@ -10,10 +10,12 @@ import datetime
 
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.dates import WEEKDAYS_ABBR
+from django.utils.translation import gettext, gettext_lazy
 
 from hospital.clock import local_today
-from hospital.languages import patient_language
+from hospital.languages import localized, patient_language
 from hospital.models import Counter, Department, Doctor, is_counter_staff, is_doctor
 from hospital.phones import InvalidMobile, normalize_mobile
 from hospital.text import InvalidText, clean_patient_name, clean_text
@@ -26,7 +28,25 @@ CALL_NEXT_ATTEMPTS = 50
 
 
 class QueueError(Exception):
-    """A request the queue refuses; the message is shown to the person as it is."""
+    """A request the queue refuses; the message is shown to the person as it is (made
+    with gettext when raised, so it is in the language of whoever asked)."""
+
+
+# "closed on Sundays": weekdays in the plural, Monday = 0 as date.weekday() numbers them.
+WEEKDAYS_PLURAL = [
+    gettext_lazy("Mondays"),
+    gettext_lazy("Tuesdays"),
+    gettext_lazy("Wednesdays"),
+    gettext_lazy("Thursdays"),
+    gettext_lazy("Fridays"),
+    gettext_lazy("Saturdays"),
+    gettext_lazy("Sundays"),
+]
+
+
+def short_date(day: datetime.date) -> str:
+    """ "25 Nov 2026", with the month in the active language."""
+    return formats.date_format(day, "d M Y")
 
 
 # --- Issuing ------------------------------------------------------------------------------
@@ -47,17 +67,26 @@ def clean_name(raw: str) -> str:
 
 def check_service_date(department: Department, day: datetime.date, today: datetime.date) -> None:
     if day < today:
-        raise QueueError("That date has passed; choose today or a later day.")
+        raise QueueError(gettext("That date has passed; choose today or a later day."))
     last = today + datetime.timedelta(days=department.booking_window_days)
     if day > last:
         raise QueueError(
-            f"{department.name} gives tokens at most {department.booking_window_days} "
-            f"day(s) ahead (until {last:%d %b %Y})."
+            gettext("%(department)s gives tokens at most %(days)s day(s) ahead (until %(last)s).")
+            % {
+                "department": localized(department),
+                "days": department.booking_window_days,
+                "last": short_date(last),
+            }
         )
     if not department.is_open_on(day):
+        open_days = [str(WEEKDAYS_ABBR[i]) for i in range(7) if department.is_open_on_weekday(i)]
         raise QueueError(
-            f"{department.name} OPD is closed on {day:%A}s "
-            f"(open {', '.join(department.open_weekday_names)})."
+            gettext("%(department)s OPD is closed on %(weekdays)s (open %(open)s).")
+            % {
+                "department": localized(department),
+                "weekdays": WEEKDAYS_PLURAL[day.weekday()],
+                "open": ", ".join(open_days),
+            }
         )
 
 
@@ -92,9 +121,12 @@ def issue_token(
         raise QueueError(str(exc)) from None
     category, priority = category_and_priority(category, priority)
     if priority == Token.Priority.EMERGENCY and not _may_mark_emergency(actor):
-        raise QueueError("Only hospital staff can mark a token as an emergency.")
+        raise QueueError(gettext("Only hospital staff can mark a token as an emergency."))
     if category is not None and not category.at_kiosk and not _may_mark_emergency(actor):
-        raise QueueError(f"Only hospital staff can give the category {category.name}.")
+        raise QueueError(
+            gettext("Only hospital staff can give the category %(category)s.")
+            % {"category": localized(category)}
+        )
     if not department.is_active:
         raise QueueError(f"{department.name} is not taking tokens at the moment.")
     check_service_date(department, service_date, today)
@@ -184,7 +216,10 @@ def category_and_priority(
         category = None
     if category is not None:
         if not category.is_active:
-            raise QueueError(f"The category {category.name} is not in use.")
+            raise QueueError(
+                gettext("The category %(category)s is not in use.")
+                % {"category": localized(category)}
+            )
         first = category.rule == PriorityCategory.Rule.ALWAYS_FIRST
         return category, Token.Priority.EMERGENCY if first else Token.Priority.NORMAL
     if priority == Token.Priority.EMERGENCY:
@@ -271,16 +306,17 @@ def call_next(desk: Desk, *, actor=None, now: datetime.datetime | None = None) -
     with transaction.atomic():
         desk = lock_desk(desk)
         if desk.is_paused:
-            raise QueueError("You are paused. Press Resume first, then Call next.")
+            raise QueueError(gettext("You are paused. Press Resume first, then Call next."))
         current = open_token_for(desk)
         if current:
             raise QueueError(
-                f"Finish {current.display_number} first: complete it, or skip it as a no-show."
+                gettext("Finish %(number)s first: complete it, or skip it as a no-show.")
+                % {"number": current.display_number}
             )
         for _ in range(CALL_NEXT_ATTEMPTS):
             line = calling_sequence(desk.department, today, desk=desk, now=now)
             if not line:
-                raise QueueError("Nobody is waiting. Nothing to call.")
+                raise QueueError(gettext("Nobody is waiting. Nothing to call."))
             candidate = line[0].pk
             # Compare-and-swap: only one caller can move this row out of WAITING. A
             # doctor who loses the race (0 rows) simply takes the next in line.
@@ -290,7 +326,7 @@ def call_next(desk: Desk, *, actor=None, now: datetime.datetime | None = None) -
             if won:
                 break
         else:
-            raise QueueError("The queue is very busy; press Call next again.")
+            raise QueueError(gettext("The queue is very busy; press Call next again."))
         token = Token.objects.select_related("department").get(pk=candidate)
         record(token, TokenEvent.Kind.CALLED, actor, now, **desk_fields(desk))
         messages.token_called(token)  # "ORTH-007: please go to Room 4", once per stop
@@ -315,12 +351,21 @@ def _transition(
         desk = lock_desk(desk)
         token = Token.objects.select_for_update().select_related("department").get(pk=token.pk)
         if token.department_id != desk.department_id:
-            raise QueueError(f"{token.display_number} is not in your department's queue.")
+            raise QueueError(
+                gettext("%(number)s is not in your department's queue.")
+                % {"number": token.display_number}
+            )
         if token.status not in allowed_from:
-            raise QueueError(refusal.format(token=token, status=token.get_status_display()))
+            raise QueueError(
+                str(refusal)
+                % {"number": token.display_number, "status": token.get_status_display()}
+            )
         if own_token and token.server != desk:
-            other = "another doctor" if token.doctor_id else "another counter"
-            raise QueueError(f"{token.display_number} was called by {other}.")
+            if token.doctor_id:
+                message = gettext("%(number)s was called by another doctor.")
+            else:
+                message = gettext("%(number)s was called by another counter.")
+            raise QueueError(message % {"number": token.display_number})
         for field, value in changes.items():
             setattr(token, field, value)
         token.save(update_fields=[*changes])
@@ -348,7 +393,8 @@ def start_consultation(doctor, token, *, actor=None, now=None) -> Token:
     return _transition(
         doctor, token,
         allowed_from=(Token.Status.CALLED,),
-        refusal="{token} is {status}; only a called token can start a consultation.",
+        refusal=gettext_lazy(
+            "%(number)s is %(status)s; only a called token can start a consultation."),
         changes={"status": Token.Status.IN_CONSULTATION, "started_at": now},
         kind=TokenEvent.Kind.STARTED, actor=actor, now=now,
     )  # fmt: skip
@@ -365,7 +411,8 @@ def complete_token(desk, token, *, actor=None, now=None, send_on=None) -> Token:
     return _transition(
         desk, token,
         allowed_from=(Token.Status.IN_CONSULTATION,),
-        refusal="{token} is {status}; start the consultation before completing it.",
+        refusal=gettext_lazy(
+            "%(number)s is %(status)s; start the consultation before completing it."),
         changes={"status": Token.Status.COMPLETED, "completed_at": now},
         kind=TokenEvent.Kind.COMPLETED, actor=actor, now=now, send_on=send_on,
     )  # fmt: skip
@@ -377,7 +424,9 @@ def skip_token(doctor, token, *, actor=None, now=None) -> Token:
     return _transition(
         doctor, token,
         allowed_from=(Token.Status.CALLED,),
-        refusal="{token} is {status}; only a called patient who has not come can be skipped.",
+        refusal=gettext_lazy(
+            "%(number)s is %(status)s; only a called patient who has not come can be skipped."
+        ),
         changes={"status": Token.Status.SKIPPED},
         kind=TokenEvent.Kind.SKIPPED, actor=actor, now=now,
     )  # fmt: skip
@@ -389,12 +438,13 @@ def recall_token(doctor, token, *, actor=None, now=None) -> Token:
     now = now or timezone.now()
     if token.service_date != local_today(now):
         raise QueueError(
-            f"{token} was for {token.service_date:%d %b}; only today's can be recalled."
+            gettext("%(number)s was for %(day)s; only today's can be recalled.")
+            % {"number": token, "day": formats.date_format(token.service_date, "d M")}
         )
     return _transition(
         doctor, token,
         allowed_from=(Token.Status.SKIPPED,),
-        refusal="{token} is {status}; only a skipped token can be recalled.",
+        refusal=gettext_lazy("%(number)s is %(status)s; only a skipped token can be recalled."),
         changes={"status": Token.Status.WAITING, "recalled_at": now, "doctor": None,
                  "counter": None, "called_at": None},
         kind=TokenEvent.Kind.RECALLED, actor=actor, now=now, own_token=False,
@@ -410,8 +460,10 @@ def cancel_token(token: Token, *, actor, reason: str = "", now=None) -> Token:
         # A skipped patient may have left for good: their token can go too.
         if token.status not in (Token.Status.WAITING, Token.Status.SKIPPED):
             raise QueueError(
-                f"{token} is {token.get_status_display()}; only a waiting or skipped token "
-                "can be cancelled."
+                gettext(
+                    "%(number)s is %(status)s; only a waiting or skipped token can be cancelled."
+                )
+                % {"number": token, "status": token.get_status_display()}
             )
         token.status = Token.Status.CANCELLED
         token.save(update_fields=["status"])
@@ -428,7 +480,7 @@ def change_category(
     `category=None` makes it general."""
     now = now or timezone.now()
     if not _may_mark_emergency(actor) and not _is_desk_staff(actor):
-        raise QueueError("Only hospital staff can change a token's category.")
+        raise QueueError(gettext("Only hospital staff can change a token's category."))
     try:
         reason = clean_text(reason, "reason", 200)
     except InvalidText as exc:
@@ -438,8 +490,8 @@ def change_category(
         token = Token.objects.select_for_update().select_related("department").get(pk=token.pk)
         if token.status not in (Token.Status.WAITING, Token.Status.SKIPPED):
             raise QueueError(
-                f"{token} is {token.get_status_display()}; only a waiting token's category "
-                "can be changed."
+                gettext("%(number)s is %(status)s; only a waiting token's category can be changed.")
+                % {"number": token, "status": token.get_status_display()}
             )
         if token.category_id == (category.pk if category else None):
             return token
@@ -463,8 +515,8 @@ def announce_again(token: Token, *, actor, now=None) -> Token:
         token = Token.objects.select_for_update().select_related("department").get(pk=token.pk)
         if token.status != Token.Status.CALLED:
             raise QueueError(
-                f"{token} is {token.get_status_display()}; only a called token can be "
-                "announced again."
+                gettext("%(number)s is %(status)s; only a called token can be announced again.")
+                % {"number": token, "status": token.get_status_display()}
             )
         token.announced_at = now
         token.save(update_fields=["announced_at"])
@@ -481,10 +533,10 @@ def edit_token(token: Token, *, patient_name: str, priority: int, actor, now=Non
     the queue). The event row records what changed."""
     now = now or timezone.now()
     if not (actor and actor.is_staff):
-        raise QueueError("Only hospital staff can edit a token.")
+        raise QueueError(gettext("Only hospital staff can edit a token."))
     name = clean_name(patient_name)
     if priority not in Token.Priority.values:
-        raise QueueError("Choose a priority: normal or emergency.")
+        raise QueueError(gettext("Choose a priority: normal or emergency."))
     with transaction.atomic():
         token = Token.objects.select_for_update().select_related("department").get(pk=token.pk)
         changes = []

@@ -18,11 +18,22 @@
     return h ? h + ":" + pad(m) + ":" + pad(s) : m + ":" + pad(s);
   }
 
+  // Words from Django's JavaScript catalog (base.html loads it), in the terminal's
+  // language; English if the catalog did not load. (Called as gettext(): makemessages
+  // finds the strings by that name.)
+  var gettext = window.gettext || function (text) { return text; };
+  function fill(format, values) {
+    return format.replace(/%\((\w+)\)s/g, function (_, name) { return String(values[name]); });
+  }
+
   function minutes(seconds) {
     var total = Math.floor(seconds / 60);
-    if (total < 1) return "under 1 min";
-    if (total < 60) return total + " min";
-    return Math.floor(total / 60) + " h " + pad(total % 60) + " min";
+    if (total < 1) return gettext("under 1 min");
+    if (total < 60) return fill(gettext("%(minutes)s min"), { minutes: total });
+    return fill(gettext("%(hours)s h %(minutes)s min"), {
+      hours: Math.floor(total / 60),
+      minutes: pad(total % 60),
+    });
   }
 
   function tick() {
