@@ -15,6 +15,7 @@ patient). The text is in the language the patient last chose at a kiosk, if any.
 import datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
@@ -41,12 +42,14 @@ def send_reminders(*, now=None) -> int:
     evening = at_local(today, DAY_BEFORE_AT)
     if now >= evening:
         tomorrow = today + datetime.timedelta(days=1)
-        for appointment in booked.filter(date=tomorrow, booked_at__lt=evening):
+        booked_before = Q(booked_at__lt=evening) | Q(booked_at__isnull=True)
+        for appointment in booked.filter(booked_before, date=tomorrow):
             written += _remind(appointment, Notification.REMINDER_DAY_BEFORE)
     for appointment in booked.filter(date=today):
         starts = at_local(appointment.date, appointment.start)
         moment = starts - SOON_BEFORE
-        if moment <= now < starts and appointment.booked_at and appointment.booked_at < moment:
+        booked_before = appointment.booked_at is None or appointment.booked_at < moment
+        if moment <= now < starts and booked_before:
             written += _remind(appointment, Notification.REMINDER_SOON)
     return written
 
