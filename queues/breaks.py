@@ -13,6 +13,7 @@ import datetime
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from hospital.clock import at_local, local_today
 from hospital.models import Department
@@ -35,7 +36,8 @@ def back_time(time: datetime.time | None, now: datetime.datetime) -> datetime.da
     back_at = at_local(local_today(now), time)
     if back_at <= now:
         raise QueueError(
-            f"{time:%H:%M} has already passed today. Enter the time you expect to be back."
+            gettext("%(time)s has already passed today. Enter the time you expect to be back.")
+            % {"time": f"{time:%H:%M}"}
         )
     return back_at
 
@@ -69,7 +71,7 @@ def late_start(
     """The desk says it will start late, and at about what time."""
     now = now or timezone.now()
     if back_at is None:
-        raise QueueError("Enter the time you expect to start.")
+        raise QueueError(gettext("Enter the time you expect to start."))
     return _step_away(desk, DeskEvent.Kind.LATE, LATE_REASON, back_time(back_at, now), actor, now)
 
 
@@ -82,8 +84,10 @@ def _step_away(desk, kind, reason, back_at, actor, now) -> Desk:
         current = open_token_for(desk)
         if current:
             raise QueueError(
-                f"Finish {current.display_number} first: complete it, or skip it as a "
-                "no-show. Then pause."
+                gettext(
+                    "Finish %(number)s first: complete it, or skip it as a no-show. Then pause."
+                )
+                % {"number": current.display_number}
             )
         if desk.paused_at is None:
             desk.paused_at = now
@@ -100,7 +104,7 @@ def resume(desk: Desk, *, actor=None, now: datetime.datetime | None = None) -> D
     with transaction.atomic():
         desk = lock_desk(desk)
         if not desk.is_paused:
-            raise QueueError("You are not paused.")
+            raise QueueError(gettext("You are not paused."))
         desk.paused_at = desk.back_at = None
         desk.pause_reason = ""
         desk.save(update_fields=["paused_at", "pause_reason", "back_at"])

@@ -11,9 +11,11 @@ views (appointments/views_queue.py) call exactly one of these per request.
 import datetime
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from hospital.clock import local_today
+from hospital.languages import localized
 from hospital.models import Department, Doctor
 from hospital.roles import is_receptionist
 from hospital.text import InvalidText, clean_text
@@ -36,7 +38,7 @@ def clean_reason(raw: str | None) -> str:
 
 def _check_actor(actor) -> None:
     if not (actor is not None and (is_receptionist(actor) or actor.is_staff)):
-        raise QueueError("Only the reception desk can change the live queue from here.")
+        raise QueueError(gettext("Only the reception desk can change the live queue from here."))
 
 
 def _lock(token: Token) -> Token:
@@ -50,10 +52,19 @@ def _lock(token: Token) -> Token:
     )
 
 
+# What _check_today refuses, per action: whole sentences, for the translators.
+NOT_TODAY = {
+    "recalled": gettext_lazy("%(number)s was for %(day)s; only today's tokens can be recalled."),
+    "moved": gettext_lazy("%(number)s was for %(day)s; only today's tokens can be moved."),
+    "reprinted": gettext_lazy("%(number)s was for %(day)s; only today's tokens can be reprinted."),
+}
+
+
 def _check_today(token: Token, now: datetime.datetime, doing: str) -> None:
     if token.service_date != local_today(now):
         raise QueueError(
-            f"{token} was for {token.service_date:%d %b %Y}; only today's tokens can be {doing}."
+            str(NOT_TODAY[doing])
+            % {"number": token, "day": formats.date_format(token.service_date, "d M Y")}
         )
 
 
@@ -71,7 +82,8 @@ def recall_by_reception(token: Token, *, actor, reason: str, now=None) -> Token:
         _check_today(token, now, "recalled")
         if token.status != Token.Status.SKIPPED:
             raise QueueError(
-                f"{token} is {token.get_status_display()}; only a skipped token can be recalled."
+                gettext("%(number)s is %(status)s; only a skipped token can be recalled.")
+                % {"number": token, "status": token.get_status_display()}
             )
         token.status = Token.Status.WAITING
         token.recalled_at = now
@@ -85,23 +97,33 @@ def recall_by_reception(token: Token, *, actor, reason: str, now=None) -> Token:
 
 
 def _check_target(token: Token, department: Department, doctor: Doctor | None, today) -> None:
+    name = localized(department)
     if not department.is_active:
-        raise QueueError(f"{department.name} is not taking patients at the moment.")
+        raise QueueError(
+            gettext("%(department)s is not taking patients at the moment.") % {"department": name}
+        )
     if not department.is_open_on(today):
-        raise QueueError(f"{department.name} is closed today.")
+        raise QueueError(gettext("%(department)s is closed today.") % {"department": name})
     if doctor is not None:
         if doctor.department_id != department.pk:
-            raise QueueError(f"{doctor.name} does not work in {department.name}.")
+            raise QueueError(
+                gettext("%(doctor)s does not work in %(department)s.")
+                % {"doctor": doctor.name, "department": name}
+            )
         if token.priority == Token.Priority.EMERGENCY:
             raise QueueError(
-                "An emergency is seen by the first free doctor: move it to the department, "
-                "not to a named doctor."
+                gettext(
+                    "An emergency is seen by the first free doctor: move it to the department, "
+                    "not to a named doctor."
+                )
             )
     if department.pk == token.department_id and (doctor.pk if doctor else None) == (
         token.assigned_doctor_id
     ):
-        where = f"{doctor.name}'s" if doctor else f"{department.name}'s"
-        raise QueueError(f"{token} is already in {where} queue.")
+        raise QueueError(
+            gettext("%(number)s is already in %(who)s's queue.")
+            % {"number": token, "who": doctor.name if doctor else name}
+        )
 
 
 def _where(department: Department, doctor: Doctor | None) -> str:
@@ -141,8 +163,8 @@ def transfer(
         _check_today(token, now, "moved")
         if token.status not in MOVABLE:
             raise QueueError(
-                f"{token} is {token.get_status_display()}; only a waiting or skipped token "
-                "can be moved."
+                gettext("%(number)s is %(status)s; only a waiting or skipped token can be moved.")
+                % {"number": token, "status": token.get_status_display()}
             )
         _check_target(token, department, doctor, today)
         note = f"To {_where(department, doctor)}: {reason}"[:MAX_REASON_LENGTH]
@@ -162,7 +184,10 @@ def _reassign(token: Token, doctor: Doctor | None, *, actor, now, note: str) -> 
 
 def _move(token, department, doctor, *, actor, now, note: str, reason: str) -> Token:
     if token.visit_id is None:
-        raise QueueError(f"{token} has no visit to move; cancel it and give a new token.")
+        raise QueueError(
+            gettext("%(number)s has no visit to move; cancel it and give a new token.")
+            % {"number": token}
+        )
     # Token first, then its visit: the order queues.services.cancel_token locks them in.
     visit = visits.lock_visit(token.visit_id)
     old_stop = VisitStop.objects.filter(token=token).first()
@@ -207,7 +232,8 @@ def reprint(token: Token, *, actor, now=None) -> Token:
         _check_today(token, now, "reprinted")
         if token.status in (Token.Status.COMPLETED, Token.Status.CANCELLED):
             raise QueueError(
-                f"{token} is {token.get_status_display().lower()}; its slip is no longer needed."
+                gettext("%(number)s is %(status)s; its slip is no longer needed.")
+                % {"number": token, "status": token.get_status_display().lower()}
             )
         services.record(token, TokenEvent.Kind.REPRINTED, actor, now)
     return token

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from hospital.clock import local_today
+from hospital.languages import localized
 from hospital.models import Department, Doctor
 from hospital.text import InvalidText, clean_text
 from queues import services
@@ -50,17 +52,27 @@ def clean_note(raw: str) -> str:
 def check_next_stops(desk: Desk, stops: list[NextStop], *, now=None) -> None:
     """Refuse, before anything is written, stops that cannot be served today."""
     if len(stops) > MAX_NEW_STOPS:
-        raise services.QueueError(f"Send the patient on to at most {MAX_NEW_STOPS} stops at once.")
+        raise services.QueueError(
+            gettext("Send the patient on to at most %(n)s stops at once.") % {"n": MAX_NEW_STOPS}
+        )
     today = local_today(now)
     for stop in stops:
         department = stop.department
         if not department.is_active:
-            raise services.QueueError(f"{department.name} is not taking patients at the moment.")
+            raise services.QueueError(
+                gettext("%(department)s is not taking patients at the moment.")
+                % {"department": localized(department)}
+            )
         if not department.is_open_on(today):
-            raise services.QueueError(f"{department.name} is closed today.")
+            raise services.QueueError(
+                gettext("%(department)s is closed today.") % {"department": localized(department)}
+            )
         if stop.doctor is not None:
             if stop.doctor.department_id != department.pk:
-                raise services.QueueError(f"{stop.doctor.name} does not work in {department.name}.")
+                raise services.QueueError(
+                    gettext("%(doctor)s does not work in %(department)s.")
+                    % {"doctor": stop.doctor.name, "department": localized(department)}
+                )
         clean_note(stop.note)
 
 
@@ -234,7 +246,9 @@ def cancel_stop(stop: VisitStop, *, actor, reason: str = "", now=None) -> VisitS
             visit.refresh_from_db()
             return stop
         if stop.status != VisitStop.Status.CURRENT or stop.token is None:
-            raise services.QueueError(f"That stop is {stop.get_status_display().lower()}.")
+            raise services.QueueError(
+                gettext("That stop is %(status)s.") % {"status": stop.get_status_display().lower()}
+            )
         services.cancel_token(stop.token, actor=actor, reason=reason, now=now)
         stop.refresh_from_db()
     return stop
@@ -245,7 +259,7 @@ def link_patient(visit: Visit, patient, *, actor, now) -> Visit:
     from now on. The caller owns the transaction and the patient's own history."""
     visit = lock_visit(visit.pk)
     if visit.patient_id not in (None, patient.pk):
-        raise services.QueueError("This visit belongs to another registered patient.")
+        raise services.QueueError(gettext("This visit belongs to another registered patient."))
     visit.patient = patient
     visit.save(update_fields=["patient"])
     current = visit.tokens.order_by("-issued_at", "-pk").first()
