@@ -303,6 +303,8 @@ STATICFILES_DIRS = [
     *[("audio", d) for d in (RECORDED_AUDIO_DIR, AUDIO_CLIPS_DIR) if d.is_dir()],
     *STATICFILES_DIRS,
 ]
+# Served with an audio type (whitenoise does not know .wav), so every browser plays it.
+WHITENOISE_MIMETYPES = {".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg"}
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # After `collectstatic` (production) files are served compressed with hashed names;
 # without it (development, tests) whitenoise serves them straight from static/.

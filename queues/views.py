@@ -24,7 +24,7 @@ from hospital.clock import local_today
 from hospital.languages import current_language, language_choices, patient_language
 from hospital.models import Counter, Department, Doctor, is_counter_staff, is_doctor
 from hospital.roles import counter_required, doctor_required, is_receptionist
-from queues import breaks, kiosk, reading, services, terminal, visits
+from queues import announce, breaks, kiosk, reading, services, terminal, visits
 from queues.forms import (
     CategoryForm,
     CounterChoiceForm,
@@ -242,19 +242,27 @@ def progress(request):
     )
 
 
-# The waiting-room TV shows at most this many departments side by side.
-DISPLAY_MAX_DEPARTMENTS = 6
+# The waiting-room TV shows this many departments at a time, big enough to read at 5 m;
+# more are shown in pages that take turns (display.js), never left out.
+DISPLAY_PER_PAGE = 4
 SLUG = re.compile(r"[-a-z0-9_]{1,50}")
-SPEECH_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 
 
 def _flag(request, name: str) -> bool:
     return request.GET.get(name, "1").strip().lower() not in {"0", "off", "no", "false"}
 
 
+def _display_language(value: str) -> str | None:
+    """ "hi", or the old speech tag "hi-IN", as one of our languages; None if neither."""
+    code = value.strip().lower().split("-")[0]
+    return code if code in announce.LANGUAGES else None
+
+
 def display(request):
     """The waiting-room TV. `?departments=orth,card` (or the picker's `d=` boxes) chooses
-    what it shows; `sound=0`, `voice=0` and `lang=hi-IN` set the chime and spoken call."""
+    what it shows; `lang=hi` the screen's language (default the browser's); `languages=
+    ta,hi` the languages calls are spoken in, in that order (default the screen's);
+    `sound=0` / `voice=0` turn the chime / the spoken call off."""
     slugs = [s.strip().lower() for s in request.GET.get("departments", "").split(",")]
     slugs = [s for s in dict.fromkeys(slugs + request.GET.getlist("d")) if s]
     # Only what could be a slug is looked up: PostgreSQL refuses a NUL in a parameter.
@@ -264,26 +272,49 @@ def display(request):
             is_active=True, slug__in=[s for s in slugs if SLUG.fullmatch(s)]
         )
     }
-    departments = [by_slug[s] for s in slugs if s in by_slug][:DISPLAY_MAX_DEPARTMENTS]
-    if not departments:
-        unknown = ", ".join(s for s in slugs if s not in by_slug and s.isprintable())
-        if unknown:
-            messages.error(request, f"No open department called {unknown[:100]}. Choose below.")
+    departments = [by_slug[s] for s in slugs if s in by_slug]
+    language = _display_language(request.GET.get("lang", "")) or current_language()
+    spoken = [
+        _display_language(code)
+        for value in request.GET.getlist("languages")
+        for code in value.split(",")
+    ]
+    spoken = [code for code in dict.fromkeys(spoken) if code] or [language]
+    with translation.override(language):
+        if not departments:
+            unknown = ", ".join(s for s in slugs if s not in by_slug and s.isprintable())
+            if unknown:
+                messages.error(
+                    request,
+                    gettext("No open department called %(names)s. Choose below.")
+                    % {"names": unknown[:100]},
+                )
+            return render(
+                request,
+                "queues/display_picker.html",
+                {
+                    "all_departments": active_departments(),
+                    "languages": language_choices(),
+                    "language": language,
+                    "spoken": spoken,
+                },
+            )
         return render(
-            request, "queues/display_picker.html", {"all_departments": active_departments()}
+            request,
+            "queues/display.html",
+            {
+                "departments": departments,
+                "initial_states": {d.slug: public_state(d) for d in departments},
+                "sound": _flag(request, "sound"),
+                "voice": _flag(request, "voice"),
+                "language": language,
+                "spoken": spoken,
+                "per_page": DISPLAY_PER_PAGE,
+                # The clips on disk, recorded before generated: a call is played from
+                # clips only when all of its are here, else said by the browser's voice.
+                "clips": announce.available_clips(spoken),
+            },
         )
-    lang = request.GET.get("lang", "en-IN")
-    return render(
-        request,
-        "queues/display.html",
-        {
-            "departments": departments,
-            "initial_states": {d.slug: public_state(d) for d in departments},
-            "sound": _flag(request, "sound"),
-            "voice": _flag(request, "voice"),
-            "lang": lang if SPEECH_LANGUAGE.match(lang) else "en-IN",
-        },
-    )
 
 
 # --- Staff terminals: the doctor's and a service counter's ------------------------------

@@ -2,8 +2,19 @@
  * Waiting-room TV. One live socket per department shown; each state message redraws
  * that department. A token that newly appears as "called" (a fresh call or a recall), or
  * whose call staff repeat ("call again": its announced_at moves on), flashes, and the
- * screen plays a chime and speaks the call, if enabled by query. A token's priority
- * category is shown as words ("★ Senior citizen (60+)"), never as a colour alone.
+ * screen plays a chime and then says the call in each language it is set to, one after
+ * another. Calls wait their turn in a queue (FIFO), so two quick calls never talk over
+ * each other.
+ *
+ * The spoken call is a chain of short audio clips (static/audio/<language>/<clip>),
+ * listed per language by the server (state.serving_details[token].announce); the page
+ * knows which clips exist (#tv-clips). Only when a sentence has a clip missing is it said
+ * by the browser's own voice instead, which may not speak Hindi or Tamil at all.
+ *
+ * The screen's words come from #tv-words, in the screen's language (?lang=); names
+ * and places from the state's per-language maps. Departments beyond data-per-page are
+ * shown in pages that take turns; the "Last calls" column lists the latest calls of all.
+ * Every time is the hospital's (<html data-time-zone>), not the TV's own clock's.
  */
 (function () {
   "use strict";
@@ -11,28 +22,84 @@
   const body = document.body;
   const soundOn = body.dataset.sound === "on";
   const voiceOn = body.dataset.voice === "on";
-  const lang = body.dataset.lang || "en-IN";
+  const language = body.dataset.language || "en";
+  const spokenLanguages = (body.dataset.languages || language).split(",").filter(Boolean);
+  const perPage = Math.max(1, parseInt(body.dataset.perPage, 10) || 4);
   const statusBox = document.getElementById("tv-status");
   const gate = document.getElementById("tv-sound-gate");
+  const clipUrls = JSON.parse(document.getElementById("tv-clips").textContent);
+  const zone = document.documentElement.dataset.timeZone || undefined;
+  // BCP 47 tags for the browser's voice (the fallback).
+  const SPEECH_TAGS = { en: "en-IN", hi: "hi-IN", ta: "ta-IN" };
+  const PAGE_EVERY_MS = 12000;
+  const RECENT_SHOWN = 8;
+
+  const words = {};
+  document.querySelectorAll("#tv-words [data-word]").forEach(function (el) {
+    words[el.dataset.word] = el.textContent;
+  });
+  function word(key, values) {
+    let text = words[key] || key;
+    Object.keys(values || {}).forEach(function (name) {
+      text = text.split("%(" + name + ")s").join(String(values[name]));
+    });
+    return text;
+  }
+  // A name from the state in the screen's language: {en, hi, ta}, else the English one.
+  function local(names, fallback) {
+    return (names && names[language]) || fallback || "";
+  }
+
+  // Clock times in the hospital's zone, 24-hour, in the screen's language.
+  function clockFormat(withSeconds) {
+    const options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+    if (withSeconds) options.second = "2-digit";
+    try {
+      return new Intl.DateTimeFormat(language + "-IN", Object.assign({ timeZone: zone }, options));
+    } catch (err) {
+      return new Intl.DateTimeFormat(language + "-IN", options); // an unknown zone name
+    }
+  }
+  const timeFormat = clockFormat(false);
+  const secondsFormat = clockFormat(true);
+
+  // --- Sound ------------------------------------------------------------------------
+  // Browsers allow sound only after a user gesture, unless started with
+  // --autoplay-policy=no-user-gesture-required (a wall TV): then the audio context runs
+  // at once and no click is asked for.
   let audio = null;
   let audioUnlocked = false;
-
-  // Browsers only allow sound after a user gesture; a TV is clicked once when set up
-  // (or started with --autoplay-policy=no-user-gesture-required).
   function unlockAudio() {
+    if (!audio && window.AudioContext) audio = new AudioContext();
+    if (audio && audio.state === "suspended") audio.resume();
     audioUnlocked = true;
     if (gate) gate.hidden = true;
-    if (soundOn && !audio && window.AudioContext) audio = new AudioContext();
-    if (audio && audio.state === "suspended") audio.resume();
   }
-  if (gate) {
-    gate.addEventListener("click", unlockAudio);
-    document.addEventListener("keydown", unlockAudio, { once: true });
-    document.addEventListener("click", unlockAudio, { once: true });
+  if (soundOn || voiceOn) {
+    if (window.AudioContext) audio = new AudioContext();
+    if (audio && audio.state === "running") {
+      audioUnlocked = true;
+    } else if (gate) {
+      gate.hidden = false;
+      gate.addEventListener("click", unlockAudio);
+      document.addEventListener("keydown", unlockAudio, { once: true });
+      document.addEventListener("click", unlockAudio, { once: true });
+    }
+  }
+
+  // What was played, in order, for tests and for a technician at the console.
+  window.announcementLog = [];
+  const pending = [];
+  window.announcementQueue = pending;
+  let speaking = false;
+
+  function wait(ms) {
+    return new Promise(function (resolve) { setTimeout(resolve, ms); });
   }
 
   function chime() {
-    if (!soundOn || !audio) return;
+    if (!soundOn || !audio) return Promise.resolve();
+    window.announcementLog.push("chime");
     const start = audio.currentTime;
     [659.25, 523.25].forEach(function (freq, i) {
       const osc = audio.createOscillator();
@@ -47,36 +114,106 @@
       osc.start(t);
       osc.stop(t + 1);
     });
+    return wait(1400);
   }
 
-  function spokenToken(token) {
-    // "ORTH-007" is read as "Token ORTH 7", not "zero zero seven".
-    const parts = token.split("-");
-    return "Token " + parts[0] + " " + String(parseInt(parts[1], 10));
+  // One clip, to its end. A clip that cannot play (or never says it ended) does not
+  // hold up the queue.
+  function playClip(clip) {
+    return new Promise(function (resolve) {
+      let done = false;
+      function finish() {
+        if (done) return;
+        done = true;
+        clearTimeout(guard);
+        resolve();
+      }
+      const guard = setTimeout(finish, 8000);
+      clip.onended = finish;
+      clip.onerror = finish;
+      window.announcementLog.push(clip.dataset.url);
+      const playing = clip.play();
+      if (playing && playing.catch) playing.catch(finish);
+    });
   }
 
-  function speak(call) {
-    if (!voiceOn || !audioUnlocked || !window.speechSynthesis) return;
-    // "…, please go to Room 4" / "…, please go to Counter 2": the place as the screen shows it.
-    const text = spokenToken(call.token) + ", please go to " + placeOf(call);
-    const utterance = new SpeechSynthesisUtterance(text);
-    utterance.lang = lang;
-    utterance.rate = 0.9;
-    window.speechSynthesis.speak(utterance);
+  async function playClips(urls) {
+    // Fetched all at once, played one after another.
+    const clips = urls.map(function (url) {
+      const clip = new Audio(url);
+      clip.preload = "auto";
+      clip.dataset.url = url;
+      return clip;
+    });
+    for (const clip of clips) {
+      await playClip(clip);
+    }
   }
 
-  // Where the called patient goes: "Room 4" for a doctor, "Counter 2" or "Window B" for a
-  // service counter. (A state from before service counters has only the room.)
-  function placeOf(entry) {
-    if (entry.place) return entry.place;
-    return entry.room ? "Room " + entry.room : "";
+  function speakText(text, lang) {
+    window.announcementLog.push("speech:" + lang + ":" + text);
+    if (!window.speechSynthesis) return Promise.resolve();
+    return new Promise(function (resolve) {
+      const utterance = new SpeechSynthesisUtterance(text);
+      utterance.lang = SPEECH_TAGS[lang] || lang;
+      utterance.rate = 0.9;
+      // A browser without a voice may never end the utterance.
+      const guard = setTimeout(resolve, 2000 + text.length * 120);
+      utterance.onend = utterance.onerror = function () {
+        clearTimeout(guard);
+        resolve();
+      };
+      window.speechSynthesis.speak(utterance);
+    });
   }
+
+  // A call's sentences, one per spoken language: the clips' addresses if every clip is
+  // here, else the words for the browser's voice.
+  function sentencesOf(call) {
+    const announce = call.announce || {};
+    return spokenLanguages.map(function (lang) {
+      const said = announce[lang] || { text: "", clips: [] };
+      const urls = (said.clips || []).map(function (name) { return clipUrls[name]; });
+      const complete = urls.length > 0 && urls.every(Boolean);
+      return { lang: lang, text: said.text, urls: complete ? urls : null };
+    });
+  }
+
+  function enqueue(call) {
+    if (!audioUnlocked || (!soundOn && !voiceOn)) return;
+    pending.push({ token: call.token, sentences: sentencesOf(call) });
+    if (!speaking) drain();
+  }
+
+  async function drain() {
+    speaking = true;
+    while (pending.length) {
+      const item = pending[0];
+      await chime();
+      if (voiceOn) {
+        for (const sentence of item.sentences) {
+          if (sentence.urls) await playClips(sentence.urls);
+          else if (sentence.text) await speakText(sentence.text, sentence.lang);
+          await wait(400);
+        }
+      }
+      pending.shift();
+    }
+    speaking = false;
+  }
+
+  // --- Drawing ------------------------------------------------------------------------
 
   function element(tag, className, text) {
     const el = document.createElement(tag);
     if (className) el.className = className;
     if (text !== undefined) el.textContent = text;
     return el;
+  }
+
+  // Where the called patient goes, in the screen's language: "कमरा 4", "Counter 2".
+  function placeOf(entry, details) {
+    return local(details && details.places, entry.place || "");
   }
 
   // Per department: the called_at and announced_at of each token last shown, to spot
@@ -100,43 +237,50 @@
     return element("span", "tv-category", label);
   }
 
-  // Desks that stepped away, in the words the server chose: "Dr. Rao, Room 4: on a ward
-  // round, back about 11:30" (state.notices; hidden when there are none).
+  // Desks that stepped away: "Dr. Rao, Room 4: on a ward round, back about 11:30", in
+  // the screen's language (hidden when there are none).
   function renderNotices(section, state) {
     const box = section.querySelector(".tv-notices");
-    if (!box) return;
     box.replaceChildren();
-    (state.notices || []).forEach(function (n) {
+    const notices = (state.notices_by_language || {})[language] || state.notices || [];
+    notices.forEach(function (n) {
       box.append(element("p", "tv-notice", n.who + (n.place ? ", " + n.place : "") + ": " + n.text));
     });
     box.hidden = box.childElementCount === 0;
   }
 
+  const statesBySlug = {};
+
   function render(section, state) {
-    renderNotices(section, state);
     const slug = section.dataset.departmentSlug;
+    statesBySlug[slug] = state;
+    renderNotices(section, state);
+    const heading = section.querySelector("h2");
+    heading.textContent = local(state.department.names, state.department.name);
+    const details = state.serving_details || {};
     const previous = seen[slug];
     const current = {};
     const fresh = [];
     const serving = section.querySelector(".tv-serving");
     serving.replaceChildren();
     state.serving.forEach(function (entry) {
+      const more = details[entry.token] || {};
       current[entry.token] = { called_at: entry.called_at, announced_at: entry.announced_at };
       const li = element("li");
       li.dataset.token = entry.token;
       li.append(
         element("span", "tv-token", entry.token),
         element("span", "tv-arrow", "→"),
-        element("span", "tv-room", placeOf(entry)),
-        element("span", "tv-state", entry.status === "called" ? "please go in" : "in consultation")
+        element("span", "tv-room", placeOf(entry, more)),
+        element("span", "tv-state", word(entry.status === "called" ? "called" : "in_consultation"))
       );
-      if (entry.category) li.append(categoryWords(entry.category));
+      if (entry.category) li.append(categoryWords(local(more.category_labels, entry.category)));
       const before = previous && previous[entry.token];
       const newCall = previous && (!before || before.called_at !== entry.called_at);
       if (entry.status === "called" && (newCall || announcedAgain(entry, before, state))) {
         li.classList.add("tv-flash");
         li.dataset.announcedAt = entry.announced_at || entry.called_at || "";
-        fresh.push(entry);
+        fresh.push({ token: entry.token, announce: more.announce });
       }
       serving.append(li);
     });
@@ -145,40 +289,103 @@
     const next = section.querySelector(".tv-next-list");
     next.replaceChildren();
     const urgent = new Set(state.emergencies || []);
+    const labels = state.category_labels || {};
     const categories = state.categories || {};
     state.next.forEach(function (token) {
       const li = element("li", urgent.has(token) ? "tv-emergency" : "", token);
       li.dataset.token = token;
-      if (categories[token]) li.append(" ", categoryWords(categories[token]));
+      if (categories[token]) li.append(" ", categoryWords(local(labels[token], categories[token])));
+      else if (urgent.has(token)) li.append(" ", element("span", "tv-urgent", word("urgent")));
       next.append(li);
     });
     section.querySelector(".tv-waiting").textContent =
-      state.waiting_count === 0 ? "No one waiting" : state.waiting_count + " waiting in all";
+      state.waiting_count === 0 ? word("none_waiting") : word("waiting", { count: state.waiting_count });
 
+    renderRecent();
     if (fresh.length) {
-      chime();
-      fresh.forEach(speak);
+      showPageOf(section);
+      fresh.forEach(enqueue);
     }
   }
+
+  // The latest calls of every department shown, newest first.
+  function renderRecent() {
+    const calls = [];
+    Object.keys(statesBySlug).forEach(function (slug) {
+      (statesBySlug[slug].recent_calls || []).forEach(function (call) { calls.push(call); });
+    });
+    calls.sort(function (a, b) { return Date.parse(b.called_at) - Date.parse(a.called_at); });
+    const list = document.getElementById("tv-recent-list");
+    list.replaceChildren();
+    calls.slice(0, RECENT_SHOWN).forEach(function (call) {
+      const li = element("li");
+      li.dataset.token = call.token;
+      li.append(
+        element("span", "tv-recent-token", call.token),
+        element("span", "tv-recent-place", "→ " + local(call.places, call.place)),
+        element("time", "tv-recent-time", timeFormat.format(new Date(call.called_at)))
+      );
+      li.querySelector("time").dateTime = call.called_at;
+      list.append(li);
+    });
+    if (!calls.length) list.append(element("li", "tv-recent-none", word("no_calls")));
+  }
+
+  // --- Pages of departments -------------------------------------------------------------
+  const sections = Array.from(document.querySelectorAll(".tv-dept"));
+  const pages = Math.ceil(sections.length / perPage);
+  const grid = document.getElementById("tv-grid");
+  const pageMarker = document.getElementById("tv-page");
+  let page = 0;
+  let pageTimer = null;
+
+  function showPage(index) {
+    page = index % pages;
+    const shown = sections.slice(page * perPage, page * perPage + perPage);
+    sections.forEach(function (section) { section.hidden = !shown.includes(section); });
+    grid.className = "tv-grid tv-count-" + shown.length;
+    pageMarker.hidden = pages < 2;
+    pageMarker.textContent = word("page", { page: page + 1, pages: pages });
+    grid.dataset.page = String(page + 1);
+  }
+
+  function startRotation() {
+    clearInterval(pageTimer);
+    if (pages > 1) pageTimer = setInterval(function () { showPage(page + 1); }, PAGE_EVERY_MS);
+  }
+
+  // A fresh call brings its department's page up, for a full turn.
+  function showPageOf(section) {
+    const index = Math.floor(sections.indexOf(section) / perPage);
+    if (pages > 1 && index !== page) {
+      showPage(index);
+      startRotation();
+    }
+  }
+
+  // --- Connection -----------------------------------------------------------------------
+  const staleNote = document.getElementById("tv-stale-note");
 
   function showStatus(status, lastUpdate) {
     statusBox.classList.toggle("live", status === "live");
     statusBox.classList.toggle("offline", status === "offline");
     statusBox.dataset.status = status;
-    const labels = {
-      connecting: "Connecting…", live: "Live", unsure: "Not sure this is current",
-      reconnecting: "Reconnecting…", offline: "Offline",
-    };
-    statusBox.querySelector(".tv-status-text").textContent = labels[status] || status;
+    statusBox.querySelector(".tv-status-text").textContent = word(status);
     if (lastUpdate) {
       statusBox.querySelector(".tv-updated").textContent =
-        "updated " + OPDLive.clockTime(lastUpdate, true);
+        word("updated", { time: secondsFormat.format(lastUpdate) });
     }
+    // The socket is gone: what the screen shows may be old, and says so.
+    const stale = status === "offline" || status === "reconnecting";
+    body.classList.toggle("tv-stale", stale);
+    staleNote.hidden = !stale;
   }
 
   const initial = JSON.parse(document.getElementById("tv-initial").textContent);
   const statuses = {};
-  document.querySelectorAll(".tv-dept").forEach(function (section) {
+  showPage(0);
+  startRotation();
+  sections.forEach(function (section) {
     const slug = section.dataset.departmentSlug;
     if (initial[slug]) render(section, initial[slug]);
     OPDLive.connect("/ws/departments/" + slug + "/", {
@@ -196,10 +403,10 @@
       },
     });
   });
+  renderRecent();
 
   function tick() {
-    document.getElementById("tv-clock").textContent =
-      OPDLive.clockTime(new Date(), false);
+    document.getElementById("tv-clock").textContent = timeFormat.format(new Date());
   }
   tick();
   setInterval(tick, 10000);

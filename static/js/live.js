@@ -136,6 +136,11 @@
     };
   }
 
+  function interpolateNamed(text, values) {
+    if (window.interpolate) return window.interpolate(text, values, true);
+    return text.replace(/%\((\w+)\)s/g, function (_m, name) { return values[name]; });
+  }
+
   // A clock time ("09:42" or "09:42:25") in the hospital's time zone, which the page
   // names on <html data-time-zone>: a TV or phone set to another zone must not show
   // another time than the slip and the staff pages.
@@ -151,12 +156,14 @@
     return date.toLocaleTimeString([], options);
   }
 
+  // In the page's language, from the JavaScript catalog (English if a page has none).
+  const gettext = window.gettext || function (text) { return text; };
   const LABELS = {
-    connecting: "Connecting…",
-    live: "Live",
-    unsure: "Not sure this is current · checking",
-    reconnecting: "Reconnecting…",
-    offline: "Offline",
+    connecting: gettext("Connecting…"),
+    live: gettext("Live"),
+    unsure: gettext("Not sure this is current · checking"),
+    reconnecting: gettext("Reconnecting…"),
+    offline: gettext("Offline"),
   };
   const SEVERITY = ["offline", "reconnecting", "unsure", "connecting", "live"];
 
@@ -173,7 +180,8 @@
       el.classList.toggle("offline", worst === "offline");
       let text = LABELS[worst] || worst;
       if (lastUpdate) {
-        text += " · updated " + clockTime(lastUpdate, true);
+        // Translators: after a live page's connection state: "Live · updated 09:42:10".
+        text += " · " + interpolateNamed(gettext("updated %(time)s"), { time: clockTime(lastUpdate, true) });
       }
       const label = el.querySelector("[data-role=text]");
       (label || el).textContent = text;

@@ -10,8 +10,10 @@ own recordings in RECORDED_AUDIO_DIR with the same names are played instead; `--
 prints what to record.
 """
 
+import array
 import shutil
 import subprocess
+import wave
 from pathlib import Path
 
 from django.conf import settings
@@ -23,6 +25,30 @@ from queues import announce
 # espeak-ng's voice per language; a little slower than its default, for a waiting hall.
 VOICES = {"en": "en", "hi": "hi", "ta": "ta"}
 WORDS_PER_MINUTE = "150"
+
+
+# Quieter than this (of 32767) counts as silence; a little of it is kept at each end.
+SILENCE = 400
+KEEP_SECONDS = 0.04
+
+
+def trim_silence(path: Path) -> None:
+    """Cut espeak-ng's silence before and after the words: chained clips otherwise
+    leave long gaps inside one sentence ("Token … O … R …")."""
+    with wave.open(str(path), "rb") as clip:
+        params = clip.getparams()
+        frames = clip.readframes(params.nframes)
+    if params.sampwidth != 2 or params.nchannels != 1:
+        return
+    samples = array.array("h", frames)
+    loud = [i for i, sample in enumerate(samples) if abs(sample) > SILENCE]
+    if not loud:
+        return
+    keep = int(params.framerate * KEEP_SECONDS)
+    start, end = max(0, loud[0] - keep), min(len(samples), loud[-1] + keep)
+    with wave.open(str(path), "wb") as clip:
+        clip.setparams(params)
+        clip.writeframes(samples[start:end].tobytes())
 
 
 class Command(BaseCommand):
@@ -83,6 +109,7 @@ class Command(BaseCommand):
                     raise CommandError(
                         f"espeak-ng failed on {language}/{clip.name}: {exc}"
                     ) from exc
+                trim_silence(partial)
                 partial.replace(path)
                 made += 1
         self.stdout.write(f"Audio clips in {out}: {made} made, {kept} kept.")
