@@ -5,6 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.text import slugify
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from hospital.languages import localized
 
@@ -16,8 +17,8 @@ MON_TO_SAT = 0b0111111
 
 class Department(models.Model):
     class Kind(models.TextChoices):
-        CLINICAL = "clinical", "Clinical (doctors in rooms)"
-        SERVICE = "service", "Service (counters: laboratory, pharmacy, billing…)"
+        CLINICAL = "clinical", _("Clinical (doctors in rooms)")
+        SERVICE = "service", _("Service (counters: laboratory, pharmacy, billing…)")
 
     name = models.CharField(max_length=100, unique=True)
     # The name in each patient language (hospital.languages.localized); empty: English.

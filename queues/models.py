@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from hospital.languages import localized
 from hospital.models import Counter, Department, Doctor
@@ -39,9 +40,9 @@ class PriorityCategory(models.Model):
     General. Each has one rule in the calling policy (queues.reading.calling_sequence)."""
 
     class Rule(models.TextChoices):
-        ALWAYS_FIRST = "first", "Always first"
-        QUOTA = "quota", "One after every N general tokens (N per department)"
-        AS_GENERAL = "general", "As general"
+        ALWAYS_FIRST = "first", _("Always first")
+        QUOTA = "quota", _("One after every N general tokens (N per department)")
+        AS_GENERAL = "general", _("As general")
 
     name = models.CharField(max_length=60, unique=True)
     name_hi = models.CharField("name in Hindi", max_length=60, blank=True)
@@ -92,13 +93,13 @@ class Visit(models.Model):
     for all of them."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "In progress"
-        CLOSED = "closed", "Finished"
+        OPEN = "open", _("In progress")
+        CLOSED = "closed", _("Finished")
 
     class Source(models.TextChoices):
-        KIOSK = "kiosk", "Kiosk"
-        WALK_IN = "walk_in", "Walk-in at reception"
-        BOOKED = "booked", "Booked appointment"
+        KIOSK = "kiosk", _("Kiosk")
+        WALK_IN = "walk_in", _("Walk-in at reception")
+        BOOKED = "booked", _("Booked appointment")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     service_date = models.DateField()
@@ -126,16 +127,16 @@ class Visit(models.Model):
 
 class Token(models.Model):
     class Status(models.TextChoices):
-        WAITING = "waiting", "Waiting"
-        CALLED = "called", "Called"
-        IN_CONSULTATION = "in_consultation", "In consultation"
-        COMPLETED = "completed", "Completed"
-        SKIPPED = "skipped", "Skipped (no-show)"
-        CANCELLED = "cancelled", "Cancelled"
+        WAITING = "waiting", _("Waiting")
+        CALLED = "called", _("Called")
+        IN_CONSULTATION = "in_consultation", _("In consultation")
+        COMPLETED = "completed", _("Completed")
+        SKIPPED = "skipped", _("Skipped (no-show)")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class Priority(models.IntegerChoices):
-        NORMAL = 0, "Normal"
-        EMERGENCY = 1, "Emergency"
+        NORMAL = 0, _("Normal")
+        EMERGENCY = 1, _("Emergency")
 
     OPEN_STATUSES = (Status.CALLED, Status.IN_CONSULTATION)
 
@@ -264,16 +265,16 @@ class VisitStop(models.Model):
     queue; later stops are planned and get their token when the patient is sent there."""
 
     class Kind(models.TextChoices):
-        FIRST = "first", "First stop"
-        SENT = "sent", "Sent on"
-        REVIEW = "review", "Back for review"
-        REFERRAL = "referral", "Referral"
+        FIRST = "first", _("First stop")
+        SENT = "sent", _("Sent on")
+        REVIEW = "review", _("Back for review")
+        REFERRAL = "referral", _("Referral")
 
     class Status(models.TextChoices):
-        PLANNED = "planned", "Next"
-        CURRENT = "current", "Now"
-        DONE = "done", "Done"
-        CANCELLED = "cancelled", "Cancelled"
+        PLANNED = "planned", _("Next")
+        CURRENT = "current", _("Now")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("Cancelled")
 
     visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="stops")
     position = models.PositiveSmallIntegerField()
@@ -321,23 +322,23 @@ class TokenEvent(models.Model):
     """
 
     class Kind(models.TextChoices):
-        ISSUED = "issued", "Issued"
-        CALLED = "called", "Called"
-        RECALLED = "recalled", "Recalled"
-        SKIPPED = "skipped", "Skipped (no-show)"
-        STARTED = "started", "Consultation started"
-        COMPLETED = "completed", "Completed"
-        CANCELLED = "cancelled", "Cancelled"
-        EDITED = "edited", "Edited by staff"
-        DELETED = "deleted", "Deleted by admin"
-        SENT_ON = "sent_on", "Sent on"
-        REFERRED = "referred", "Referred"
-        STOP_CANCELLED = "stop_cancelled", "Stop cancelled"
-        LINKED = "linked", "Linked to a registered patient"
-        CATEGORY = "category", "Priority category changed"
-        TRANSFERRED = "transferred", "Moved to another department or doctor"
-        ANNOUNCED = "announced", "Announced again"
-        REPRINTED = "reprinted", "Slip reprinted"
+        ISSUED = "issued", _("Issued")
+        CALLED = "called", _("Called")
+        RECALLED = "recalled", _("Recalled")
+        SKIPPED = "skipped", _("Skipped (no-show)")
+        STARTED = "started", _("Consultation started")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
+        EDITED = "edited", _("Edited by staff")
+        DELETED = "deleted", _("Deleted by admin")
+        SENT_ON = "sent_on", _("Sent on")
+        REFERRED = "referred", _("Referred")
+        STOP_CANCELLED = "stop_cancelled", _("Stop cancelled")
+        LINKED = "linked", _("Linked to a registered patient")
+        CATEGORY = "category", _("Priority category changed")
+        TRANSFERRED = "transferred", _("Moved to another department or doctor")
+        ANNOUNCED = "announced", _("Announced again")
+        REPRINTED = "reprinted", _("Slip reprinted")
 
     token = models.ForeignKey(
         Token, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
@@ -376,9 +377,9 @@ class DeskEvent(models.Model):
     saying they will start late): who, when, why, and until when they expected."""
 
     class Kind(models.TextChoices):
-        PAUSED = "paused", "Paused"
-        LATE = "late", "Starting late"
-        RESUMED = "resumed", "Resumed"
+        PAUSED = "paused", _("Paused")
+        LATE = "late", _("Starting late")
+        RESUMED = "resumed", _("Resumed")
 
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
     doctor = models.ForeignKey(
@@ -419,8 +420,8 @@ class KioskDevice(models.Model):
     registered_at = models.DateTimeField(editable=False)
 
     class PaperWidth(models.IntegerChoices):
-        MM58 = 58, "58 mm thermal roll"
-        MM80 = 80, "80 mm thermal roll"
+        MM58 = 58, _("58 mm thermal roll")
+        MM80 = 80, _("80 mm thermal roll")
 
     paper_width = models.PositiveSmallIntegerField(
         choices=PaperWidth.choices, default=PaperWidth.MM80,
@@ -452,9 +453,9 @@ class PrintJob(models.Model):
     the patient shows the screen at the desk."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting to print"
-        PRINTED = "printed", "Printed"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Waiting to print")
+        PRINTED = "printed", _("Printed")
+        FAILED = "failed", _("Failed")
 
     token = models.ForeignKey(Token, on_delete=models.CASCADE, related_name="print_jobs")
     kiosk = models.ForeignKey(
