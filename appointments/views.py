@@ -129,7 +129,9 @@ def dashboard(request):
     doctor_filter = str(doctor_id) if doctor_id is not None else ""
     status_filter = request.GET.get("status", "")
 
-    appointments = slots.appointments_on(day).select_related("patient", "doctor")
+    appointments = slots.appointments_on(day).select_related(
+        "patient", "doctor", "token__department"
+    )
     day_total = appointments.count()
     if query:
         digits = "".join(c for c in query if c.isdigit())
