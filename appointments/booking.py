@@ -25,6 +25,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from appointments import notify, slots
 from appointments.errors import SLOT_NOT_FREE, BookingError, require_actor, require_status
@@ -62,12 +63,17 @@ def hold_slot(
         check_desk_limits(actor, now, holding=True)
         plan = slots.doctor_day(doctor, day, now=now)
         if plan is None:
-            raise BookingError("That doctor is no longer on the list. Please search again.")
+            raise BookingError(
+                gettext("That doctor is no longer on the list. Please search again.")
+            )
         if plan.why == "off_duty":
-            raise BookingError(f"{plan.doctor.name} is not on duty; choose another doctor.")
+            raise BookingError(
+                gettext("%(doctor)s is not on duty; choose another doctor.")
+                % {"doctor": plan.doctor.name}
+            )
         slot = plan.slot_at(start)
         if slot is None:
-            raise BookingError(SLOT_NOT_FREE)
+            raise BookingError(gettext(SLOT_NOT_FREE))
         patient = find_or_register_patient(mobile, name, email)
         check_daily_limit(mobile, now)
         appointment = Appointment(
@@ -117,9 +123,12 @@ def check_desk_limits(actor, now, *, holding: bool = False) -> None:
         ).count()
         if held >= settings.DESK_MAX_OPEN_HOLDS:
             raise BookingError(
-                f"You already have {held} slots on hold waiting for a code, the most one "
-                "desk may hold at once. Confirm or cancel one of them first (a hold also "
-                f"lapses after {settings.SLOT_HOLD_MINUTES} minutes)."
+                gettext(
+                    "You already have %(held)s slots on hold waiting for a code, the most "
+                    "one desk may hold at once. Confirm or cancel one of them first (a hold "
+                    "also lapses after %(minutes)s minutes)."
+                )
+                % {"held": held, "minutes": settings.SLOT_HOLD_MINUTES}
             )
     texted = AppointmentEvent.objects.filter(
         actor=actor,
@@ -128,8 +137,11 @@ def check_desk_limits(actor, now, *, holding: bool = False) -> None:
     ).count()
     if texted >= settings.DESK_MAX_CODES_PER_HOUR:
         raise BookingError(
-            f"You have had {texted} codes texted in the last hour, the most one desk may "
-            "send. Please wait a while, or ask another receptionist."
+            gettext(
+                "You have had %(count)s codes texted in the last hour, the most one desk may "
+                "send. Please wait a while, or ask another receptionist."
+            )
+            % {"count": texted}
         )
 
 
@@ -146,8 +158,11 @@ def check_daily_limit(mobile: str, now) -> None:
     ).count()
     if sent >= settings.OTP_MAX_SENDS_PER_DAY:
         raise BookingError(
-            f"This mobile has already been sent {sent} codes today, the most we send in a "
-            "day. Please try again tomorrow."
+            gettext(
+                "This mobile has already been sent %(count)s codes today, the most we send "
+                "in a day. Please try again tomorrow."
+            )
+            % {"count": sent}
         )
 
 
@@ -184,14 +199,16 @@ def _send_code(appointment: Appointment, mobile: str, actor, now) -> None:
 def _check_still_held(appointment: Appointment, now) -> None:
     status = appointment.status
     if status == Appointment.Status.BOOKED:
-        raise BookingError("This appointment is already confirmed.")
+        raise BookingError(gettext("This appointment is already confirmed."))
     if status == Appointment.Status.EXPIRED or (
         status == Appointment.Status.HELD and appointment.hold_expires_at <= now
     ):
         raise BookingError(
-            "The hold on this slot has expired. Please choose a slot and book again."
+            gettext("The hold on this slot has expired. Please choose a slot and book again.")
         )
-    require_status(appointment, (Appointment.Status.HELD,), "it no longer needs a code")
+    require_status(
+        appointment, (Appointment.Status.HELD,), gettext_noop("it no longer needs a code")
+    )
 
 
 def seconds_until_resend(appointment: Appointment, *, now=None) -> int:
@@ -220,7 +237,12 @@ def send_otp(appointment: Appointment, *, actor, now=None) -> None:
         wait = seconds_until_resend(appointment, now=now)
         if wait:
             raise BookingError(
-                f"You can send a new code in {wait} second{'' if wait == 1 else 's'}."
+                ngettext(
+                    "You can send a new code in %(count)s second.",
+                    "You can send a new code in %(count)s seconds.",
+                    wait,
+                )
+                % {"count": wait}
             )
         # The patient's row lock keeps the daily count honest across their other holds.
         patient = Patient.objects.select_for_update().get(pk=appointment.patient_id)
@@ -236,7 +258,9 @@ def send_otp(appointment: Appointment, *, actor, now=None) -> None:
 def _clean_code(raw: str) -> str:
     code = re.sub(r"[\s-]", "", raw or "")
     if not re.fullmatch(rf"\d{{{OTP_DIGITS}}}", code):
-        raise BookingError(f"Enter the {OTP_DIGITS}-digit code from the SMS.")
+        raise BookingError(
+            gettext("Enter the %(digits)s-digit code from the SMS.") % {"digits": OTP_DIGITS}
+        )
     return code
 
 
@@ -259,18 +283,24 @@ def verify_otp(appointment: Appointment, code: str, *, actor, now=None) -> Appoi
             .first()
         )
         if challenge is None:
-            raise BookingError("There is no active code for this booking. Send a new code.")
+            raise BookingError(
+                gettext("There is no active code for this booking. Send a new code.")
+            )
         if challenge.expires_at <= now:
-            raise BookingError("That code has expired. Send a new code.")
+            raise BookingError(gettext("That code has expired. Send a new code."))
         expected = _code_hmac(appointment, challenge.mobile, code)
         if not hmac.compare_digest(expected, challenge.code_hmac):
             challenge.attempts += 1
             left = settings.OTP_MAX_ATTEMPTS - challenge.attempts
             if left <= 0:
                 challenge.status = OtpChallenge.Status.VOIDED
-                refusal = "Too many wrong codes. Send a new code."
+                refusal = gettext("Too many wrong codes. Send a new code.")
             else:
-                refusal = f"That code is not right. {left} attempt{'' if left == 1 else 's'} left."
+                refusal = ngettext(
+                    "That code is not right. %(count)s attempt left.",
+                    "That code is not right. %(count)s attempts left.",
+                    left,
+                ) % {"count": left}
             challenge.save(update_fields=["attempts", "status"])
             record_event(
                 appointment,

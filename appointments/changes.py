@@ -11,28 +11,31 @@ import datetime
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext, gettext_noop
 
 from appointments import notify, slots
 from appointments.errors import SLOT_NOT_FREE, BookingError, require_actor, require_status
 from appointments.history import MAX_EVENT_REASON_LENGTH, lock_appointment, record_event
 from appointments.models import Appointment, AppointmentEvent, DoctorSchedule, OtpChallenge
 from hospital.clock import at_local, day_bounds, local_today
+from hospital.languages import localized
 from hospital.models import Doctor
 from hospital.text import InvalidText, clean_note, clean_text
 from queues.models import Token, Visit
 from queues.services import QueueError, issue_token
 
 MAX_CANCEL_REASON_LENGTH = MAX_EVENT_REASON_LENGTH
+# Stored and sent as they are here (English); the cancel page shows them translated.
 CANCEL_REASONS = [
-    "Patient asked to cancel",
-    "Doctor unavailable",
-    "Booked by mistake",
-    "Duplicate booking",
+    gettext_noop("Patient asked to cancel"),
+    gettext_noop("Doctor unavailable"),
+    gettext_noop("Booked by mistake"),
+    gettext_noop("Duplicate booking"),
 ]
 FIND_LIMIT = 100
 BOOKED = (Appointment.Status.BOOKED,)
-ONLY_BOOKED_RESCHEDULED = "only a booked appointment can be rescheduled"
+ONLY_BOOKED_RESCHEDULED = gettext_noop("only a booked appointment can be rescheduled")
 
 
 # --- Finding ------------------------------------------------------------------------------
@@ -107,18 +110,20 @@ def reschedule_appointment(
         doctor = doctor or appointment.doctor
         if doctor.department_id != appointment.doctor.department_id:
             raise BookingError(
-                f"{doctor.name} is not in {appointment.doctor.department.name}; "
-                "choose a doctor of the same department."
+                gettext(
+                    "%(doctor)s is not in %(department)s; choose a doctor of the same department."
+                )
+                % {"doctor": doctor.name, "department": localized(appointment.doctor.department)}
             )
         if doctor.pk == appointment.doctor_id and (day, start) == (
             appointment.date,
             appointment.start,
         ):
-            raise BookingError("That is the appointment's current slot. Choose another.")
+            raise BookingError(gettext("That is the appointment's current slot. Choose another."))
         plan = slots.doctor_day(doctor, day, now=now)
         slot = plan.slot_at(start) if plan else None
         if slot is None:
-            raise BookingError(SLOT_NOT_FREE)
+            raise BookingError(gettext(SLOT_NOT_FREE))
         before = _where(appointment)
         appointment.doctor, appointment.date = plan.doctor, day
         appointment.start, appointment.end = slot.start, slot.end
@@ -164,7 +169,7 @@ def cancel_appointment(appointment: Appointment, *, reason: str, actor, now=None
         require_status(
             appointment,
             (Appointment.Status.HELD, Appointment.Status.BOOKED),
-            "only a held or booked appointment can be cancelled",
+            gettext_noop("only a held or booked appointment can be cancelled"),
         )
         was = appointment.status
         appointment.status = Appointment.Status.CANCELLED
@@ -211,12 +216,16 @@ def check_in(appointment: Appointment, *, actor, now=None) -> tuple[Token, bool]
         appointment = lock_appointment(appointment)
         if appointment.status == Appointment.Status.CHECKED_IN:
             return Token.objects.select_related("department").get(appointment=appointment), False
-        require_status(appointment, BOOKED, "only a booked appointment can be checked in")
+        require_status(
+            appointment, BOOKED, gettext_noop("only a booked appointment can be checked in")
+        )
         today = local_today(now)
         if appointment.date != today:
             raise BookingError(
-                f"This appointment is for {appointment.date:%a %d %b %Y}; "
-                "a patient can be checked in only on the day."
+                gettext(
+                    "This appointment is for %(day)s; a patient can be checked in only on the day."
+                )
+                % {"day": dateformat.format(appointment.date, "D d M Y")}
             )
         doctor = appointment.doctor
         try:
@@ -282,12 +291,22 @@ def mark_no_show(appointment: Appointment, *, actor, reason: str = "", now=None)
     require_actor(actor)
     with transaction.atomic(durable=True):
         appointment = lock_appointment(appointment)
-        require_status(appointment, BOOKED, "only a booked appointment can be marked as a no-show")
+        require_status(
+            appointment,
+            BOOKED,
+            gettext_noop("only a booked appointment can be marked as a no-show"),
+        )
         ends = session_end(appointment)
         if now < ends:
             raise BookingError(
-                f"The session ends at {timezone.localtime(ends):%H:%M} on "
-                f"{appointment.date:%d %b}; mark a no-show only after it has ended."
+                gettext(
+                    "The session ends at %(time)s on %(day)s; mark a no-show only after it "
+                    "has ended."
+                )
+                % {
+                    "time": f"{timezone.localtime(ends):%H:%M}",
+                    "day": dateformat.format(appointment.date, "d M"),
+                }
             )
         appointment.status = Appointment.Status.NO_SHOW
         appointment.save(update_fields=["status"])

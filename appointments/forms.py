@@ -5,9 +5,13 @@ the services (appointments.booking, changes, walkins) to say."""
 import datetime
 
 from django import forms
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from appointments.models import Patient, WaitingListEntry, WaitingListEvent
 from hospital.forms import MobileField
+from hospital.languages import localized
 from hospital.models import Department, Doctor
 from hospital.text import InvalidText, clean_patient_name
 from queues.models import PriorityCategory, VisitStop
@@ -17,7 +21,9 @@ from queues.models import PriorityCategory, VisitStop
 # record lies outside them anyway.
 FIRST_DAY = datetime.date(1900, 1, 1)
 LAST_DAY = datetime.date(2999, 12, 31)
-OUT_OF_RANGE = f"Choose a date between {FIRST_DAY:%Y} and {LAST_DAY:%Y}."
+OUT_OF_RANGE = format_lazy(
+    _("Choose a date between {first} and {last}."), first=FIRST_DAY.year, last=LAST_DAY.year
+)
 # An id is a short run of ASCII digits: str.isdigit() also accepts "²" or "٣", which
 # int() refuses, and 20 digits overflow the database's integer.
 MAX_ID_DIGITS = 11
@@ -75,12 +81,12 @@ class TickField(forms.Field):
             return True
         if text in self.UNTICKED:
             return False
-        raise forms.ValidationError("Tick the box or leave it empty.", code="invalid")
+        raise forms.ValidationError(_("Tick the box or leave it empty."), code="invalid")
 
 
 class DayField(forms.DateField):
     input_formats = ["%Y-%m-%d"]
-    default_error_messages = {"invalid": "That is not a date (YYYY-MM-DD)."}
+    default_error_messages = {"invalid": _("That is not a date (YYYY-MM-DD).")}
 
     def validate(self, value):
         super().validate(value)
@@ -101,8 +107,8 @@ class RangeForm(forms.Form):
     MAX_DAYS = 366
     DEFAULT_DAYS = 28
 
-    start = DayField(label="From", required=False)
-    end = DayField(label="To", required=False)
+    start = DayField(label=_("From"), required=False)
+    end = DayField(label=_("To"), required=False)
 
     def __init__(self, *args, today: datetime.date, **kwargs):
         super().__init__(*args, **kwargs)
@@ -116,17 +122,23 @@ class RangeForm(forms.Form):
         start = data.get("start") or end - datetime.timedelta(days=self.DEFAULT_DAYS - 1)
         if start > end:
             raise forms.ValidationError(
-                "The first day comes after the last day: swap them.", code="reversed"
+                _("The first day comes after the last day: swap them."), code="reversed"
             )
         if (end - start).days + 1 > self.MAX_DAYS:
-            raise forms.ValidationError(f"Choose at most {self.MAX_DAYS} days.", code="too_long")
+            raise forms.ValidationError(
+                ngettext(
+                    "Choose at most %(count)s day.", "Choose at most %(count)s days.", self.MAX_DAYS
+                )
+                % {"count": self.MAX_DAYS},
+                code="too_long",
+            )
         data["start"], data["end"] = start, end
         return data
 
 
 class SlotTimeField(forms.TimeField):
     input_formats = ["%H:%M"]
-    default_error_messages = {"invalid": "That is not a time (HH:MM)."}
+    default_error_messages = {"invalid": _("That is not a time (HH:MM).")}
 
 
 # --- Booking --------------------------------------------------------------------------
@@ -136,35 +148,35 @@ class BookingForm(forms.Form):
     doctor = forms.ModelChoiceField(
         queryset=Doctor.objects.select_related("department"),
         widget=forms.HiddenInput,
-        error_messages={"invalid_choice": "That doctor no longer exists. Search again."},
+        error_messages={"invalid_choice": _("That doctor no longer exists. Search again.")},
     )
-    date = DayField(widget=forms.HiddenInput, error_messages={"invalid": "Enter a valid date."})
+    date = DayField(widget=forms.HiddenInput, error_messages={"invalid": _("Enter a valid date.")})
     start = forms.TimeField(
-        label="Slot",
+        label=_("Slot"),
         input_formats=["%H:%M"],
-        error_messages={"required": "Choose a slot.", "invalid": "Choose a slot."},
+        error_messages={"required": _("Choose a slot."), "invalid": _("Choose a slot.")},
     )
     patient_name = forms.CharField(
-        label="Patient's name",
+        label=_("Patient's name"),
         max_length=100,
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "words"}),
     )
     mobile = MobileField(
-        label="Mobile",
+        label=_("Mobile"),
         max_length=30,
-        help_text="A 6-digit code is sent here to confirm the booking.",
+        help_text=_("A 6-digit code is sent here to confirm the booking."),
         widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "off"}),
     )
     email = forms.EmailField(
-        label="Email",
+        label=_("Email"),
         required=False,
-        help_text="Optional: the confirmation is emailed too.",
+        help_text=_("Optional: the confirmation is emailed too."),
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )
     reason = forms.CharField(
-        label="Illness or reason for the visit",
+        label=_("Illness or reason for the visit"),
         max_length=200,
-        help_text="Seen by hospital staff only.",
+        help_text=_("Seen by hospital staff only."),
     )
 
     def clean_patient_name(self):
@@ -186,7 +198,7 @@ class OneTimeCodeInput(forms.TextInput):
 
 class VerifyForm(forms.Form):
     code = forms.CharField(
-        label="Code from the SMS",
+        label=_("Code from the SMS"),
         widget=OneTimeCodeInput(
             attrs={
                 "inputmode": "numeric",
@@ -197,13 +209,13 @@ class VerifyForm(forms.Form):
                 "autofocus": True,
             }
         ),
-        error_messages={"required": "Enter the 6-digit code from the SMS."},
+        error_messages={"required": _("Enter the 6-digit code from the SMS.")},
     )
 
     def clean_code(self):
         code = "".join(self.cleaned_data["code"][:20].split())
         if not (len(code) == 6 and code.isascii() and code.isdigit()):
-            raise forms.ValidationError("The code is 6 digits, e.g. 042917.")
+            raise forms.ValidationError(_("The code is 6 digits, e.g. 042917."))
         return code
 
 
@@ -215,7 +227,9 @@ def error_list(form: forms.Form) -> list[str]:
         if name == forms.forms.NON_FIELD_ERRORS:
             continue
         label = form.fields[name].label or name.replace("_", " ").capitalize()
-        lines += [f"{label}: {error}" for error in errors]
+        lines += [
+            gettext("%(field)s: %(error)s") % {"field": label, "error": error} for error in errors
+        ]
     return lines
 
 
@@ -227,28 +241,28 @@ class WalkInForm(forms.Form):
     ("<doctor id>@HH:MM"). The patient's details are checked by the service, which says
     what is missing; here only their length."""
 
-    ACTIONS = [("refresh", "Show free slots"), ("book", "Book and check in"),
-               ("wait", "Add to the waiting list")]  # fmt: skip
+    ACTIONS = [("refresh", _("Show free slots")), ("book", _("Book and check in")),
+               ("wait", _("Add to the waiting list"))]  # fmt: skip
 
-    patient_name = forms.CharField(label="Patient's name", max_length=100, required=False)
-    mobile = forms.CharField(label="Mobile", max_length=30, required=False)
-    reason = forms.CharField(label="Illness or reason", max_length=200, required=False)
-    emergency = TickField(label="Emergency")
+    patient_name = forms.CharField(label=_("Patient's name"), max_length=100, required=False)
+    mobile = forms.CharField(label=_("Mobile"), max_length=30, required=False)
+    reason = forms.CharField(label=_("Illness or reason"), max_length=200, required=False)
+    emergency = TickField(label=_("Emergency"))
     department = PickedField(
         queryset=Department.objects.filter(is_active=True),
         required=False,
-        error_messages={"invalid_choice": "That department could not be found."},
+        error_messages={"invalid_choice": _("That department could not be found.")},
     )
     doctor = PickedField(
         queryset=Doctor.objects.select_related("department"),
         required=False,
-        error_messages={"invalid_choice": "That doctor could not be found."},
+        error_messages={"invalid_choice": _("That doctor could not be found.")},
     )
     action = forms.ChoiceField(choices=ACTIONS, required=False)
-    option = forms.CharField(label="Slot", max_length=30, required=False)
+    option = forms.CharField(label=_("Slot"), max_length=30, required=False)
 
     def clean_option(self) -> tuple[Doctor, datetime.time] | None:
-        doctor_id, _, start = self.cleaned_data["option"].partition("@")
+        doctor_id, _at, start = self.cleaned_data["option"].partition("@")
         picked = PickedField(queryset=Doctor.objects.select_related("department"))
         try:
             return picked.clean(doctor_id), SlotTimeField().clean(start)
@@ -262,11 +276,17 @@ class WalkInForm(forms.Form):
             if department is None and "department" not in self.errors:
                 data["department"] = doctor.department
             elif department is not None and doctor.department_id != department.pk:
-                self.add_error("doctor", f"{doctor.name} is not in {department.name}.")
+                self.add_error(
+                    "doctor",
+                    gettext("%(doctor)s is not in %(department)s.")
+                    % {"doctor": doctor.name, "department": localized(department)},
+                )
         if data.get("action") == "book" and not data.get("option"):
-            self.add_error("option", "Choose one of the free slots below.")
+            self.add_error("option", gettext("Choose one of the free slots below."))
         if data.get("action") == "wait" and data.get("department") is None:
-            self.add_error("department", "Choose the department the patient is waiting for.")
+            self.add_error(
+                "department", gettext("Choose the department the patient is waiting for.")
+            )
         return data
 
 
@@ -280,9 +300,9 @@ class SlotPickerForm(forms.Form):
     doctor = PickedField(
         queryset=Doctor.objects.none(),
         required=False,
-        error_messages={"invalid_choice": "Choose a doctor of the same department."},
+        error_messages={"invalid_choice": _("Choose a doctor of the same department.")},
     )
-    date = DayField(required=False, error_messages={"invalid": "Choose a valid date."})
+    date = DayField(required=False, error_messages={"invalid": _("Choose a valid date.")})
 
     def __init__(self, data=None, *, appointment, **kwargs):
         super().__init__(data, **kwargs)
@@ -297,14 +317,15 @@ class SlotPickerForm(forms.Form):
 
 class RescheduleForm(SlotPickerForm):
     start = SlotTimeField(
-        label="Slot", error_messages={"required": "Choose a slot.", "invalid": "Choose a slot."}
+        label=_("Slot"),
+        error_messages={"required": _("Choose a slot."), "invalid": _("Choose a slot.")},
     )
-    reason = forms.CharField(label="Reason", max_length=200, required=False)
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["date"].required = True
-        self.fields["date"].error_messages["required"] = "Choose a valid date."
+        self.fields["date"].error_messages["required"] = _("Choose a valid date.")
 
 
 # --- The waiting list ---------------------------------------------------------------------
@@ -317,18 +338,18 @@ class WaitingOfferForm(forms.Form):
     doctor = PickedField(
         queryset=Doctor.objects.select_related("department"),
         error_messages={
-            "invalid_choice": "That doctor could not be found.",
-            "required": "Choose a doctor.",
+            "invalid_choice": _("That doctor could not be found."),
+            "required": _("Choose a doctor."),
         },
     )
-    date = DayField(error_messages={"required": "Choose a date."})
-    start = SlotTimeField(label="Time", error_messages={"required": "Choose a time."})
-    check_in = TickField(label="Check in now")
+    date = DayField(error_messages={"required": _("Choose a date.")})
+    start = SlotTimeField(label=_("Time"), error_messages={"required": _("Choose a time.")})
+    check_in = TickField(label=_("Check in now"))
 
 
 class WaitingRemoveForm(forms.Form):
     reason = forms.CharField(
-        label="Why", max_length=WaitingListEvent._meta.get_field("reason").max_length,
+        label=_("Why"), max_length=WaitingListEvent._meta.get_field("reason").max_length,
         required=False,
     )  # fmt: skip
 
@@ -360,7 +381,7 @@ def tick(label: str, **kwargs) -> TickField:
 
 
 class PatientSearchForm(forms.Form):
-    q = forms.CharField(label="Hospital number, name or mobile", required=False)
+    q = forms.CharField(label=_("Hospital number, name or mobile"), required=False)
 
     def clean_q(self) -> str:
         return " ".join(self.cleaned_data["q"][:100].split())
@@ -371,34 +392,34 @@ class PatientDetailsForm(forms.Form):
     else's, or enough has been given is for appointments.patients to say."""
 
     name = forms.CharField(
-        label="Patient's name",
+        label=_("Patient's name"),
         max_length=100,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "words"}),
     )
     age = forms.IntegerField(
-        label="Age (years)", required=False, min_value=0, max_value=999,
-        error_messages={"invalid": "Enter the age in whole years, e.g. 40."},
+        label=_("Age (years)"), required=False, min_value=0, max_value=999,
+        error_messages={"invalid": _("Enter the age in whole years, e.g. 40.")},
     )  # fmt: skip
     year_of_birth = forms.IntegerField(
-        label="or year of birth", required=False, min_value=0, max_value=9999,
-        error_messages={"invalid": "Enter the year of birth as four digits, e.g. 1984."},
+        label=_("or year of birth"), required=False, min_value=0, max_value=9999,
+        error_messages={"invalid": _("Enter the year of birth as four digits, e.g. 1984.")},
     )  # fmt: skip
-    age_is_estimate = tick("Age is an estimate")
+    age_is_estimate = tick(_("Age is an estimate"))
     sex = forms.ChoiceField(
-        label="Sex",
+        label=_("Sex"),
         required=False,
-        choices=[("", "Not recorded")] + [c for c in Patient.Sex.choices if c[0]],
-        error_messages={"invalid_choice": "Choose female, male, other or not recorded."},
+        choices=[("", _("Not recorded"))] + [c for c in Patient.Sex.choices if c[0]],
+        error_messages={"invalid_choice": _("Choose female, male, other or not recorded.")},
     )
     mobile = forms.CharField(
-        label="Mobile",
+        label=_("Mobile"),
         max_length=30,
         required=False,
-        help_text="Optional: leave empty if the patient has no phone.",
+        help_text=_("Optional: leave empty if the patient has no phone."),
         widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "off"}),
     )
-    email = forms.CharField(label="Email", max_length=254, required=False)
+    email = forms.CharField(label=_("Email"), max_length=254, required=False)
 
     def details(self) -> dict:
         data = self.cleaned_data
@@ -418,34 +439,34 @@ class PatientDetailsForm(forms.Form):
 
 class GiveTokenFields(forms.Form):
     department = PickedField(
-        label="Department",
+        label=_("Department"),
         queryset=Department.objects.filter(is_active=True).order_by("name"),
         required=False,
-        empty_label="No token now",
-        error_messages={"invalid_choice": "That department could not be found."},
+        empty_label=_("No token now"),
+        error_messages={"invalid_choice": _("That department could not be found.")},
     )
-    emergency = tick("Emergency: called first, by the first free doctor")
+    emergency = tick(_("Emergency: called first, by the first free doctor"))
 
 
 class RegisterPatientForm(PatientDetailsForm, GiveTokenFields):
-    unknown = tick("Unknown patient (emergency): name them from sex and age")
+    unknown = tick(_("Unknown patient (emergency): name them from sex and age"))
 
     field_order = ["unknown", "name", "age", "year_of_birth", "age_is_estimate", "sex",
                    "mobile", "email", "department", "emergency"]  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["department"].label = "Give a token now for"
+        self.fields["department"].label = _("Give a token now for")
 
     def clean(self):
         data = super().clean()
         if data.get("emergency") and not data.get("department"):
-            self.add_error("department", "Choose the department for the emergency token.")
+            self.add_error("department", gettext("Choose the department for the emergency token."))
         return data
 
 
 class CorrectPatientForm(PatientDetailsForm):
-    reason = forms.CharField(label="Why", max_length=100, required=False)
+    reason = forms.CharField(label=_("Why"), max_length=100, required=False)
 
     def details(self) -> dict:
         details = super().details()
@@ -460,26 +481,27 @@ class GiveTokenForm(GiveTokenFields):
         super().__init__(*args, **kwargs)
         self.fields["department"].required = True
         self.fields["department"].empty_label = None
-        self.fields["department"].error_messages["required"] = "Choose the department."
+        self.fields["department"].error_messages["required"] = _("Choose the department.")
 
 
 class LinkTokenForm(forms.Form):
     token = forms.CharField(
-        label="Token number", max_length=20, help_text="As on the slip, e.g. ORTH-012 (today's).",
-        error_messages={"required": "Enter the token number from the slip, e.g. ORTH-012."},
+        label=_("Token number"), max_length=20,
+        help_text=_("As on the slip, e.g. ORTH-012 (today's)."),
+        error_messages={"required": _("Enter the token number from the slip, e.g. ORTH-012.")},
     )  # fmt: skip
 
 
 class CancelStopForm(forms.Form):
     stop = forms.CharField(max_length=MAX_ID_DIGITS)
     reason = forms.CharField(
-        label="Why", max_length=VisitStop._meta.get_field("note").max_length, required=False
+        label=_("Why"), max_length=VisitStop._meta.get_field("note").max_length, required=False
     )
 
     def clean_stop(self) -> int:
         pk = parse_id(self.cleaned_data["stop"])
         if pk is None:
-            raise forms.ValidationError("That stop could not be found.")
+            raise forms.ValidationError(_("That stop could not be found."))
         return pk
 
 
@@ -508,14 +530,14 @@ class QueueFilterForm(forms.Form):
     mobile)."""
 
     department = SlugPickedField(
-        label="Department",
+        label=_("Department"),
         queryset=Department.objects.filter(is_active=True).order_by("name"),
         to_field_name="slug",
         required=False,
-        empty_label="All departments",
-        error_messages={"invalid_choice": "That department could not be found."},
+        empty_label=_("All departments"),
+        error_messages={"invalid_choice": _("That department could not be found.")},
     )
-    q = forms.CharField(label="Token number, name or mobile", required=False)
+    q = forms.CharField(label=_("Token number, name or mobile"), required=False)
 
     def clean_q(self) -> str:
         # Only printable characters are searched: PostgreSQL refuses a NUL in a parameter.
@@ -527,27 +549,27 @@ class QueueReasonForm(forms.Form):
     """Why the desk did it (cancel, recall): required, kept with the token's history."""
 
     reason = forms.CharField(
-        label="Why",
+        label=_("Why"),
         max_length=200,
-        error_messages={"required": "Say why (it is kept with the token's history)."},
+        error_messages={"required": _("Say why (it is kept with the token's history).")},
     )
 
 
 class QueueTransferForm(QueueReasonForm):
     department = PickedField(
-        label="Move to",
+        label=_("Move to"),
         queryset=Department.objects.filter(is_active=True).order_by("name"),
         error_messages={
-            "required": "Choose the department to move the token to.",
-            "invalid_choice": "That department could not be found.",
+            "required": _("Choose the department to move the token to."),
+            "invalid_choice": _("That department could not be found."),
         },
     )
     doctor = PickedField(
-        label="Doctor",
+        label=_("Doctor"),
         queryset=Doctor.objects.select_related("department").order_by("name"),
         required=False,
-        empty_label="Any doctor (the department's queue)",
-        error_messages={"invalid_choice": "That doctor could not be found."},
+        empty_label=_("Any doctor (the department's queue)"),
+        error_messages={"invalid_choice": _("That doctor could not be found.")},
     )
 
     field_order = ["department", "doctor", "reason"]
@@ -555,12 +577,12 @@ class QueueTransferForm(QueueReasonForm):
 
 class QueueCategoryForm(QueueReasonForm):
     category = PickedField(
-        label="Category",
+        label=_("Category"),
         queryset=PriorityCategory.objects.filter(is_active=True),
         empty_label=None,
         error_messages={
-            "required": "Choose the category.",
-            "invalid_choice": "That category could not be found.",
+            "required": _("Choose the category."),
+            "invalid_choice": _("That category could not be found."),
         },
     )
 

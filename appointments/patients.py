@@ -24,6 +24,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from appointments.errors import BookingError, require_actor
 from appointments.models import Appointment, Patient, PatientEvent
@@ -44,7 +45,7 @@ def clean_mobile(raw: str) -> str:
     except InvalidMobile as exc:
         raise BookingError(str(exc)) from None
     if not mobile:
-        raise BookingError("Enter the patient's mobile number; the code is sent there.")
+        raise BookingError(gettext("Enter the patient's mobile number; the code is sent there."))
     return mobile
 
 
@@ -53,11 +54,11 @@ def clean_email(raw: str) -> str:
     if not email:
         return ""
     if len(email) > MAX_EMAIL_LENGTH:
-        raise BookingError("That email address is too long.")
+        raise BookingError(gettext("That email address is too long."))
     try:
         validate_email(email)
     except ValidationError:
-        raise BookingError("Enter a valid email address, or leave it empty.") from None
+        raise BookingError(gettext("Enter a valid email address, or leave it empty.")) from None
     return email
 
 
@@ -169,24 +170,34 @@ def clean_optional_mobile(raw) -> str:
 def clean_sex(raw) -> str:
     sex = str(raw or "").strip().upper()
     if sex not in Patient.Sex.values:
-        raise BookingError("Choose the patient's sex: female, male, other or not recorded.")
+        raise BookingError(
+            gettext("Choose the patient's sex: female, male, other or not recorded.")
+        )
     return sex
 
 
 def clean_age(age) -> int:
     if isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= OLDEST_AGE:
-        raise BookingError(f"Enter an age from 0 to {OLDEST_AGE} years.")
+        raise BookingError(
+            gettext("Enter an age from 0 to %(oldest)s years.") % {"oldest": OLDEST_AGE}
+        )
     return age
 
 
 def clean_year_of_birth(year, today: datetime.date) -> int:
     if isinstance(year, bool) or not isinstance(year, int):
-        raise BookingError("Enter the year of birth as four digits, e.g. 1984.")
+        raise BookingError(gettext("Enter the year of birth as four digits, e.g. 1984."))
     if year > today.year:
-        raise BookingError(f"The year of birth cannot be in the future (after {today.year}).")
+        raise BookingError(
+            gettext("The year of birth cannot be in the future (after %(year)s).")
+            % {"year": today.year}
+        )
     if year < today.year - OLDEST_AGE:
         raise BookingError(
-            f"The year of birth is more than {OLDEST_AGE} years ago; check it, or enter the age."
+            gettext(
+                "The year of birth is more than %(oldest)s years ago; check it, or enter the age."
+            )
+            % {"oldest": OLDEST_AGE}
         )
     return year
 
@@ -195,7 +206,7 @@ def birth_year(*, year_of_birth, age, today: datetime.date) -> int | None:
     """The year of birth, given as a year or as an age (years old today)."""
     if year_of_birth is not None and age is not None:
         if clean_year_of_birth(year_of_birth, today) != today.year - clean_age(age):
-            raise BookingError("Enter the age or the year of birth, not both.")
+            raise BookingError(gettext("Enter the age or the year of birth, not both."))
     if age is not None:
         return today.year - clean_age(age)
     if year_of_birth is not None:
@@ -213,11 +224,14 @@ def mobile_taken_refusal(mobile: str, *, exclude_pk=None) -> str:
     holder = Patient.objects.filter(mobile=mobile).exclude(pk=exclude_pk).first()
     if holder is None:
         return ""
-    return (
-        f"Mobile {mask_mobile(mobile)} is already registered to {holder.name} "
-        f"({holder.hospital_number or 'no hospital number yet'}): find them by it, "
+    return gettext(
+        "Mobile %(mobile)s is already registered to %(name)s (%(number)s): find them by it, "
         "or leave the mobile empty for this patient."
-    )
+    ) % {
+        "mobile": mask_mobile(mobile),
+        "name": holder.name,
+        "number": holder.hospital_number or gettext("no hospital number yet"),
+    }
 
 
 def _save_with_mobile(patient: Patient, mobile: str, **save_kwargs) -> None:
@@ -233,7 +247,7 @@ def _save_with_mobile(patient: Patient, mobile: str, **save_kwargs) -> None:
     except IntegrityError:
         raise BookingError(
             mobile_taken_refusal(mobile, exclude_pk=patient.pk)
-            or "Another desk just saved this patient; look them up again."
+            or gettext("Another desk just saved this patient; look them up again.")
         ) from None
 
 
@@ -264,8 +278,10 @@ def register_patient(
     if unknown:
         if str(mobile or "").strip() or str(email or "").strip():
             raise BookingError(
-                "An unknown patient is registered without a mobile or email; "
-                "add them when the patient is identified."
+                gettext(
+                    "An unknown patient is registered without a mobile or email; "
+                    "add them when the patient is identified."
+                )
             )
         if age is None and year_of_birth is not None:
             age = today.year - clean_year_of_birth(year_of_birth, today)
@@ -281,8 +297,10 @@ def register_patient(
         year = birth_year(year_of_birth=year_of_birth, age=age, today=today)
         if year is None:
             raise BookingError(
-                "Enter the patient's age or year of birth (a guess will do: "
-                "tick “age is an estimate”)."
+                gettext(
+                    "Enter the patient's age or year of birth (a guess will do: "
+                    "tick “age is an estimate”)."
+                )
             )
         mobile, email = clean_optional_mobile(mobile), clean_email(email)
         note = "Registered at the desk"
@@ -417,7 +435,7 @@ def correct_patient(
         if email is not UNCHANGED:
             change("email", clean_email(email), "email changed")
         if not fields:
-            raise BookingError("Nothing was changed: the details are as they were.")
+            raise BookingError(gettext("Nothing was changed: the details are as they were."))
         if not patient.hospital_number:
             patient.hospital_number = hospital_number_for(patient.pk)
             fields.append("hospital_number")
@@ -443,7 +461,7 @@ def token_of_today(display_number: str, *, now=None):
     text = " ".join(str(display_number or "").split()).upper()[:20]
     match = TOKEN_NUMBER.fullmatch(text)
     if not match:
-        raise BookingError("Enter the token number as printed on the slip, e.g. ORTH-012.")
+        raise BookingError(gettext("Enter the token number as printed on the slip, e.g. ORTH-012."))
     code, number = match.group(1), int(match.group(2))
     token = (
         Token.objects.select_related("department", "visit")
@@ -452,7 +470,10 @@ def token_of_today(display_number: str, *, now=None):
     )
     if token is None:
         shown = Token.format_number(code, number)
-        raise BookingError(f"There is no token {shown} today. Check the number on the slip.")
+        raise BookingError(
+            gettext("There is no token %(number)s today. Check the number on the slip.")
+            % {"number": shown}
+        )
     return token
 
 
@@ -466,7 +487,10 @@ def link_token(token, patient: Patient, *, actor, now=None):
         patient = Patient.objects.select_for_update().get(pk=patient.pk)
         token = Token.objects.select_related("department", "visit").get(pk=token.pk)
         if token.visit is None:
-            raise BookingError(f"{token} was issued before visits were kept; it cannot be linked.")
+            raise BookingError(
+                gettext("%(token)s was issued before visits were kept; it cannot be linked.")
+                % {"token": token}
+            )
         if token.visit.patient_id == patient.pk:
             return token.visit
         if not patient.hospital_number:

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Max, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from appointments.models import Appointment, AppointmentEvent, DoctorSchedule, WaitingListEntry
 from appointments.slots import day_slots, leave_on, taking_slots
@@ -47,7 +48,7 @@ from hospital.models import Department, Doctor
 from queues.models import DeskEvent, Token, TokenEvent, Visit, VisitStop
 from queues.reading import day_figures
 
-NO_REASON = "No reason given"
+NO_REASON = gettext_noop("No reason given")
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,11 @@ class VisitSummary:
     def by_stops(self) -> list[tuple[str, int]]:
         """How many visits had 1, 2, and 3 or more stops."""
         counts = Counter(min(row.stops, 3) for row in self.rows)
-        return [("1 stop", counts[1]), ("2 stops", counts[2]), ("3 or more stops", counts[3])]
+        return [
+            (gettext_noop("1 stop"), counts[1]),
+            (gettext_noop("2 stops"), counts[2]),
+            (gettext_noop("3 or more stops"), counts[3]),
+        ]
 
     @property
     def door_to_door(self) -> list[float]:
@@ -179,15 +184,16 @@ class DailyReport:
 
     @property
     def totals(self) -> list[tuple[str, int]]:
+        # English in the CSV; the page translates each label ({% translate label %}).
         return [
-            ("Appointments booked", self.booked),
-            ("Completed", self.completed),
-            ("No-shows", self.no_shows),
-            ("Cancellations", self.cancellations),
-            ("Reschedules", self.reschedules),
-            ("Walk-ins", self.walk_ins),
-            ("Emergencies", self.emergencies),
-            ("Still on the waiting list", self.still_waiting),
+            (gettext_noop("Appointments booked"), self.booked),
+            (gettext_noop("Completed"), self.completed),
+            (gettext_noop("No-shows"), self.no_shows),
+            (gettext_noop("Cancellations"), self.cancellations),
+            (gettext_noop("Reschedules"), self.reschedules),
+            (gettext_noop("Walk-ins"), self.walk_ins),
+            (gettext_noop("Emergencies"), self.emergencies),
+            (gettext_noop("Still on the waiting list"), self.still_waiting),
         ]
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from appointments.errors import SLOT_TAKEN, BookingError
 from appointments.history import record_event
@@ -216,7 +217,7 @@ def take_slot(appointment: Appointment, *, now, actor=None, fields=None) -> None
             with transaction.atomic():
                 appointment.save(update_fields=fields)
         except IntegrityError:
-            raise BookingError(SLOT_TAKEN) from None
+            raise BookingError(gettext(SLOT_TAKEN)) from None
 
 
 # --- The availability board and doctor search ---------------------------------------------
@@ -231,16 +232,24 @@ class Availability:
 
 
 def _availability_label(why: str, count: int, day: datetime.date, today: datetime.date):
-    when = "today" if day == today else "that day"
+    is_today = day == today
     if why == "":
-        return "available", f"Available — {count} free slot{'' if count == 1 else 's'}"
+        return "available", ngettext(
+            "Available — %(count)s free slot", "Available — %(count)s free slots", count
+        ) % {"count": count}
     return {
-        "full": ("full", f"Fully booked {when}"),
-        "off_duty": ("off", "Off duty"),
-        "leave": ("off", "On leave"),
-        "no_session": ("off", f"No OPD session {when}"),
-        "over": ("off", "OPD over for today"),
-        "past": ("off", "Date has passed"),
+        "full": (
+            "full",
+            gettext("Fully booked today") if is_today else gettext("Fully booked that day"),
+        ),
+        "off_duty": ("off", gettext("Off duty")),
+        "leave": ("off", gettext("On leave")),
+        "no_session": (
+            "off",
+            gettext("No OPD session today") if is_today else gettext("No OPD session that day"),
+        ),
+        "over": ("off", gettext("OPD over for today")),
+        "past": ("off", gettext("Date has passed")),
     }[why]
 
 

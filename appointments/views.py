@@ -15,7 +15,9 @@ from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from appointments import booking, changes, slots, walkins
@@ -38,12 +40,12 @@ MAX_QUERY_LENGTH = 100
 TRUTHY = {"1", "on", "true", "yes"}
 
 AVAILABILITY_STYLE = {"available": "green", "full": "amber", "off": "red"}
-CHANNEL_NAMES = {"sms": "SMS", "email": "email"}
-PURPOSE_NAMES = {"otp": "Code", "confirmation": "Confirmation"}
+CHANNEL_NAMES = {"sms": _("SMS"), "email": _("email")}
+PURPOSE_NAMES = {"otp": _("Code"), "confirmation": _("Confirmation")}
 MESSAGE_NAMES = {
-    ("otp", "sms"): "The SMS with the code",
-    ("confirmation", "sms"): "The confirmation SMS",
-    ("confirmation", "email"): "The confirmation email",
+    ("otp", "sms"): _("The SMS with the code"),
+    ("confirmation", "sms"): _("The confirmation SMS"),
+    ("confirmation", "email"): _("The confirmation email"),
 }
 
 
@@ -55,7 +57,7 @@ def render_reception(request, template: str, context: dict, *, status: int = 200
     staff or not: the admin's own sidebar and user links assume a staff user."""
     frame = admin.site.each_context(request)
     frame.update(
-        site_header="OPD Queue reception",
+        site_header=gettext("OPD Queue reception"),
         is_nav_sidebar_enabled=False,
         available_apps=[],
     )
@@ -71,9 +73,13 @@ def requested_day(request, *, param: str = "date") -> datetime.date:
         return form.cleaned_data["date"] or today
     if form.has_error("date", "invalid"):
         raw = "".join(c for c in request.GET[param][:20] if c.isprintable())
-        messages.error(request, f"“{raw}” is not a date; showing today instead.")
+        messages.error(
+            request, gettext("“%(raw)s” is not a date; showing today instead.") % {"raw": raw}
+        )
     else:
-        messages.error(request, f"{OUT_OF_RANGE} Showing today instead.")
+        messages.error(
+            request, gettext("%(refusal)s Showing today instead.") % {"refusal": OUT_OF_RANGE}
+        )
     return today
 
 
@@ -92,10 +98,13 @@ def failed_notifications(appointment) -> list[str]:
     lines = []
     given_up = [Notification.Status.FAILED, Notification.Status.NOT_SENT]
     for n in appointment.notifications.filter(status__in=given_up).order_by("created_at", "pk"):
-        what = MESSAGE_NAMES.get(
-            (n.purpose, n.channel), f"The {n.purpose} {CHANNEL_NAMES.get(n.channel, n.channel)}"
+        what = MESSAGE_NAMES.get((n.purpose, n.channel)) or gettext(
+            "The %(purpose)s %(channel)s"
+        ) % {"purpose": n.purpose, "channel": CHANNEL_NAMES.get(n.channel, n.channel)}
+        lines.append(
+            gettext("%(what)s could not be sent: %(error)s")
+            % {"what": what, "error": n.error or gettext("no reason given")}
         )
-        lines.append(f"{what} could not be sent: {n.error or 'no reason given'}")
     return lines
 
 
@@ -125,7 +134,7 @@ def dashboard(request):
     query = search_query(request)
     doctor_id = parse_id(request.GET.get("doctor"))
     if doctor_id is None and request.GET.get("doctor", "").strip():
-        messages.error(request, "That doctor could not be found; showing every doctor.")
+        messages.error(request, gettext("That doctor could not be found; showing every doctor."))
     doctor_filter = str(doctor_id) if doctor_id is not None else ""
     status_filter = request.GET.get("status", "")
 
@@ -215,7 +224,7 @@ def doctor_search(request):
     raw_day = request.GET.get("date", "").strip()
     day = parse_day(raw_day) if raw_day else local_today()
     if day is None:
-        return JsonResponse({"results": [], "error": "Choose a valid date."}, status=400)
+        return JsonResponse({"results": [], "error": gettext("Choose a valid date.")}, status=400)
     if not query:
         return JsonResponse({"results": []})
     available_only = request.GET.get("available", "") in TRUTHY
@@ -250,7 +259,9 @@ def chosen_doctor(request, raw) -> Doctor | None:
     if pk is not None:
         doctor = Doctor.objects.select_related("department").filter(pk=pk).first()
     if doctor is None:
-        messages.error(request, "That doctor could not be found. Search for the doctor again.")
+        messages.error(
+            request, gettext("That doctor could not be found. Search for the doctor again.")
+        )
     return doctor
 
 
@@ -278,8 +289,11 @@ def book(request):
             else:
                 messages.success(
                     request,
-                    f"Slot held for {appointment.patient.name}. "
-                    f"Enter the code sent to {mask_mobile(appointment.patient.mobile)}.",
+                    gettext("Slot held for %(name)s. Enter the code sent to %(mobile)s.")
+                    % {
+                        "name": appointment.patient.name,
+                        "mobile": mask_mobile(appointment.patient.mobile),
+                    },
                 )
                 return redirect("reception_verify", public_id=appointment.public_id)
         # Shown again with what was typed; a bad doctor or date is in the form's errors.
@@ -302,7 +316,7 @@ def book(request):
         request,
         "appointments/book.html",
         {
-            "title": "Book an appointment",
+            "title": gettext("Book an appointment"),
             "doctor": doctor,
             "day": day,
             "today": today,
@@ -333,7 +347,11 @@ def appointment_or_404(public_id) -> Appointment:
 def verify(request, public_id):
     appointment = appointment_or_404(public_id)
     if appointment.status != Appointment.Status.HELD and not hold_has_expired(appointment):
-        messages.info(request, f"This appointment is {appointment.get_status_display().lower()}.")
+        messages.info(
+            request,
+            gettext("This appointment is %(status)s.")
+            % {"status": appointment.get_status_display().lower()},
+        )
         return redirect("reception_appointment", public_id=appointment.public_id)
     form = VerifyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -346,8 +364,13 @@ def verify(request, public_id):
         else:
             messages.success(
                 request,
-                f"Booked: {appointment.patient.name} with {appointment.doctor.name} on "
-                f"{appointment.date:%a %d %b} at {appointment.start:%H:%M}.",
+                gettext("Booked: %(name)s with %(doctor)s on %(day)s at %(time)s.")
+                % {
+                    "name": appointment.patient.name,
+                    "doctor": appointment.doctor.name,
+                    "day": dateformat.format(appointment.date, "D d M"),
+                    "time": f"{appointment.start:%H:%M}",
+                },
             )
             return redirect("reception_appointment", public_id=appointment.public_id)
         appointment.refresh_from_db()
@@ -355,7 +378,7 @@ def verify(request, public_id):
         request,
         "appointments/verify.html",
         {
-            "title": "Confirm with the code",
+            "title": gettext("Confirm with the code"),
             "appointment": appointment,
             "mobile": mask_mobile(appointment.patient.mobile),
             "expired": hold_has_expired(appointment),
@@ -377,7 +400,9 @@ def resend_code(request, public_id):
         messages.error(request, str(exc))
     else:
         messages.success(
-            request, f"A new code was sent to {mask_mobile(appointment.patient.mobile)}."
+            request,
+            gettext("A new code was sent to %(mobile)s.")
+            % {"mobile": mask_mobile(appointment.patient.mobile)},
         )
     return redirect("reception_verify", public_id=appointment.public_id)
 
@@ -387,7 +412,7 @@ def resend_code(request, public_id):
 
 def _when(value) -> str:
     day = parse_day(value.get("date"))
-    when = f"{day:%a %d %b %Y}" if day else value.get("date", "?")
+    when = dateformat.format(day, "D d M Y") if day else value.get("date", "?")
     return f"{when} {value.get('start', '')}, {value.get('doctor', '')}".strip(", ")
 
 
@@ -397,15 +422,18 @@ def describe_changes(event: AppointmentEvent) -> str:
     if not isinstance(data, dict) or not data:
         return ""
     if isinstance(data.get("from"), dict) and isinstance(data.get("to"), dict):
-        return f"From {_when(data['from'])} to {_when(data['to'])}"
+        return gettext("From %(before)s to %(after)s") % {
+            "before": _when(data["from"]),
+            "after": _when(data["to"]),
+        }
     if "token" in data:
-        return f"Token {data['token']}"
+        return gettext("Token %(number)s") % {"number": data["token"]}
     if isinstance(data.get("status"), dict):
         labels = dict(Appointment.Status.choices)
         before, after = data["status"].get("from"), data["status"].get("to")
         return f"{labels.get(before, before)} → {labels.get(after, after)}"
     if "date" in data and "start" in data:
-        return f"Slot {_when(data)}"
+        return gettext("Slot %(when)s") % {"when": _when(data)}
     return ", ".join(f"{key}: {value}" for key, value in data.items())
 
 
@@ -440,7 +468,7 @@ def appointment_detail(request, public_id):
         request,
         "appointments/appointment.html",
         {
-            "title": f"Appointment of {appointment.patient.name}",
+            "title": gettext("Appointment of %(name)s") % {"name": appointment.patient.name},
             "appointment": appointment,
             "mobile": mask_mobile(appointment.patient.mobile),
             "awaiting_code": appointment.status == Appointment.Status.HELD

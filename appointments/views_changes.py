@@ -9,7 +9,9 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import dateformat
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from appointments import changes
@@ -88,8 +90,16 @@ def reschedule(request, public_id):
         else:
             messages.success(
                 request,
-                f"Rescheduled: {appointment.patient.name} with {doctor.name} on "
-                f"{data['date']:%a %d %b} at {data['start']:%H:%M}. The patient has been told.",
+                gettext(
+                    "Rescheduled: %(name)s with %(doctor)s on %(day)s at %(time)s. "
+                    "The patient has been told."
+                )
+                % {
+                    "name": appointment.patient.name,
+                    "doctor": doctor.name,
+                    "day": dateformat.format(data["date"], "D d M"),
+                    "time": f"{data['start']:%H:%M}",
+                },
             )
             return redirect("reception_appointment", public_id=appointment.public_id)
     day = data.get("date") or (today if request.method == "POST" else max(appointment.date, today))
@@ -101,7 +111,7 @@ def reschedule(request, public_id):
         request,
         "appointments/appointment_reschedule.html",
         {
-            "title": f"Reschedule {appointment.patient.name}",
+            "title": gettext("Reschedule %(name)s") % {"name": appointment.patient.name},
             "appointment": appointment,
             "doctor": doctor,
             "doctors": form.fields["doctor"].queryset.order_by("name"),
@@ -136,13 +146,18 @@ def cancel(request, public_id):
         except BookingError as exc:
             errors.append(str(exc))
         else:
-            messages.success(request, f"Cancelled: {appointment.patient.name}. The slot is free.")
+            messages.success(
+                request,
+                gettext("Cancelled: %(name)s. The slot is free.")
+                % {"name": appointment.patient.name},
+            )
             return redirect("reception_appointment", public_id=appointment.public_id)
     return render_reception(
         request,
         "appointments/appointment_cancel.html",
         {
-            "title": f"Cancel the appointment of {appointment.patient.name}",
+            "title": gettext("Cancel the appointment of %(name)s")
+            % {"name": appointment.patient.name},
             "appointment": appointment,
             "mobile": mask_mobile(appointment.patient.mobile),
             "reasons": changes.CANCEL_REASONS,
@@ -171,11 +186,18 @@ def check_in(request, public_id):
         if created:
             messages.success(
                 request,
-                f"Checked in: {appointment.patient.name} has token {token.display_number} "
-                f"for {appointment.doctor.name}.",
+                gettext("Checked in: %(name)s has token %(number)s for %(doctor)s.")
+                % {
+                    "name": appointment.patient.name,
+                    "number": token.display_number,
+                    "doctor": appointment.doctor.name,
+                },
             )
         else:
-            messages.info(request, f"Already checked in: {token.display_number}")
+            messages.info(
+                request,
+                gettext("Already checked in: %(number)s") % {"number": token.display_number},
+            )
     return _back(request, appointment)
 
 
@@ -188,7 +210,10 @@ def no_show(request, public_id):
     except BookingError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Marked as a no-show: {appointment.patient.name}.")
+        messages.success(
+            request,
+            gettext("Marked as a no-show: %(name)s.") % {"name": appointment.patient.name},
+        )
     return _back(request, appointment)
 
 

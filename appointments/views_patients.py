@@ -11,6 +11,8 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils import dateformat
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from appointments import patients
@@ -28,6 +30,7 @@ from appointments.forms import (
 from appointments.models import Patient
 from appointments.views import render_reception
 from hospital.clock import local_today
+from hospital.languages import localized
 from hospital.phones import mask_mobile
 from hospital.roles import reception_required
 from queues.models import Visit, VisitStop
@@ -86,13 +89,7 @@ def patient_new(request):
             else:
                 messages.success(
                     request,
-                    f"{patient.name} is registered: hospital number {patient.hospital_number}"
-                    + (
-                        f"; token {token.display_number}"
-                        f"{' (emergency)' if data['emergency'] else ''}: print the slip below."
-                        if token
-                        else "."
-                    ),
+                    registered_message(patient, token, data["emergency"]),
                 )
                 return redirect(patient_url(patient))
         else:
@@ -100,7 +97,7 @@ def patient_new(request):
     return render_reception(
         request,
         "appointments/patient_new.html",
-        {"title": "Register a patient", "form": form, "errors": errors},
+        {"title": gettext("Register a patient"), "form": form, "errors": errors},
         status=BAD_REQUEST if errors else 200,
     )
 
@@ -108,11 +105,33 @@ def patient_new(request):
 # --- A patient ----------------------------------------------------------------------------
 
 
+def registered_message(patient: Patient, token, emergency: bool) -> str:
+    values = {"name": patient.name, "number": patient.hospital_number}
+    if token is None:
+        return gettext("%(name)s is registered: hospital number %(number)s.") % values
+    values["token"] = token.display_number
+    if emergency:
+        return (
+            gettext(
+                "%(name)s is registered: hospital number %(number)s; token %(token)s (emergency): "
+                "print the slip below."
+            )
+            % values
+        )
+    return (
+        gettext(
+            "%(name)s is registered: hospital number %(number)s; token %(token)s: "
+            "print the slip below."
+        )
+        % values
+    )
+
+
 def _correct(request, patient: Patient, form: CorrectPatientForm) -> str:
     patients.correct_patient(
         patient, actor=request.user, reason=form.cleaned_data["reason"], **form.details()
     )
-    return f"{patient.name}'s details were corrected."
+    return gettext("%(name)s's details were corrected.") % {"name": patient.name}
 
 
 def _give_token(request, patient: Patient, form: GiveTokenForm) -> str:
@@ -120,16 +139,21 @@ def _give_token(request, patient: Patient, form: GiveTokenForm) -> str:
     token = patients.give_token(
         patient, data["department"], emergency=data["emergency"], actor=request.user
     )
-    return (
-        f"Token {token.display_number}{' (emergency)' if data['emergency'] else ''} "
-        f"given to {patient.name}: print the slip below."
-    )
+    values = {"number": token.display_number, "name": patient.name}
+    if data["emergency"]:
+        return gettext("Token %(number)s (emergency) given to %(name)s: print the slip below.") % (
+            values
+        )
+    return gettext("Token %(number)s given to %(name)s: print the slip below.") % values
 
 
 def _link(request, patient: Patient, form: LinkTokenForm) -> str:
     token = patients.token_of_today(form.cleaned_data["token"])
     patients.link_token(token, patient, actor=request.user)
-    return f"Token {token.display_number} is linked to {patient.name}."
+    return gettext("Token %(number)s is linked to %(name)s.") % {
+        "number": token.display_number,
+        "name": patient.name,
+    }
 
 
 ACTIONS = {
@@ -154,7 +178,7 @@ def correction_initial(patient: Patient) -> dict:
 @reception_required
 def patient_detail(request, pk):
     if parse_id(pk) is None:  # an id too long for the database's integer
-        raise Http404("No such patient.")
+        raise Http404(gettext("No such patient."))
     patient = get_object_or_404(Patient, pk=pk)
     forms = {
         "correct": CorrectPatientForm(initial=correction_initial(patient), prefix="correct"),
@@ -165,7 +189,9 @@ def patient_detail(request, pk):
     action = request.POST.get("action", "") if request.method == "POST" else ""
     if request.method == "POST":
         if action not in ACTIONS:
-            errors.append("Choose what to do: correct the details, give a token or link one.")
+            errors.append(
+                gettext("Choose what to do: correct the details, give a token or link one.")
+            )
         else:
             form_class, act = ACTIONS[action]
             form = forms[action] = form_class(request.POST, prefix=action)
@@ -219,20 +245,25 @@ def visit_detail(request, public_id):
         else:
             stop = VisitStop.objects.filter(visit=visit, pk=form.cleaned_data["stop"]).first()
             if stop is None:
-                errors.append("That stop is not part of this visit.")
+                errors.append(gettext("That stop is not part of this visit."))
             else:
                 try:
                     cancel_stop(stop, actor=request.user, reason=form.cleaned_data["reason"])
                 except QueueError as exc:
                     errors.append(str(exc))
                 else:
-                    messages.success(request, f"The stop at {stop.department.name} is cancelled.")
+                    messages.success(
+                        request,
+                        gettext("The stop at %(department)s is cancelled.")
+                        % {"department": localized(stop.department)},
+                    )
                     return redirect("reception_visit", public_id=visit.public_id)
     return render_reception(
         request,
         "appointments/visit.html",
         {
-            "title": f"Visit of {visit.patient_name} on {visit.service_date:%d %b %Y}",
+            "title": gettext("Visit of %(name)s on %(day)s")
+            % {"name": visit.patient_name, "day": dateformat.format(visit.service_date, "d M Y")},
             "visit": visit,
             "stops": [{"stop": s, "cancellable": s.status in CANCELLABLE} for s in stops_of(visit)],
             "errors": errors,

@@ -16,6 +16,8 @@ from django.contrib import messages
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from appointments.forms import (
@@ -27,6 +29,7 @@ from appointments.forms import (
 )
 from appointments.views import render_reception
 from hospital.clock import local_today
+from hospital.languages import localized
 from hospital.models import Department, Doctor
 from hospital.phones import mask_mobile, mobile_search
 from hospital.roles import reception_required
@@ -40,9 +43,9 @@ BAD_REQUEST = 400
 TOKEN_NUMBER = re.compile(r"(?:([A-Z][A-Z0-9]{0,5})\s*-?\s*)?0*([0-9]{1,4})", re.ASCII)
 # How the patient came, as the desk says it.
 SOURCES = {
-    Visit.Source.KIOSK: "Kiosk",
-    Visit.Source.WALK_IN: "Walk-in",
-    Visit.Source.BOOKED: "Checked in",
+    Visit.Source.KIOSK: _("Kiosk"),
+    Visit.Source.WALK_IN: _("Walk-in"),
+    Visit.Source.BOOKED: _("Checked in"),
 }
 
 
@@ -81,7 +84,7 @@ def queue_rows(departments: list[Department], query: str) -> list[dict]:
             "token": token,
             "mobile": mask_mobile(token.mobile) if token.mobile else "",
             "source": SOURCES.get(token.visit.source, "") if token.visit else "",
-            "category": token.category.label if token.category else "General",
+            "category": token.category.label if token.category else gettext("General"),
             "position": positions.get(token.pk),
         }
         for token in tokens
@@ -94,14 +97,14 @@ def queue_context(request, form: QueueFilterForm) -> dict:
     if form.is_valid():
         chosen, query = form.cleaned_data["department"], form.cleaned_data["q"]
     else:
-        notes = [*error_list(form), "Showing every department."]
+        notes = [*error_list(form), gettext("Showing every department.")]
         query = form.cleaned_data.get("q", "")
     shown = [chosen] if chosen else active
     params = {"department": chosen.slug if chosen else "", "q": query}
     shown_params = {key: value for key, value in params.items() if value}
     fragment_url = f"{reverse('reception_queue')}?{urlencode({**shown_params, 'fragment': 1})}"
     return {
-        "title": "Live queue",
+        "title": gettext("Live queue"),
         "filter": params,
         "fragment_url": fragment_url,
         "departments": active,
@@ -173,7 +176,10 @@ def act(request, public_id, form_class, action):
 def recall(request, public_id):
     def run(token, data):
         desk.recall_by_reception(token, actor=request.user, reason=data["reason"])
-        return f"{token} is recalled: called next in {token.department.name}."
+        return gettext("%(token)s is recalled: called next in %(department)s.") % {
+            "token": token,
+            "department": localized(token.department),
+        }
 
     return act(request, public_id, QueueReasonForm, run)
 
@@ -183,7 +189,7 @@ def recall(request, public_id):
 def cancel(request, public_id):
     def run(token, data):
         desk.cancel(token, actor=request.user, reason=data["reason"])
-        return f"{token} is cancelled."
+        return gettext("%(token)s is cancelled.") % {"token": token}
 
     return act(request, public_id, QueueReasonForm, run)
 
@@ -195,13 +201,17 @@ def transfer(request, public_id):
         new = desk.transfer(
             token, data["department"], data["doctor"], actor=request.user, reason=data["reason"]
         )
-        where = f"{data['doctor'].name}'s queue" if data["doctor"] else "the department's queue"
-        if new.pk == token.pk:
-            return f"{token} is now in {where}."
-        return (
-            f"{token} is moved to {new.department.name} ({where}) as {new}, keeping its "
-            "place by time. Reprint the slip for the new number."
+        where = (
+            gettext("%(doctor)s's queue") % {"doctor": data["doctor"].name}
+            if data["doctor"]
+            else gettext("the department's queue")
         )
+        if new.pk == token.pk:
+            return gettext("%(token)s is now in %(where)s.") % {"token": token, "where": where}
+        return gettext(
+            "%(token)s is moved to %(department)s (%(where)s) as %(new)s, keeping its place by "
+            "time. Reprint the slip for the new number."
+        ) % {"token": token, "department": localized(new.department), "where": where, "new": new}
 
     return act(request, public_id, QueueTransferForm, run)
 
@@ -215,8 +225,14 @@ def category(request, public_id):
             token, data["category"], actor=request.user, reason=data["reason"]
         )
         if changed.category_id == before:
-            return f"{token} is already {data['category'].name}."
-        return f"{token} is now {data['category'].label}."
+            return gettext("%(token)s is already %(category)s.") % {
+                "token": token,
+                "category": localized(data["category"]),
+            }
+        return gettext("%(token)s is now %(category)s.") % {
+            "token": token,
+            "category": data["category"].label,
+        }
 
     return act(request, public_id, QueueCategoryForm, run)
 
@@ -226,7 +242,7 @@ def category(request, public_id):
 def announce(request, public_id):
     def run(token, data):
         desk.announce_again(token, actor=request.user)
-        return f"{token} is called again on the displays."
+        return gettext("%(token)s is called again on the displays.") % {"token": token}
 
     return act(request, public_id, None, run)
 

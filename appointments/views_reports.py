@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.http import require_GET
 
 from appointments import reports
@@ -94,18 +95,22 @@ def charts(report: reports.DailyReport) -> tuple[Chart | None, Chart | None]:
     per_hour = None
     if report.per_hour:
         per_hour = column_chart(
-            "Patients seen per hour",
-            "Consultations completed in each hour of the day.",
+            gettext("Patients seen per hour"),
+            gettext("Consultations completed in each hour of the day."),
             [(h.label, h.patients, str(h.patients)) for h in report.per_hour],
         )
     waits = [r for r in report.doctors if r.average_wait_minutes is not None]
     per_doctor = None
     if waits:
         per_doctor = row_chart(
-            "Average wait per doctor (minutes)",
-            "From token to first call, for each doctor's patients.",
+            gettext("Average wait per doctor (minutes)"),
+            gettext("From token to first call, for each doctor's patients."),
             [
-                (r.doctor.name, r.average_wait_minutes, f"{minutes(r.average_wait_minutes)} min")
+                (
+                    r.doctor.name,
+                    r.average_wait_minutes,
+                    gettext("%(minutes)s min") % {"minutes": minutes(r.average_wait_minutes)},
+                )
                 for r in waits
             ],
         )
@@ -210,10 +215,10 @@ def visit_figures(visits: reports.VisitSummary, *, blank: str = "—") -> list[t
         return blank if value is None else f"{value:.1f}"
 
     return [
-        ("Visits", visits.count),
+        (gettext_noop("Visits"), visits.count),
         *visits.by_stops,
-        ("Median door to door (min)", shown(visits.median_door_to_door_minutes)),
-        ("Mean door to door (min)", shown(visits.mean_door_to_door_minutes)),
+        (gettext_noop("Median door to door (min)"), shown(visits.median_door_to_door_minutes)),
+        (gettext_noop("Mean door to door (min)"), shown(visits.mean_door_to_door_minutes)),
     ]
 
 

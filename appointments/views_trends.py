@@ -8,6 +8,8 @@ import math
 from dataclasses import dataclass
 
 from django.http import HttpResponse
+from django.utils import dateformat
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET
 
 from appointments import trends
@@ -15,6 +17,7 @@ from appointments.forms import RangeForm
 from appointments.views import render_reception
 from appointments.views_reports import SafeWriter
 from hospital.clock import local_today
+from hospital.languages import localized
 from hospital.roles import reception_required
 
 # Okabe-Ito: told apart by most colour-blind readers; every segment also has its name in
@@ -37,7 +40,12 @@ def paused(value: float) -> str:
 
 
 def day_label(day: datetime.date) -> str:
-    return f"{day:%d %b}"
+    return dateformat.format(day, "d M")
+
+
+def weekday_name(weekday: int) -> str:
+    """Monday is 1; in the page's language (the CSV keeps trends.WEEKDAYS, English)."""
+    return dateformat.format(datetime.date(2024, 1, weekday), "D")  # 1 Jan 2024: a Monday
 
 
 # --- Charts ---------------------------------------------------------------------------------
@@ -79,9 +87,9 @@ def stacked_days(result: trends.Trends, *, width=720, height=260):
     ranked = sorted(result.departments, key=lambda r: -r.figures.patients)
     shown = [r.department for r in ranked[:STACKED] if r.figures.patients]
     colours = {d.pk: PALETTE[i] for i, d in enumerate(shown)}
-    series = [Series(d.name, colours[d.pk]) for d in shown]
+    series = [Series(localized(d), colours[d.pk]) for d in shown]
     if any(r.figures.patients for r in ranked[STACKED:]):
-        series.append(Series("Other departments", OTHER_COLOUR))
+        series.append(Series(gettext("Other departments"), OTHER_COLOUR))
     peak = max((d.figures.patients for d in result.days), default=0)
     if not peak:
         return None
@@ -102,7 +110,7 @@ def stacked_days(result: trends.Trends, *, width=720, height=260):
                 continue
             h = plot_h * n / peak
             y -= h
-            name = names[pk] if pk else "Other"
+            name = names[pk] if pk else gettext("Other")
             segments.append(
                 Segment(round(x, 1), round(y, 1), round(bar_w, 1), round(h, 1), colour,
                         f"{day_label(day.day)}, {name}: {n}")
@@ -111,7 +119,9 @@ def stacked_days(result: trends.Trends, *, width=720, height=260):
             f"{names[pk]} {n}" for pk, n in sorted(day.patients_by_department.items(),
                                                    key=lambda item: -item[1]) if n
         )  # fmt: skip
-        title = f"{day_label(day.day)}: {day.figures.patients} patients"
+        title = ngettext(
+            "%(day)s: %(count)s patient", "%(day)s: %(count)s patients", day.figures.patients
+        ) % {"day": day_label(day.day), "count": day.figures.patients}
         if breakdown:
             title += f" ({breakdown})"
         columns.append(
@@ -169,8 +179,9 @@ def wait_lines(result: trends.Trends, *, width=720, height=240):
             lines[key].append((x, y))
             points.append(
                 {"x": x, "y": y, "key": key,
-                 "title": f"{day_label(day.day)}: median {minutes(median)} min, "
-                          f"90th percentile {minutes(p90)} min"}
+                 "title": gettext("%(day)s: median %(median)s min, 90th percentile %(p90)s min")
+                          % {"day": day_label(day.day), "median": minutes(median),
+                             "p90": minutes(p90)}}
             )  # fmt: skip
     return {
         "width": width,
@@ -214,9 +225,9 @@ def heatmap(result: trends.Trends, *, cell_w=28, cell_h=24):
             cells.append(
                 {"x": left + j * cell_w, "y": top + (weekday - 1) * cell_h,
                  "n": n, "opacity": f"{shade:.2f}", "dark": shade > 0.5,
-                 "title": f"{trends.WEEKDAYS[weekday - 1]} {hour:02d}:00-{hour:02d}:59: {n}"}
+                 "title": f"{weekday_name(weekday)} {hour:02d}:00-{hour:02d}:59: {n}"}
             )  # fmt: skip
-        rows.append({"label": trends.WEEKDAYS[weekday - 1], "y": top + (weekday - 1) * cell_h,
+        rows.append({"label": weekday_name(weekday), "y": top + (weekday - 1) * cell_h,
                      "cells": cells})  # fmt: skip
     return {
         "width": left + cell_w * len(hours) + 4,
@@ -307,7 +318,7 @@ def trends_report(request):
         return csv_response(result)
     errors = [
         (label, error)
-        for name, label in (("start", "From"), ("end", "To"), ("__all__", ""))
+        for name, label in (("start", gettext("From")), ("end", gettext("To")), ("__all__", ""))
         for error in form.errors.get(name, [])
     ]
     names = {r.department.pk: r.department.code for r in result.departments}
@@ -315,7 +326,11 @@ def trends_report(request):
         request,
         "appointments/report_trends.html",
         {
-            "title": f"Trends, {start:%d %b %Y} to {end:%d %b %Y}",
+            "title": gettext("Trends, %(start)s to %(end)s")
+            % {
+                "start": dateformat.format(start, "d M Y"),
+                "end": dateformat.format(end, "d M Y"),
+            },
             "start": start,
             "end": end,
             "raw_from": _shown(raw_from) if errors else start.isoformat(),
@@ -323,16 +338,18 @@ def trends_report(request):
             "errors": errors,
             "result": result,
             "totals": [
-                ("Patients", result.total.patients),
-                ("Tokens issued", result.total.issued),
-                ("Median wait (min)", minutes(result.total.median_wait)),
+                (gettext("Patients"), result.total.patients),
+                (gettext("Tokens issued"), result.total.issued),
+                (gettext("Median wait (min)"), minutes(result.total.median_wait)),
                 ("90th percentile wait (min)", minutes(result.total.p90_wait)),
-                ("No-show rate", rate(result.total.no_show_rate)),
-                ("Cancellations", result.total.cancellations),
-                ("Paused (min)", paused(result.total.paused_minutes)),
+                (gettext("No-show rate"), rate(result.total.no_show_rate)),
+                (gettext("Cancellations"), result.total.cancellations),
+                (gettext("Paused (min)"), paused(result.total.paused_minutes)),
             ],
-            "department_rows": [_row(r.department.name, r.figures) for r in result.departments],
-            "total_row": _row("All departments", result.total),
+            "department_rows": [
+                _row(localized(r.department), r.figures) for r in result.departments
+            ],
+            "total_row": _row(gettext("All departments"), result.total),
             "day_rows": [
                 {
                     **_row(day_label(d.day), d.figures),
@@ -349,8 +366,8 @@ def trends_report(request):
             "waits": wait_lines(result),
             "heatmap": heatmap(result),
             "presets": [
-                ("Last 4 weeks", today - datetime.timedelta(days=27), today),
-                ("Last 90 days", today - datetime.timedelta(days=89), today),
+                (gettext("Last 4 weeks"), today - datetime.timedelta(days=27), today),
+                (gettext("Last 90 days"), today - datetime.timedelta(days=89), today),
             ],
         },
     )

@@ -11,7 +11,8 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from appointments import walkins
@@ -26,6 +27,7 @@ from appointments.forms import (
 from appointments.models import Appointment, WaitingListEntry
 from appointments.views import render_reception
 from hospital.clock import local_today
+from hospital.languages import localized
 from hospital.models import Department, Doctor
 from hospital.phones import mask_mobile
 from hospital.roles import reception_required
@@ -53,16 +55,40 @@ def _book_walk_in(request, form: WalkInForm, errors: list):
         )  # fmt: skip
     except BookingError as exc:
         # Another desk took it, or it just ended: the options below are fresh.
-        errors.append(f"{exc} The free slots have been updated below.")
+        errors.append(
+            gettext("%(refusal)s The free slots have been updated below.") % {"refusal": exc}
+        )
         return None
     token = getattr(appointment, "token", None)
     messages.success(
         request,
-        f"{appointment.patient.name} is booked with {appointment.doctor.name} "
-        f"(room {appointment.doctor.room}) at {appointment.start:%H:%M} and "
-        f"checked in" + (f": token {token.display_number}." if token else "."),
+        walk_in_booked_message(appointment, token),
     )
     return redirect("reception_appointment", public_id=appointment.public_id)
+
+
+def walk_in_booked_message(appointment, token) -> str:
+    values = {
+        "name": appointment.patient.name,
+        "doctor": appointment.doctor.name,
+        "room": appointment.doctor.room,
+        "time": f"{appointment.start:%H:%M}",
+    }
+    if token is None:
+        return (
+            gettext(
+                "%(name)s is booked with %(doctor)s (room %(room)s) at %(time)s and checked in."
+            )
+            % values
+        )
+    values["token"] = token.display_number
+    return (
+        gettext(
+            "%(name)s is booked with %(doctor)s (room %(room)s) at %(time)s and checked in: "
+            "token %(token)s."
+        )
+        % values
+    )
 
 
 def _add_to_waiting_list(request, form: WalkInForm, errors: list):
@@ -78,8 +104,15 @@ def _add_to_waiting_list(request, form: WalkInForm, errors: list):
         return None
     messages.success(
         request,
-        f"{entry.patient.name} is on the waiting list for {entry.doctor or entry.department}"
-        f"{' as an emergency' if data['emergency'] else ''}.",
+        (
+            gettext("%(name)s is on the waiting list for %(whom)s as an emergency.")
+            if data["emergency"]
+            else gettext("%(name)s is on the waiting list for %(whom)s.")
+        )
+        % {
+            "name": entry.patient.name,
+            "whom": entry.doctor.name if entry.doctor else localized(entry.department),
+        },
     )
     return redirect("reception_dashboard")
 
@@ -156,12 +189,14 @@ def waiting_offer(request, pk):
         errors += error_list(form)
     waiting = entry.status == WaitingListEntry.Status.WAITING
     if not waiting:
-        errors.append(f"{entry.patient.name} is no longer on the waiting list.")
+        errors.append(
+            gettext("%(name)s is no longer on the waiting list.") % {"name": entry.patient.name}
+        )
     slot = form.cleaned_data if slot_given else {}
 
     if request.method == "POST" and not errors:
         if not slot_given:
-            errors.append("Choose a slot to offer.")
+            errors.append(gettext("Choose a slot to offer."))
         else:
             try:
                 appointment = walkins.book_from_waiting_list(
@@ -174,9 +209,20 @@ def waiting_offer(request, pk):
                 checked_in = appointment.status == Appointment.Status.CHECKED_IN
                 messages.success(
                     request,
-                    f"{entry.patient.name} is booked with {appointment.doctor.name} on "
-                    f"{appointment.date:%a %d %b} at {appointment.start:%H:%M}"
-                    f"{' and checked in' if checked_in else ''}.",
+                    (
+                        gettext(
+                            "%(name)s is booked with %(doctor)s on %(day)s at %(time)s and "
+                            "checked in."
+                        )
+                        if checked_in
+                        else gettext("%(name)s is booked with %(doctor)s on %(day)s at %(time)s.")
+                    )
+                    % {
+                        "name": entry.patient.name,
+                        "doctor": appointment.doctor.name,
+                        "day": dateformat.format(appointment.date, "D d M"),
+                        "time": f"{appointment.start:%H:%M}",
+                    },
                 )
                 return redirect("reception_appointment", public_id=appointment.public_id)
 
@@ -194,7 +240,7 @@ def waiting_offer(request, pk):
         request,
         "appointments/waiting_offer.html",
         {
-            "title": f"Offer a slot to {entry.patient.name}",
+            "title": gettext("Offer a slot to %(name)s") % {"name": entry.patient.name},
             "entry": entry,
             "mobile": mask_mobile(entry.patient.mobile),
             "errors": errors,
@@ -226,5 +272,8 @@ def waiting_remove(request, pk):
     except BookingError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{entry.patient.name} was taken off the waiting list.")
+        messages.success(
+            request,
+            gettext("%(name)s was taken off the waiting list.") % {"name": entry.patient.name},
+        )
     return redirect("reception_dashboard")

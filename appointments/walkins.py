@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from appointments import changes, slots
 from appointments.errors import BookingError, require_actor
@@ -34,10 +35,11 @@ from appointments.models import (
 )
 from appointments.patients import clean_patient_details, find_or_register_patient
 from hospital.clock import local_today
+from hospital.languages import localized
 from hospital.models import Department, Doctor
 from hospital.text import clean_note
 
-SLOT_GONE = "That slot is no longer free. Please choose another."
+SLOT_GONE = gettext_noop("That slot is no longer free. Please choose another.")
 MAX_NOTE_LENGTH = WaitingListEvent._meta.get_field("reason").max_length
 
 
@@ -83,12 +85,14 @@ def _open_slot(doctor: Doctor, day, start, now, *, emergency: bool) -> slots.Slo
     at `now`, or BookingError."""
     plan = slots.doctor_day(doctor, day, now=now, walk_in=True)
     if plan is None or plan.why == "off_duty":
-        raise BookingError(f"{doctor.name} is not on duty; choose another doctor.")
+        raise BookingError(
+            gettext("%(doctor)s is not on duty; choose another doctor.") % {"doctor": doctor.name}
+        )
     slot = plan.slot_at(start)
     if slot is None:
-        raise BookingError(SLOT_GONE)
+        raise BookingError(gettext(SLOT_GONE))
     if slot.kept_for_emergencies and not emergency:
-        raise BookingError("That slot is kept for emergencies. Choose a regular slot.")
+        raise BookingError(gettext("That slot is kept for emergencies. Choose a regular slot."))
     return slot
 
 
@@ -191,9 +195,12 @@ def add_to_waiting_list(
     require_actor(actor)
     name, mobile, reason = clean_patient_details(patient_name, mobile, reason)
     if priority not in WaitingListEntry.Priority.values:
-        raise BookingError("Choose a priority: normal or emergency.")
+        raise BookingError(gettext("Choose a priority: normal or emergency."))
     if doctor is not None and doctor.department_id != department.pk:
-        raise BookingError(f"{doctor.name} is not in {department.name}.")
+        raise BookingError(
+            gettext("%(doctor)s is not in %(department)s.")
+            % {"doctor": doctor.name, "department": localized(department)}
+        )
     with transaction.atomic(durable=True):
         patient = find_or_register_patient(mobile, name)
         # The patient's row lock (find_or_register_patient) serialises two desks adding
@@ -201,7 +208,10 @@ def add_to_waiting_list(
         if WaitingListEntry.objects.filter(
             patient=patient, department=department, status=WaitingListEntry.Status.WAITING
         ).exists():
-            raise BookingError(f"{patient.name} is already on the {department.name} waiting list.")
+            raise BookingError(
+                gettext("%(patient)s is already on the %(department)s waiting list.")
+                % {"patient": patient.name, "department": localized(department)}
+            )
         entry = WaitingListEntry.objects.create(
             patient=patient,
             department=department,
@@ -235,7 +245,7 @@ def remove_from_waiting_list(entry: WaitingListEntry, *, actor, reason: str = ""
             pk=entry.pk, status=WaitingListEntry.Status.WAITING
         ).update(status=WaitingListEntry.Status.LEFT, closed_at=now)
         if not won:
-            raise BookingError("This patient is no longer on the waiting list.")
+            raise BookingError(gettext("This patient is no longer on the waiting list."))
         _log(entry, WaitingListEvent.Kind.REMOVED, actor, now, reason)
     entry.refresh_from_db()
     return entry
@@ -288,12 +298,15 @@ def book_from_waiting_list(
             .get(pk=entry.pk)
         )
         if entry.status != WaitingListEntry.Status.WAITING:
-            raise BookingError("This patient is no longer on the waiting list.")
+            raise BookingError(gettext("This patient is no longer on the waiting list."))
         doctor = Doctor.objects.select_related("department").get(pk=doctor.pk)
         if doctor.department_id != entry.department_id or (
             entry.doctor_id and entry.doctor_id != doctor.pk
         ):
-            raise BookingError(f"{entry.patient.name} is not waiting for {doctor.name}.")
+            raise BookingError(
+                gettext("%(patient)s is not waiting for %(doctor)s.")
+                % {"patient": entry.patient.name, "doctor": doctor.name}
+            )
         emergency = entry.priority == WaitingListEntry.Priority.EMERGENCY
         slot = _open_slot(doctor, day, start, now, emergency=emergency)
         appointment = _book_into(
