@@ -195,3 +195,17 @@ def test_the_nav_shows_counter_staff_the_counter_link(tech_client, lab_tech):
     page = tech_client.get("/").content.decode()
     assert 'href="/counter/"' in page
     assert 'href="/doctor/"' not in page
+
+
+def test_a_hindi_session_sees_the_counter_terminal_in_hindi_with_hindi_counter_names(
+    tech_client, lab_queue, lab_counter, settings
+):
+    lab_counter.name_hi = "काउंटर 1"
+    lab_counter.save()
+    tech_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "hi"
+    response = tech_client.get(reverse("counter_terminal"))
+    assert response.status_code == 200
+    page = page_text(response)
+    assert '<html lang="hi"' in page
+    assert "काउंटर 1" in page and "बुधवार" in page
+    assert "LAB-001" in page

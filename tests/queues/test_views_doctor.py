@@ -134,3 +134,43 @@ def test_another_doctor_of_the_department_cannot_close_my_patient(client, dr_iye
 def test_an_unknown_token_is_404(rao_client, orth):
     response = rao_client.post(reverse("doctor_start", args=[uuid.uuid4()]))
     assert response.status_code == 404
+
+
+# --- In the staff member's language (issue 15) ------------------------------------------
+
+
+def test_a_hindi_session_sees_the_terminal_in_hindi(rao_client, queue, settings):
+    rao_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "hi"
+    response = rao_client.get(reverse("doctor_terminal"))
+    assert response.status_code == 200
+    page = page_text(response)
+    assert '<html lang="hi"' in page
+    # Django's own Hindi: the date's weekday (WEDNESDAY); token numbers stay Latin.
+    assert "बुधवार" in page
+    assert "ORTH-001" in page and "Asha Rao" in page
+
+
+def test_the_live_panel_is_rendered_in_the_sockets_language(dr_rao, queue):
+    from queues import terminal
+
+    hindi = terminal.doctor_panel_message(dr_rao.pk, "csrf", "hi")
+    english = terminal.doctor_panel_message(dr_rao.pk, "csrf")
+    assert "बुधवार" in hindi["html"] and "Wednesday" not in hindi["html"]
+    assert "Wednesday" in english["html"]
+    assert hindi["waiting"] == english["waiting"] == ["ORTH-001", "ORTH-002", "ORTH-003"]
+
+
+@pytest.mark.parametrize(
+    ("cookies", "accept", "expected"),
+    [
+        ({"django_language": "hi"}, b"", "hi"),
+        ({}, b"hi-IN,hi;q=0.9,en;q=0.8", "hi"),
+        ({"django_language": "xx"}, b"", "en"),
+        ({}, b"", "en"),
+    ],
+)
+def test_a_terminal_socket_takes_the_page_s_language(cookies, accept, expected):
+    from queues.terminal import socket_language
+
+    scope = {"cookies": cookies, "headers": [(b"accept-language", accept)]}
+    assert socket_language(scope) == expected
