@@ -32,6 +32,7 @@ from appointments.forms import (
 )
 from appointments.models import Appointment, AppointmentEvent, Notification
 from hospital.clock import local_today
+from hospital.languages import localized
 from hospital.models import Doctor
 from hospital.phones import mask_mobile
 from hospital.roles import reception_required
@@ -236,7 +237,7 @@ def doctor_search(request):
                     "id": m.doctor.pk,
                     "name": m.doctor.name,
                     "specialization": m.doctor.specialization,
-                    "department": m.doctor.department.name,
+                    "department": localized(m.doctor.department),
                     "room": m.doctor.room,
                     "free_count": m.free_count,
                     "url": book_url(m.doctor.pk, day),

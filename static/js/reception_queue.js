@@ -70,10 +70,13 @@
     versions[pair.slice(0, i)] = Number(pair.slice(i + 1));
   });
   const statuses = {};
+  // Words from Django's JavaScript catalog (/jsi18n/), in the page's language.
   const labels = {
-    connecting: "Connecting to the live queue…", live: "Live: the table updates by itself.",
-    unsure: "Not sure the table is current.", reconnecting: "Reconnecting…",
-    offline: "Offline: the table may be out of date.",
+    connecting: gettext("Connecting to the live queue…"),
+    live: gettext("Live: the table updates by itself."),
+    unsure: gettext("Not sure the table is current."),
+    reconnecting: gettext("Reconnecting…"),
+    offline: gettext("Offline: the table may be out of date."),
   };
 
   slugs.forEach(function (slug) {

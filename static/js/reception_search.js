@@ -31,8 +31,8 @@
   }
 
   function freeText(n) {
-    if (n === 0) return "no free slots";
-    return n === 1 ? "1 free slot" : n + " free slots";
+    if (n === 0) return gettext("no free slots");
+    return interpolate(ngettext("%s free slot", "%s free slots", n), [n]);
   }
 
   function render() {
@@ -47,7 +47,7 @@
       name.textContent = doctor.name;
       const meta = document.createElement("span");
       meta.className = "suggestion-meta";
-      meta.textContent = [doctor.specialization, doctor.department, "Room " + doctor.room]
+      meta.textContent = [doctor.specialization, doctor.department, interpolate(gettext("Room %(room)s"), { room: doctor.room }, true)]
         .filter(Boolean)
         .join(" · ");
       const free = document.createElement("span");
@@ -66,7 +66,7 @@
       li.setAttribute("role", "option");
       li.setAttribute("aria-disabled", "true");
       li.className = "suggestion-empty";
-      li.textContent = "No doctor matches.";
+      li.textContent = gettext("No doctor matches.");
       list.append(li);
     }
     setExpanded(input.value.trim() !== "");
@@ -113,12 +113,13 @@
         render();
         status.textContent = data.error
           ? data.error
-          : results.length === 1
-            ? "1 doctor found."
-            : results.length + " doctors found.";
+          : interpolate(
+              ngettext("%s doctor found.", "%s doctors found.", results.length),
+              [results.length],
+            );
       })
       .catch(function (error) {
-        if (error.name !== "AbortError") status.textContent = "Search failed; try again.";
+        if (error.name !== "AbortError") status.textContent = gettext("Search failed; try again.");
         lastKey = "";
       });
   }

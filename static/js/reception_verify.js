@@ -19,7 +19,7 @@
       return;
     }
     button.disabled = true;
-    label.textContent = "You can send a new code in " + left + " s.";
+    label.textContent = interpolate(gettext("You can send a new code in %s s."), [left]);
     setTimeout(tick, 1000);
   }
   tick();
