@@ -25,6 +25,7 @@ from hospital.languages import current_language, language_choices, patient_langu
 from hospital.models import Counter, Department, Doctor, is_counter_staff, is_doctor
 from hospital.roles import counter_required, doctor_required, is_receptionist
 from queues import announce, breaks, kiosk, reading, services, terminal, visits
+from queues import messages as patient_messages
 from queues.forms import (
     CategoryForm,
     CounterChoiceForm,
@@ -193,6 +194,8 @@ def status_context(request, token: Token, visit: Visit | None, language: str) ->
         "is_today": token.service_date == today,
         "is_future": is_future,
         "opens_at": opening_time(token.department, token.service_date) if is_future else None,
+        # The SMS switch (queues/_sms_opt_out.html); the number itself is never shown.
+        "sms_on": patient_messages.sms_is_on(token),
         "page_url": page_url,
         "qr_svg": qr_svg,
         "page_language": language,

@@ -261,3 +261,11 @@ def test_the_issue_time_is_on_the_hospital_s_clock(client, orth):
     assert "18 Nov 2026, 08:05" in words(
         client.get(reverse("token_detail", args=[token.public_id]))
     )
+
+
+def test_the_page_links_the_slip_and_offers_to_stop_sms_without_the_number(client, orth):
+    token = services.issue_token(orth, "Asha Rao", mobile="98123 45678", now=NOW)
+    page = page_text(client.get(reverse("token_detail", args=[token.public_id])))
+    assert f'href="{reverse("token_slip", args=[token.public_id])}"' in page
+    assert f'action="{reverse("token_sms_off", args=[token.public_id])}"' in page
+    assert "98123" not in page and "9812345678" not in page
