@@ -27,6 +27,11 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 run: $(VENV)/.runtime
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py seed_demo --once
+	@# The TV's spoken-call clips, made once (espeak-ng); without it the TV uses the
+	@# browser's own voice.
+	@if command -v espeak-ng >/dev/null; then \
+	  DEBUG=1 $(BIN)/python manage.py make_audio_clips --if-missing; \
+	else echo "Note: espeak-ng is not installed (apt install espeak-ng): the TV will speak calls with the browser's voice."; fi
 	DEBUG=1 $(BIN)/python manage.py qcluster & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	DEBUG=1 $(BIN)/daphne -b $(HOST) -p $(PORT) hospital.asgi:application

@@ -41,11 +41,12 @@ def trim_silence(path: Path) -> None:
     if params.sampwidth != 2 or params.nchannels != 1:
         return
     samples = array.array("h", frames)
-    loud = [i for i, sample in enumerate(samples) if abs(sample) > SILENCE]
-    if not loud:
+    first = next((i for i, s in enumerate(samples) if abs(s) > SILENCE), None)
+    if first is None:
         return
+    last = next(i for i in range(len(samples) - 1, -1, -1) if abs(samples[i]) > SILENCE)
     keep = int(params.framerate * KEEP_SECONDS)
-    start, end = max(0, loud[0] - keep), min(len(samples), loud[-1] + keep)
+    start, end = max(0, first - keep), min(len(samples), last + keep)
     with wave.open(str(path), "wb") as clip:
         clip.setparams(params)
         clip.writeframes(samples[start:end].tobytes())
