@@ -40,10 +40,16 @@ JUNK = {"x": "y" * 5000, "z": "\x00"}
 PAGES: dict[str, list[str]] = {
     "home": [],
     "register_kiosk": [],
-    "token_detail": [],
-    "visit_detail": [],
+    "token_detail": ["lang"],
+    "visit_detail": ["lang"],
+    "kiosk": [],
+    "kiosk_department": [],
+    "token_slip": ["paper", "kiosk"],
+    "token_print_status": [],
+    "set_language": ["next", "language"],
+    "javascript-catalog": [],
     "progress": [],
-    "display": ["departments", "d", "sound", "voice", "lang"],
+    "display": ["departments", "d", "sound", "voice", "lang", "languages"],
     "doctor_terminal": [],
     "counter_terminal": [],
     "login": ["next"],
@@ -95,6 +101,7 @@ POST_ONLY = {
     "counter_pause", "counter_resume", "counter_late", "counter_call_again", "counter_category",
     "reception_queue_recall", "reception_queue_cancel", "reception_queue_transfer",
     "reception_queue_category", "reception_queue_announce", "reception_queue_reprint",
+    "token_sms_off",
 }  # fmt: skip
 ADMIN_PARAMS = ["q", "o", "p", "e", "_to_field", "all"]
 
@@ -130,6 +137,9 @@ def pages(orth, dr_rao, today) -> dict[str, str]:
     kwargs = {
         "token_detail": {"public_id": token.public_id},
         "visit_detail": {"public_id": token.visit.public_id},
+        "kiosk_department": {"slug": orth.slug},
+        "token_slip": {"public_id": token.public_id},
+        "token_print_status": {"public_id": token.public_id},
         "password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},
         "reception_waiting_offer": {"pk": entry.pk},
         "reception_patient": {"pk": patient.pk},

@@ -19,13 +19,23 @@ NOT_ALLOWED = 405
 
 PERSONAS = ["anonymous", "same_department_doctor", "other_department_doctor", "admin", "counter"]
 
-# (method, url name, takes the token's id (or "visit": its visit's id), expected outcome
+# (method, url name, takes the token's id (or "visit": its visit's id, "slug": the
+# department's), expected outcome
 # per persona in PERSONAS order)
 MATRIX = [
     ("get", "home", False, [OK, OK, OK, OK, OK]),
     ("post", "home", False, [BACK, BACK, BACK, BACK, BACK]),
     ("get", "token_detail", True, [OK, OK, OK, OK, OK]),
     ("get", "visit_detail", "visit", [OK, OK, OK, OK, OK]),
+    ("get", "kiosk", False, [OK] * 5),
+    ("get", "kiosk_department", "slug", [OK] * 5),
+    # No name given: the form again, with its errors.
+    ("post", "kiosk_department", "slug", [OK] * 5),
+    ("get", "token_slip", True, [OK] * 5),
+    ("get", "token_print_status", True, [OK] * 5),
+    # A patient's own page; the token has no mobile, so back to it with a message.
+    ("post", "token_sms_off", True, [BACK] * 5),
+    ("get", "token_sms_off", True, [NOT_ALLOWED] * 5),
     ("get", "progress", False, [OK, OK, OK, OK, OK]),
     ("get", "display", False, [OK, OK, OK, OK, OK]),
     ("get", "doctor_terminal", False, [LOGIN, OK, OK, FORBIDDEN, FORBIDDEN]),
@@ -98,7 +108,12 @@ def test_the_matrix_covers_every_queues_url():
 )
 def test_who_may_open_what(client, persona, orth, method, name, with_token, outcomes):
     token = services.issue_token(orth, "Asha Rao", now=NOW)
-    ids = {True: [token.public_id], "visit": [token.visit.public_id], False: []}
+    ids = {
+        True: [token.public_id],
+        "visit": [token.visit.public_id],
+        "slug": [orth.slug],
+        False: [],
+    }
     url = reverse(name, args=ids[with_token])
     data = {"department": "orth", "patient_name": "Bala", "service_date": WEDNESDAY.isoformat()}
     response = getattr(client, method)(url, data if name == "home" else {})
