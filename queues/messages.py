@@ -201,15 +201,15 @@ def queue_changed(token: Token) -> None:
     """Called by queues.services.record for every change: after it commits, wake the
     worker to check the department's line, if anyone there still waits for the news."""
     department_id, day = token.department_id, token.service_date
+    # One indexed query decides whether the worker is needed at all: most changes concern
+    # patients without a mobile, or who were told already.
+    if day != local_today() or not _awaiting_near_message(department_id, day).exists():
+        return
     transaction.on_commit(lambda: _wake_worker(department_id, day))
 
 
 def _wake_worker(department_id: int, day: datetime.date) -> None:
-    # One indexed query in the request decides whether the worker is needed at all: most
-    # changes concern patients without a mobile, or who were told already.
     try:
-        if day != local_today() or not _awaiting_near_message(department_id, day).exists():
-            return
         async_task(
             "queues.messages.check_near_turn",
             department_id,
