@@ -22,6 +22,8 @@ class DepartmentForm(forms.ModelForm):
         model = Department
         fields = [
             "name",
+            "name_hi",
+            "name_ta",
             "kind",
             "code",
             "slug",
@@ -44,7 +46,7 @@ class CounterInline(admin.TabularInline):
     """A service department's counters, edited with the department."""
 
     model = Counter
-    fields = ["name", "is_active"]
+    fields = ["name", "name_hi", "name_ta", "is_active"]
     extra = 0
     show_change_link = True
 
@@ -67,7 +69,8 @@ class DepartmentAdmin(admin.ModelAdmin):
     search_fields = ["name", "code"]
     readonly_fields = ["state_version"]
     fields = [
-        "name",
+        # The name per language on one row: an empty one falls back to English.
+        ("name", "name_hi", "name_ta"),
         "kind",
         "code",
         "slug",

@@ -319,4 +319,13 @@ class PriorityCategoryAdmin(admin.ModelAdmin):
     list_display = ["name", "symbol", "rule", "at_kiosk", "order", "is_active"]
     list_editable = ["order", "is_active"]
     list_filter = ["rule", "at_kiosk", "is_active"]
-    fields = ["name", "symbol", "rule", "at_kiosk", "proof_note", "order", "is_active"]
+    # Each text per language on one row; an empty one falls back to English.
+    fields = [
+        ("name", "name_hi", "name_ta"),
+        "symbol",
+        "rule",
+        "at_kiosk",
+        ("proof_note", "proof_note_hi", "proof_note_ta"),
+        "order",
+        "is_active",
+    ]

@@ -71,6 +71,30 @@ SERVICE_DEPARTMENTS = [
     ("BILL", "Billing", ["Counter 1"]),
 ]
 
+# The demo's names in Hindi and Tamil, so every screen shows all three languages:
+# (Hindi, Tamil) by department code, and by the counter's English name.
+LOCAL_NAMES = {
+    "ORTH": ("हड्डी रोग विभाग", "எலும்பியல்"),
+    "RHEU": ("गठिया रोग विभाग", "முடக்குவாதவியல்"),
+    "CARD": ("हृदय रोग विभाग", "இதயவியல்"),
+    "GMED": ("सामान्य चिकित्सा", "பொது மருத்துவம்"),
+    "PAED": ("बाल रोग विभाग", "குழந்தை மருத்துவம்"),
+    "ENT": ("नाक, कान, गला विभाग", "காது, மூக்கு, தொண்டை"),
+    "DERM": ("त्वचा रोग विभाग", "தோல் மருத்துவம்"),
+    "LAB": ("प्रयोगशाला", "ஆய்வகம்"),
+    "RAD": ("रेडियोलॉजी", "கதிரியக்கவியல்"),
+    "PHAR": ("फार्मेसी", "மருந்தகம்"),
+    "BILL": ("बिलिंग", "கட்டணம்"),
+}
+COUNTER_LOCAL_NAMES = {
+    "Counter 1": ("काउंटर 1", "கவுண்டர் 1"),
+    "Counter 2": ("काउंटर 2", "கவுண்டர் 2"),
+    "X-ray room 1": ("एक्स-रे कक्ष 1", "எக்ஸ்-ரே அறை 1"),
+    "Ultrasound room": ("अल्ट्रासाउंड कक्ष", "அல்ட்ராசவுண்ட் அறை"),
+    "Window A": ("खिड़की A", "சாளரம் A"),
+    "Window B": ("खिड़की B", "சாளரம் B"),
+}
+
 # (username, name, department code, counter)
 COUNTER_STAFF = [
     ("lab1", "Lata Pillai", "LAB", "Counter 1"),
@@ -136,6 +160,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, once=False, **options):
         if once and Department.objects.exists():
+            # A demo database made before the names per language gets them now.
+            fill_local_names()
             self.stdout.write("Demo data already present; nothing loaded.")
             self.print_logins()
             return
@@ -148,6 +174,7 @@ class Command(BaseCommand):
             self.make_schedules(doctors)
             services_by_code = self.make_service_departments()
             counter_staff = self.make_counter_staff(services_by_code, groups[Roles.COUNTER])
+            fill_local_names()
             for department in [*departments.values(), *services_by_code.values()]:
                 Threshold.objects.get_or_create(department=department, defaults=DEMO_THRESHOLD)
             history = make_history(
@@ -396,6 +423,27 @@ class Command(BaseCommand):
         self.stdout.write(line(["-" * w for w in widths]))
         for row in rows:
             self.stdout.write(line(row))
+
+
+def fill_local_names() -> None:
+    """Give the demo's departments and counters their Hindi and Tamil names where none is
+    set; a name a hospital typed in the admin is never overwritten."""
+    for department in Department.objects.filter(code__in=LOCAL_NAMES):
+        _fill(department, LOCAL_NAMES[department.code])
+    for counter in Counter.objects.filter(
+        department__code__in=LOCAL_NAMES, name__in=COUNTER_LOCAL_NAMES
+    ):
+        _fill(counter, COUNTER_LOCAL_NAMES[counter.name])
+
+
+def _fill(obj, names: tuple[str, str]) -> None:
+    changed = []
+    for field, name in zip(("name_hi", "name_ta"), names, strict=True):
+        if not getattr(obj, field):
+            setattr(obj, field, name)
+            changed.append(field)
+    if changed:
+        obj.save(update_fields=changed)
 
 
 def clock_after(t: datetime.datetime, minutes: float, scale: float, end) -> datetime.datetime:
