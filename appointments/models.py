@@ -6,6 +6,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from hospital.models import WEEKDAY_NAMES, Doctor
 from hospital.phones import mask_mobile
@@ -18,10 +19,10 @@ class Patient(models.Model):
     ("Unknown male, about 40", corrected later): only the name is required."""
 
     class Sex(models.TextChoices):
-        FEMALE = "F", "Female"
-        MALE = "M", "Male"
-        OTHER = "O", "Other"
-        UNKNOWN = "", "Not recorded"
+        FEMALE = "F", _("Female")
+        MALE = "M", _("Male")
+        OTHER = "O", _("Other")
+        UNKNOWN = "", _("Not recorded")
 
     # UHID-style, printed on the slip: given when the patient is registered.
     hospital_number = models.CharField(max_length=20, unique=True, null=True, blank=True)
@@ -46,9 +47,9 @@ class PatientEvent(models.Model):
     """Who registered or corrected a patient's record, when, and what changed."""
 
     class Kind(models.TextChoices):
-        REGISTERED = "registered", "Registered"
-        CORRECTED = "corrected", "Details corrected"
-        LINKED = "linked", "Token linked"
+        REGISTERED = "registered", _("Registered")
+        CORRECTED = "corrected", _("Details corrected")
+        LINKED = "linked", _("Token linked")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -112,13 +113,13 @@ class DoctorLeave(models.Model):
 
 class Appointment(models.Model):
     class Status(models.TextChoices):
-        HELD = "held", "Held (awaiting OTP)"
-        BOOKED = "booked", "Booked"
-        CHECKED_IN = "checked_in", "Checked in"
-        COMPLETED = "completed", "Completed"
-        NO_SHOW = "no_show", "No-show"
-        CANCELLED = "cancelled", "Cancelled"
-        EXPIRED = "expired", "Hold expired"
+        HELD = "held", _("Held (awaiting OTP)")
+        BOOKED = "booked", _("Booked")
+        CHECKED_IN = "checked_in", _("Checked in")
+        COMPLETED = "completed", _("Completed")
+        NO_SHOW = "no_show", _("No-show")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Hold expired")
 
     # A slot is taken while an appointment in one of these states sits in it.
     SLOT_TAKING = (Status.HELD, Status.BOOKED, Status.CHECKED_IN, Status.COMPLETED)
@@ -165,17 +166,17 @@ class AppointmentEvent(models.Model):
     """Append-only history of every appointment: who, when, what changed, why."""
 
     class Kind(models.TextChoices):
-        HELD = "held", "Slot held"
-        OTP_SENT = "otp_sent", "Code sent"
-        OTP_FAILED = "otp_failed", "Wrong code"
-        BOOKED = "booked", "Booked"
-        EXPIRED = "expired", "Hold expired"
-        RESCHEDULED = "rescheduled", "Rescheduled"
-        CANCELLED = "cancelled", "Cancelled"
-        CHECKED_IN = "checked_in", "Checked in"
-        NO_SHOW = "no_show", "No-show"
-        NOTIFY_FAILED = "notify_failed", "Notification failed"
-        WALK_IN = "walk_in", "Walk-in booked"
+        HELD = "held", _("Slot held")
+        OTP_SENT = "otp_sent", _("Code sent")
+        OTP_FAILED = "otp_failed", _("Wrong code")
+        BOOKED = "booked", _("Booked")
+        EXPIRED = "expired", _("Hold expired")
+        RESCHEDULED = "rescheduled", _("Rescheduled")
+        CANCELLED = "cancelled", _("Cancelled")
+        CHECKED_IN = "checked_in", _("Checked in")
+        NO_SHOW = "no_show", _("No-show")
+        NOTIFY_FAILED = "notify_failed", _("Notification failed")
+        WALK_IN = "walk_in", _("Walk-in booked")
 
     appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -200,9 +201,9 @@ class OtpChallenge(models.Model):
     stored; the code itself exists only in the SMS."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        USED = "used", "Used"
-        VOIDED = "voided", "Voided"
+        ACTIVE = "active", _("Active")
+        USED = "used", _("Used")
+        VOIDED = "voided", _("Voided")
 
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="otps")
     mobile = models.CharField(max_length=20)
@@ -337,13 +338,13 @@ class WaitingListEntry(models.Model):
     a department. Offered the next freed slot, emergencies first, then by arrival."""
 
     class Priority(models.IntegerChoices):
-        NORMAL = 0, "Normal"
-        EMERGENCY = 1, "Emergency"
+        NORMAL = 0, _("Normal")
+        EMERGENCY = 1, _("Emergency")
 
     class Status(models.TextChoices):
-        WAITING = "waiting", "Waiting"
-        BOOKED = "booked", "Given a slot"
-        LEFT = "left", "Left"
+        WAITING = "waiting", _("Waiting")
+        BOOKED = "booked", _("Given a slot")
+        LEFT = "left", _("Left")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="waiting")
     department = models.ForeignKey(
@@ -379,9 +380,9 @@ class WaitingListEvent(models.Model):
     when, and why."""
 
     class Kind(models.TextChoices):
-        ADDED = "added", "Added"
-        REMOVED = "removed", "Removed"
-        BOOKED = "booked", "Given a slot"
+        ADDED = "added", _("Added")
+        REMOVED = "removed", _("Removed")
+        BOOKED = "booked", _("Given a slot")
 
     entry = models.ForeignKey(WaitingListEntry, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=10, choices=Kind.choices)
