@@ -183,7 +183,7 @@ def dashboard(request):
         request,
         "appointments/dashboard.html",
         {
-            "title": "Appointments",
+            "title": gettext("Appointments"),
             "day": day,
             "is_today": day == today,
             "today": today,

@@ -55,7 +55,7 @@ def find(request):
         request,
         "appointments/find.html",
         {
-            "title": "Find an appointment",
+            "title": gettext("Find an appointment"),
             "query": query,
             "rows": [{"appointment": a, "mobile": mask_mobile(a.patient.mobile)} for a in found],
             "limit": changes.FIND_LIMIT,
@@ -233,7 +233,7 @@ def cancellations(request):
         request,
         "appointments/cancellations.html",
         {
-            "title": "Cancellations",
+            "title": gettext("Cancellations"),
             "day": day,
             "is_today": day == today,
             "events": [

@@ -57,7 +57,7 @@ def patient_list(request):
         request,
         "appointments/patient_list.html",
         {
-            "title": "Patients",
+            "title": gettext("Patients"),
             "query": query,
             "rows": [{"patient": p, "mobile": mask_mobile(p.mobile or "")} for p in found],
             "limit": patients.FIND_LIMIT,

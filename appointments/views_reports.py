@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from django.http import HttpResponse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.http import require_GET
 
@@ -268,7 +268,7 @@ def daily_report(request):
         request,
         "appointments/report_daily.html",
         {
-            "title": f"Daily report, {day:%d %b %Y}",
+            "title": gettext("Daily report, %(day)s") % {"day": dateformat.format(day, "d M Y")},
             "day": day,
             "is_today": day == local_today(),
             "report": report,

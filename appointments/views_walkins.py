@@ -142,7 +142,7 @@ def walk_in(request):
         request,
         "appointments/walkin.html",
         {
-            "title": "Walk-in",
+            "title": gettext("Walk-in"),
             "errors": errors,
             "patient": {
                 name: str(form[name].value() or "")[:300]
