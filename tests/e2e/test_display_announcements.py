@@ -8,35 +8,16 @@ from django.core.management import call_command
 
 from queues import announce, services
 from queues.models import Token
-from tests.conftest import chromium_path, require_in_ci
-from tests.e2e.conftest import CHROMIUM_ARGS
+from tests.conftest import require_in_ci
 from tests.servers import DaphneServer
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(browser_with_autoplay):
     """Chromium as a wall TV runs it: sound allowed without a click."""
-    path = chromium_path()
-    if path is None:
-        require_in_ci("Chromium", "install the Debian package `chromium` (/usr/bin/chromium)")
-    import os
-
-    from playwright.sync_api import sync_playwright
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=path,
-                headless=True,
-                args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"],
-            )
-            yield browser
-            browser.close()
-    finally:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    return browser_with_autoplay
 
 
 @pytest.fixture
