@@ -161,7 +161,7 @@ def cancel_appointment(appointment: Appointment, *, reason: str, actor, now=None
     now = now or timezone.now()
     require_actor(actor)
     try:
-        reason = clean_text(reason, "reason for cancelling", MAX_CANCEL_REASON_LENGTH)
+        reason = clean_text(reason, gettext_noop("reason for cancelling"), MAX_CANCEL_REASON_LENGTH)
     except InvalidText as exc:
         raise BookingError(str(exc)) from None
     with transaction.atomic(durable=True):

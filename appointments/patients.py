@@ -24,7 +24,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from appointments.errors import BookingError, require_actor
 from appointments.models import Appointment, Patient, PatientEvent
@@ -65,7 +65,7 @@ def clean_email(raw: str) -> str:
 def clean_reason(raw: str) -> str:
     """The illness or reason for the visit (required)."""
     try:
-        return clean_text(raw, "reason for the visit", MAX_REASON_LENGTH)
+        return clean_text(raw, gettext_noop("reason for the visit"), MAX_REASON_LENGTH)
     except InvalidText as exc:
         raise BookingError(str(exc)) from None
 
@@ -377,7 +377,9 @@ def correct_patient(
     now = now or timezone.now()
     require_actor(actor)
     try:
-        reason = clean_text(reason, "reason for the correction", MAX_CORRECTION_REASON_LENGTH)
+        reason = clean_text(
+            reason, gettext_noop("reason for the correction"), MAX_CORRECTION_REASON_LENGTH
+        )
     except InvalidText as exc:
         raise BookingError(str(exc)) from None
     today = local_today(now)

@@ -79,6 +79,7 @@ class DepartmentAdmin(admin.ModelAdmin):
         "daily_token_limit",
         "booking_window_days",
         "priority_interval",
+        "near_turn_ahead",
         "state_version",
     ]
     actions = ["deactivate", "activate"]

@@ -3,6 +3,7 @@
 import phonenumbers
 from django.conf import settings
 from django.db.models import Q
+from django.utils.translation import gettext
 
 
 class InvalidMobile(ValueError):
@@ -16,19 +17,19 @@ def normalize_mobile(raw: str, region: str | None = None) -> str:
     if not raw:
         return ""
     if len(raw) > 30:
-        raise InvalidMobile("That mobile number is too long.")
+        raise InvalidMobile(gettext("That mobile number is too long."))
     try:
         number = phonenumbers.parse(raw, region or settings.PHONE_REGION)
     except phonenumbers.NumberParseException:
-        raise InvalidMobile("Enter a valid mobile number, e.g. 98123 45678.") from None
+        raise InvalidMobile(gettext("Enter a valid mobile number, e.g. 98123 45678.")) from None
     if not phonenumbers.is_valid_number(number):
-        raise InvalidMobile("Enter a valid mobile number, e.g. 98123 45678.")
+        raise InvalidMobile(gettext("Enter a valid mobile number, e.g. 98123 45678."))
     kind = phonenumbers.number_type(number)
     if kind not in (
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     ):
-        raise InvalidMobile("That is not a mobile number; enter one that can receive SMS.")
+        raise InvalidMobile(gettext("That is not a mobile number; enter one that can receive SMS."))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

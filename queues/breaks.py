@@ -13,7 +13,7 @@ import datetime
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from hospital.clock import at_local, local_today
 from hospital.models import Department
@@ -55,7 +55,7 @@ def pause(
     time; the pause still runs from the first."""
     now = now or timezone.now()
     try:
-        reason = clean_text(reason, "reason for the pause", MAX_REASON_LENGTH)
+        reason = clean_text(reason, gettext_noop("reason for the pause"), MAX_REASON_LENGTH)
     except InvalidText as exc:
         raise QueueError(str(exc)) from None
     return _step_away(desk, DeskEvent.Kind.PAUSED, reason, back_time(back_at, now), actor, now)

@@ -12,7 +12,7 @@ import datetime
 
 from django.db import transaction
 from django.utils import formats, timezone
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from hospital.clock import local_today
 from hospital.languages import localized
@@ -31,7 +31,7 @@ MOVABLE = (Token.Status.WAITING, Token.Status.SKIPPED)
 def clean_reason(raw: str | None) -> str:
     """Why the desk did it: required, one line, at most 200 characters."""
     try:
-        return clean_text(raw, "reason", MAX_REASON_LENGTH)
+        return clean_text(raw, gettext_noop("reason"), MAX_REASON_LENGTH)
     except InvalidText as exc:
         raise QueueError(str(exc)) from None
 

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import formats, timezone
 from django.utils.dates import WEEKDAYS_ABBR
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from hospital.clock import local_today
 from hospital.languages import localized, patient_language
@@ -482,7 +482,7 @@ def change_category(
     if not _may_mark_emergency(actor) and not _is_desk_staff(actor):
         raise QueueError(gettext("Only hospital staff can change a token's category."))
     try:
-        reason = clean_text(reason, "reason", 200)
+        reason = clean_text(reason, gettext_noop("reason"), 200)
     except InvalidText as exc:
         raise QueueError(str(exc)) from None
     category, priority = category_and_priority(category, Token.Priority.NORMAL)

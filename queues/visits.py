@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from hospital.clock import local_today
 from hospital.languages import localized
@@ -44,7 +44,7 @@ def clean_note(raw: str) -> str:
     if not (raw or "").strip():
         return ""
     try:
-        return clean_text(raw, "note for the next stop", MAX_NOTE_LENGTH)
+        return clean_text(raw, gettext_noop("note for the next stop"), MAX_NOTE_LENGTH)
     except InvalidText as exc:
         raise services.QueueError(str(exc)) from None
 

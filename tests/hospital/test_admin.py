@@ -52,6 +52,7 @@ def department_post(**overrides) -> dict:
         "daily_token_limit": "",
         "booking_window_days": "7",
         "priority_interval": "3",
+        "near_turn_ahead": "3",
         "kind": "clinical",
         # A new department's page has the (empty) counters inline.
         **counters_formset(),
