@@ -250,10 +250,10 @@ def announce(request, public_id):
 @require_POST
 @reception_required
 def reprint(request, public_id):
-    """Log the reprint, then open the token's page (the slip) for printing."""
+    """Log the reprint, then open the token's slip for printing."""
     token = get_object_or_404(Token, public_id=public_id, service_date=local_today())
     try:
         desk.reprint(token, actor=request.user)
     except QueueError as exc:
         return refused(request, [str(exc)])
-    return redirect("token_detail", public_id=token.public_id)
+    return redirect("token_slip", public_id=token.public_id)

@@ -26,7 +26,7 @@ NOT_ALLOWED = 405
 BAD_REQUEST = 400  # the form shown again with its error
 APPOINTMENT = "appointment"  # 302 back to the appointment, with a message
 DASHBOARD = "dashboard"  # 302 back to the reception dashboard
-SLIP = "slip"  # 302 to the token's page, to print its slip
+SLIP = "slip"  # 302 to the token's slip page, to print it
 
 PERSONAS = ["anonymous", "doctor", "receptionist", "admin"]
 
@@ -171,7 +171,7 @@ def test_who_may_open_what(client, persona, held, method, name, with_id, outcome
         assert response["Location"] == reverse("reception_appointment", args=[held.public_id])
     elif expected == SLIP:
         assert response.status_code == 302
-        assert response["Location"] == reverse("token_detail", args=args)
+        assert response["Location"] == reverse("token_slip", args=args)
     elif expected == REDIRECT:
         assert response.status_code == 302
         assert response["Location"] == reverse("reception_verify", args=[held.public_id])

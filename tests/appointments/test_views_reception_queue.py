@@ -178,7 +178,7 @@ def test_call_again_and_reprint(desk_client, day, dr_rao):
     assert called.announced_at == NOW
     response = desk_client.post(url("reception_queue_reprint", called))
     assert response.status_code == 302
-    assert response["Location"] == reverse("token_detail", args=[called.public_id])
+    assert response["Location"] == reverse("token_slip", args=[called.public_id])
     kinds = set(TokenEvent.objects.values_list("kind", flat=True))
     assert {TokenEvent.Kind.ANNOUNCED, TokenEvent.Kind.REPRINTED} <= kinds
 
