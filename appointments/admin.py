@@ -50,7 +50,7 @@ class PatientForm(forms.ModelForm):
 
     class Meta:
         model = Patient
-        fields = ["name", "year_of_birth", "age_is_estimate", "sex", "mobile", "email"]
+        fields = ["name", "year_of_birth", "age_is_estimate", "sex", "mobile", "email", "language"]
 
     def clean_mobile(self):
         # No mobile is NULL: the unique constraint holds only among patients who have one.

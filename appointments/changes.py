@@ -18,6 +18,7 @@ from appointments import notify, slots
 from appointments.errors import SLOT_NOT_FREE, BookingError, require_actor, require_status
 from appointments.history import MAX_EVENT_REASON_LENGTH, lock_appointment, record_event
 from appointments.models import Appointment, AppointmentEvent, DoctorSchedule, OtpChallenge
+from appointments.patients import language_of
 from hospital.clock import at_local, day_bounds, local_today
 from hospital.languages import localized
 from hospital.models import Doctor
@@ -234,6 +235,7 @@ def check_in(appointment: Appointment, *, actor, now=None) -> tuple[Token, bool]
                 appointment.patient.name,
                 # Registered patients may have no mobile (None).
                 mobile=appointment.patient.mobile or "",
+                language=language_of(appointment.patient),
                 service_date=today,
                 priority=Token.Priority.EMERGENCY
                 if appointment.is_emergency

@@ -5,6 +5,7 @@ the services (appointments.booking, changes, walkins) to say."""
 import datetime
 
 from django import forms
+from django.conf import settings
 from django.utils.text import format_lazy
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -420,6 +421,12 @@ class PatientDetailsForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "off"}),
     )
     email = forms.CharField(label=_("Email"), max_length=254, required=False)
+    language = forms.ChoiceField(
+        label=_("Language for slips and SMS"),
+        required=False,
+        choices=[("", _("Not asked"))] + list(settings.LANGUAGES),
+        error_messages={"invalid_choice": _("Choose a language from the list.")},
+    )
 
     def details(self) -> dict:
         data = self.cleaned_data
@@ -433,6 +440,7 @@ class PatientDetailsForm(forms.Form):
                 "sex",
                 "mobile",
                 "email",
+                "language",
             )  # fmt: skip
         }
 
@@ -452,7 +460,7 @@ class RegisterPatientForm(PatientDetailsForm, GiveTokenFields):
     unknown = tick(_("Unknown patient (emergency): name them from sex and age"))
 
     field_order = ["unknown", "name", "age", "year_of_birth", "age_is_estimate", "sex",
-                   "mobile", "email", "department", "emergency"]  # fmt: skip
+                   "mobile", "email", "language", "department", "emergency"]  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -34,6 +34,9 @@ class Patient(models.Model):
     # "about 40": the year of birth was worked out from a guessed age.
     age_is_estimate = models.BooleanField(default=False)
     sex = models.CharField(max_length=1, choices=Sex.choices, blank=True, default="")
+    # The language of their slips and SMS ("hi", "ta"); empty: not asked (the language
+    # of their latest kiosk token, else English — appointments.patients.language_of).
+    language = models.CharField(max_length=8, blank=True, default="", choices=settings.LANGUAGES)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -19,6 +19,7 @@ digits (hospital.phones.mask_mobile).
 import datetime
 import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -29,6 +30,7 @@ from django.utils.translation import gettext, gettext_noop
 from appointments.errors import BookingError, require_actor
 from appointments.models import Appointment, Patient, PatientEvent
 from hospital.clock import local_today
+from hospital.languages import patient_language
 from hospital.phones import InvalidMobile, mask_mobile, mobile_search, normalize_mobile
 from hospital.text import InvalidText, clean_patient_name, clean_text
 from queues.models import Token, Visit, VisitStop
@@ -176,6 +178,28 @@ def clean_sex(raw) -> str:
     return sex
 
 
+def clean_language(raw) -> str:
+    """ "" (not asked) or one of the patient languages."""
+    code = str(raw or "").strip().lower()
+    if code and code not in settings.PATIENT_LANGUAGES:
+        raise BookingError(gettext("Choose a language from the list."))
+    return code
+
+
+def language_of(patient: Patient | None) -> str:
+    """The language of a registered patient's slips and SMS: the one they told the desk,
+    else the one they chose at a kiosk for their latest token, else the default."""
+    if patient is None:
+        return settings.LANGUAGE_CODE
+    chosen = patient.language or (
+        Token.objects.filter(visit__patient=patient)
+        .order_by("-issued_at")
+        .values_list("language", flat=True)
+        .first()
+    )
+    return patient_language(chosen)
+
+
 def clean_age(age) -> int:
     if isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= OLDEST_AGE:
         raise BookingError(
@@ -260,6 +284,7 @@ def register_patient(
     sex: str = "",
     mobile: str = "",
     email: str = "",
+    language: str = "",
     unknown: bool = False,
     actor,
     now=None,
@@ -275,6 +300,7 @@ def register_patient(
     require_actor(actor)
     today = local_today(now)
     sex = clean_sex(sex)
+    language = clean_language(language)
     if unknown:
         if str(mobile or "").strip() or str(email or "").strip():
             raise BookingError(
@@ -311,6 +337,7 @@ def register_patient(
         year_of_birth=year,
         age_is_estimate=bool(age_is_estimate),
         sex=sex,
+        language=language,
     )
     with transaction.atomic():
         _save_with_mobile(patient, mobile, force_insert=True)
@@ -369,6 +396,7 @@ def correct_patient(
     sex=UNCHANGED,
     mobile=UNCHANGED,
     email=UNCHANGED,
+    language=UNCHANGED,
 ) -> Patient:
     """Correct a patient's details (an unknown patient identified, a name misspelt, a new
     mobile) and record a CORRECTED event naming the fields changed, their old and new
@@ -436,6 +464,13 @@ def correct_patient(
             )
         if email is not UNCHANGED:
             change("email", clean_email(email), "email changed")
+        if language is not UNCHANGED:
+            new_language = clean_language(language)
+            change(
+                "language",
+                new_language,
+                f"language {patient.language or 'not asked'} → {new_language or 'not asked'}",
+            )
         if not fields:
             raise BookingError(gettext("Nothing was changed: the details are as they were."))
         if not patient.hospital_number:
@@ -524,6 +559,7 @@ def give_token(patient: Patient, department, *, emergency: bool = False, actor, 
                 department,
                 patient.name,
                 mobile=patient.mobile or "",
+                language=language_of(patient),
                 priority=Token.Priority.EMERGENCY if emergency else Token.Priority.NORMAL,
                 actor=actor,
                 now=now,

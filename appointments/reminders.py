@@ -21,8 +21,9 @@ from django.utils.translation import gettext
 
 from appointments import notify
 from appointments.models import Appointment, Notification
+from appointments.patients import language_of
 from hospital.clock import at_local, local_today
-from hospital.languages import localized, patient_language
+from hospital.languages import localized
 from queues.messages import signature
 
 # The day-before reminder goes out from this local time (after the day's OPD, before
@@ -55,7 +56,7 @@ def send_reminders(*, now=None) -> int:
 
 
 def _remind(appointment: Appointment, purpose: str) -> bool:
-    language = patient_language(last_language(appointment))
+    language = language_of(appointment.patient)
     with translation.override(language):
         body = reminder_text(appointment, purpose)
     with transaction.atomic():
@@ -67,18 +68,6 @@ def _remind(appointment: Appointment, purpose: str) -> bool:
             language=language,
         )
     return queued is not None
-
-
-def last_language(appointment: Appointment) -> str:
-    """The language of the patient's latest token (they chose it at a kiosk), or ""."""
-    token_model = Appointment._meta.get_field("token").related_model
-    return (
-        token_model.objects.filter(visit__patient_id=appointment.patient_id)
-        .order_by("-issued_at")
-        .values_list("language", flat=True)
-        .first()
-        or ""
-    )
 
 
 def reminder_text(appointment: Appointment, purpose: str) -> str:

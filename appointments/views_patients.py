@@ -171,6 +171,7 @@ def correction_initial(patient: Patient) -> dict:
         "sex": patient.sex,
         "mobile": patient.mobile or "",
         "email": patient.email,
+        "language": patient.language,
     }
 
 

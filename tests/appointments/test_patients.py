@@ -264,3 +264,43 @@ def test_a_booked_patient_checked_in_starts_their_booked_visit(rao_morning, dr_r
     token, created = changes.check_in(appointment, actor=desk, now=NOW)
     assert created and token.mobile == ""
     assert (token.visit.patient, token.visit.source) == (appointment.patient, Visit.Source.BOOKED)
+
+
+# --- The patient's language -----------------------------------------------------------
+
+
+def test_a_patients_language_is_their_desk_tokens_language(orth, desk):
+    patient = register(desk, mobile=MOBILE, language="ta")
+    assert Patient.objects.get(pk=patient.pk).language == "ta"
+    token = patients.give_token(patient, orth, actor=desk, now=NOW)
+    assert token.language == "ta"
+
+
+def test_without_a_language_told_the_desk_follows_their_last_kiosk_token(orth, desk):
+    patient = register(desk)
+    assert patients.language_of(patient) == "en"
+    kiosk_token = services.issue_token(orth, "Asha K", now=NOW, language="hi")
+    patients.link_token(kiosk_token, patient, actor=desk, now=NOW)
+    assert patients.language_of(patient) == "hi"
+    assert patients.give_token(patient, orth, actor=desk, now=at(WEDNESDAY, 10)).language == "hi"
+
+
+def test_a_checked_in_patient_gets_a_token_in_their_language(rao_morning, dr_rao, desk):
+    from appointments import changes
+    from tests.appointments.conftest import place, t
+
+    appointment = place(dr_rao, t(9, 30))
+    Patient.objects.filter(pk=appointment.patient.pk).update(language="hi")
+    appointment.refresh_from_db()
+    token, _ = changes.check_in(appointment, actor=desk, now=NOW)
+    assert token.language == "hi"
+
+
+def test_a_language_changed_at_the_desk_is_on_the_record_and_a_bad_one_refused(desk):
+    patient = register(desk)
+    with pytest.raises(BookingError, match="language from the list"):
+        register(desk, "Ravi Kumar", language="fr")
+    patients.correct_patient(patient, language="ta", reason="Asked for Tamil", actor=desk, now=NOW)
+    assert Patient.objects.get(pk=patient.pk).language == "ta"
+    corrected = patient.events.get(kind=PatientEvent.Kind.CORRECTED)
+    assert "language not asked → ta" in corrected.note
