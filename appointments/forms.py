@@ -248,6 +248,12 @@ class WalkInForm(forms.Form):
     patient_name = forms.CharField(label=_("Patient's name"), max_length=100, required=False)
     mobile = forms.CharField(label=_("Mobile"), max_length=30, required=False)
     reason = forms.CharField(label=_("Illness or reason"), max_length=200, required=False)
+    language = forms.ChoiceField(
+        label=_("Language for slips and SMS"),
+        required=False,
+        choices=[("", _("Not asked"))] + list(settings.LANGUAGES),
+        error_messages={"invalid_choice": _("Choose a language from the list.")},
+    )
     emergency = TickField(label=_("Emergency"))
     department = PickedField(
         queryset=Department.objects.filter(is_active=True),

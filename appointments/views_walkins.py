@@ -8,6 +8,7 @@ input is a message, never a 500; an unknown entry is a 404.
 import datetime
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -52,6 +53,7 @@ def _book_walk_in(request, form: WalkInForm, errors: list):
         appointment = walkins.book_walk_in(
             doctor=doctor, start=start, emergency=data["emergency"], actor=request.user,
             patient_name=data["patient_name"], mobile=data["mobile"], reason=data["reason"],
+            language=data["language"],
         )  # fmt: skip
     except BookingError as exc:
         # Another desk took it, or it just ended: the options below are fresh.
@@ -146,8 +148,9 @@ def walk_in(request):
             "errors": errors,
             "patient": {
                 name: str(form[name].value() or "")[:300]
-                for name in ("patient_name", "mobile", "reason")
+                for name in ("patient_name", "mobile", "reason", "language")
             },
+            "languages": settings.LANGUAGES,
             "emergency": emergency,
             "department": department,
             "doctor": doctor,

@@ -33,7 +33,11 @@ from appointments.models import (
     WaitingListEntry,
     WaitingListEvent,
 )
-from appointments.patients import clean_patient_details, find_or_register_patient
+from appointments.patients import (
+    clean_language,
+    clean_patient_details,
+    find_or_register_patient,
+)
 from hospital.clock import local_today
 from hospital.languages import localized
 from hospital.models import Department, Doctor
@@ -145,18 +149,24 @@ def book_walk_in(
     mobile: str,
     reason: str,
     emergency: bool,
+    language: str = "",
     actor,
     now=None,
 ) -> Appointment:
     """Book a walk-in into today's slot `start` of `doctor` (BOOKED at once, no code)
-    and check them in: their token is in the doctor's queue when this returns."""
+    and check them in: their token is in the doctor's queue when this returns.
+    `language`, if given, becomes the patient's (their slip and SMS)."""
     now = now or timezone.now()
     require_actor(actor)
     name, mobile, reason = clean_patient_details(patient_name, mobile, reason)
+    language = clean_language(language)
     day = local_today(now)
     with transaction.atomic(durable=True):
         slot = _open_slot(doctor, day, start, now, emergency=emergency)
         patient = find_or_register_patient(mobile, name)
+        if language and patient.language != language:
+            patient.language = language
+            patient.save(update_fields=["language"])
         appointment = _book_into(
             patient=patient, doctor=doctor, day=day, slot=slot, reason=reason,
             emergency=emergency, actor=actor, now=now,

@@ -80,6 +80,7 @@ PAGES: dict[str, list[str]] = {
         "doctor",
         "action",
         "option",
+        "language",
     ],  # fmt: skip
     "reception_waiting_offer": ["doctor", "date", "start", "check_in"],
     "reception_daily_report": ["date", "format"],

@@ -54,6 +54,16 @@ def test_booking_a_walk_in_checks_them_in(client, desk, session, dr_rao):
     assert "checked in" in follow
 
 
+def test_a_walk_in_in_tamil_gets_a_tamil_token_and_the_patient_keeps_the_language(
+    client, desk, session, dr_rao
+):
+    data = {**PATIENT, "language": "ta", "action": "book", "option": f"{dr_rao.pk}@09:00"}
+    assert client.post(reverse("reception_walk_in"), data).status_code == 302
+    appointment = Appointment.objects.get()
+    assert appointment.patient.language == "ta"
+    assert Token.objects.get(appointment=appointment).language == "ta"
+
+
 def test_an_emergency_takes_the_kept_slot_with_an_emergency_token(client, desk, session, dr_rao):
     data = {**PATIENT, "action": "book", "emergency": "1", "option": f"{dr_rao.pk}@09:15"}
     assert client.post(reverse("reception_walk_in"), data).status_code == 302
@@ -93,6 +103,7 @@ def test_a_slot_taken_meanwhile_offers_the_next(client, desk, session, dr_rao):
         {"action": "book", "option": "1@09:00", "patient_name": "A" * 101},
         {"action": "wait", "department": "orth", "reason": "x" * 201},
         {"action": "wait", "department": "orth", "mobile": "9" * 31},
+        {"action": "book", "option": "1@09:00", "language": "fr"},
     ],
 )
 def test_bad_input_is_a_message_not_a_500(client, desk, session, dr_rao, orth, data):
