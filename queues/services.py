@@ -128,7 +128,10 @@ def issue_token(
             % {"category": localized(category)}
         )
     if not department.is_active:
-        raise QueueError(f"{department.name} is not taking tokens at the moment.")
+        raise QueueError(
+            gettext("%(department)s is not taking tokens at the moment.")
+            % {"department": localized(department)}
+        )
     check_service_date(department, service_date, today)
     if priority == Token.Priority.EMERGENCY:
         assigned_doctor = None
@@ -258,11 +261,14 @@ def next_number(
         .get()
     )
     if not is_active:
-        raise QueueError(f"{department.name} is not taking tokens at the moment.")
+        raise QueueError(
+            gettext("%(department)s is not taking tokens at the moment.")
+            % {"department": localized(department)}
+        )
     if limit is not None and number > limit:
         raise QueueError(
-            f"All {limit} tokens for {department.name} on {service_date:%d %b %Y} "
-            "have been given out."
+            gettext("All %(limit)s tokens for %(department)s on %(day)s have been given out.")
+            % {"limit": limit, "department": localized(department), "day": short_date(service_date)}
         )
     return number
 
