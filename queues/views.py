@@ -17,7 +17,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
-from django.utils.translation import gettext, gettext_lazy, ngettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from hospital.clock import local_today
@@ -204,16 +204,6 @@ def status_context(request, token: Token, visit: Visit | None, language: str) ->
             {"code": code, "name": name, "url": f"{request.path}?lang={code}"}
             for code, name in language_choices()
         ],
-        # The words token.js writes as the queue moves, in the page's language: the JS
-        # catalog follows the browser's language, this page the patient's. Our three
-        # languages have two plural forms (one, other), so two forms cover any count.
-        "live_texts": {
-            "ahead_one": ngettext("patient ahead of you", "patients ahead of you", 1),
-            "ahead_other": ngettext("patient ahead of you", "patients ahead of you", 2),
-            "soon": gettext("Soon"),
-            "minutes": gettext("~%(minutes)s min"),
-            "your_turn": gettext("It's your turn — %(place)s"),
-        },
     }
 
 

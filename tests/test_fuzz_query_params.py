@@ -139,6 +139,7 @@ def pages(orth, dr_rao, today) -> dict[str, str]:
         "token_detail": {"public_id": token.public_id},
         "visit_detail": {"public_id": token.visit.public_id},
         "kiosk_department": {"slug": orth.slug},
+        "javascript-catalog": {"language": "ta"},
         "token_slip": {"public_id": token.public_id},
         "token_print_status": {"public_id": token.public_id},
         "password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},

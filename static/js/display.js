@@ -11,7 +11,8 @@
  * knows which clips exist (#tv-clips). Only when a sentence has a clip missing is it said
  * by the browser's own voice instead, which may not speak Hindi or Tamil at all.
  *
- * The screen's words come from #tv-words, in the screen's language (?lang=); names
+ * The screen's words come from the JavaScript catalog of the screen's language (?lang=,
+ * loaded by the page whatever the browser's language); names
  * and places from the state's per-language maps. Departments beyond data-per-page are
  * shown in pages that take turns; the "Last calls" column lists the latest calls of all.
  * Every time is the hospital's (<html data-time-zone>), not the TV's own clock's.
@@ -34,16 +35,28 @@
   const PAGE_EVERY_MS = 12000;
   const RECENT_SHOWN = 8;
 
-  const words = {};
-  document.querySelectorAll("#tv-words [data-word]").forEach(function (el) {
-    words[el.dataset.word] = el.textContent;
-  });
+  // The screen's words, from the JavaScript catalog of the screen's language.
+  const words = {
+    connecting: gettext("Connecting…"),
+    live: gettext("Live"),
+    unsure: gettext("Not sure this is current"),
+    reconnecting: gettext("Reconnecting…"),
+    offline: gettext("Offline"),
+    // Translators: after the TV's connection light, e.g. "updated 09:42:10".
+    updated: gettext("updated %(time)s"),
+    // Translators: under a called token on the TV: the patient should go in now.
+    called: gettext("please go in"),
+    in_consultation: gettext("in consultation"),
+    urgent: gettext("(urgent)"),
+    none_waiting: gettext("No one waiting"),
+    // Translators: how many wait in a department, on the TV: "Waiting: 12".
+    waiting: gettext("Waiting: %(count)s"),
+    // Translators: the TV shows departments in pages that take turns: "Page 1 of 2".
+    page: gettext("Page %(page)s of %(pages)s"),
+    no_calls: gettext("No calls yet today."),
+  };
   function word(key, values) {
-    let text = words[key] || key;
-    Object.keys(values || {}).forEach(function (name) {
-      text = text.split("%(" + name + ")s").join(String(values[name]));
-    });
-    return text;
+    return interpolate(words[key] || key, values || {}, true);
   }
   // A name from the state in the screen's language: {en, hi, ta}, else the English one.
   function local(names, fallback) {

@@ -7,8 +7,8 @@
 // and the phone vibrates on "It's your turn".
 //
 // The page is in the patient's language (the token's, or ?lang=), which may not be the
-// browser's: the words written here come from the page itself (#token-texts, translated
-// by the server), not from the JavaScript catalog, which follows the browser.
+// browser's: the page loads the JavaScript catalog of its own language for the words
+// written here.
 (function () {
   "use strict";
 
@@ -20,18 +20,10 @@
   if (!root || !window.OPDLive) return;
   const mine = root.dataset.token;
   const language = root.dataset.language || "en";
-  const textsNode = document.getElementById("token-texts");
-  const texts = textsNode ? JSON.parse(textsNode.textContent) : {};
   let status = root.dataset.status;
   let room = null;
   const showStatus = OPDLive.statusLight(document.getElementById("live-status"));
 
-  // "%(place)s" filled in, as Django's interpolate() does with named values.
-  function fill(format, values) {
-    return String(format || "").replace(/%\((\w+)\)s/g, function (_, name) {
-      return values[name] === undefined ? "" : String(values[name]);
-    });
-  }
 
   // Where to go in the page's language: the state carries `places` {en, hi, ta} beside
   // the English `place` (older servers send `place` only).
@@ -87,7 +79,7 @@
       room = now.room || null;
       refreshCard();
       if (wasCalled) {
-        document.title = fill(texts.your_turn, { place: now.room });
+        document.title = interpolate(gettext("It's your turn — %(place)s"), { place: now.room }, true);
         if (navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 400]);
       }
       return;
@@ -101,9 +93,12 @@
       const estimate = document.querySelector('[data-role="estimate"]');
       if (ahead) ahead.textContent = now.ahead;
       // Our languages have two plural forms: one, and every other count.
-      if (label) label.textContent = now.ahead === 1 ? texts.ahead_one : texts.ahead_other;
+      if (label) {
+          label.textContent = ngettext("patient ahead of you", "patients ahead of you", now.ahead);
+        }
       if (estimate) {
-        estimate.textContent = minutes === 0 ? texts.soon : fill(texts.minutes, { minutes: minutes });
+        estimate.textContent =
+          minutes === 0 ? gettext("Soon") : interpolate(gettext("~%(minutes)s min"), { minutes: minutes }, true);
       }
     }
   }

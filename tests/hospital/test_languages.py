@@ -67,7 +67,7 @@ def test_the_reception_frame_has_the_staff_menu_too(client, db):
     html = client.get(reverse("reception_dashboard")).content.decode()
     assert menu_buttons(html) == {"en": ("en", "English"), "hi": ("hi", "हिन्दी")}
     # Its scripts' words come from the JavaScript catalog, which the admin frame lacks.
-    assert reverse("javascript-catalog") in html
+    assert reverse("javascript-catalog", args=["en"]) in html
 
 
 def test_anyone_else_is_offered_every_language_in_its_own_script(client, db):
@@ -133,6 +133,7 @@ def test_a_name_typed_in_the_admin_is_saved_and_shown(staff, orth, receptionist,
             "open_days": [0, 1, 2, 3, 4, 5],
             "booking_window_days": 7,
             "priority_interval": orth.priority_interval,
+            "near_turn_ahead": orth.near_turn_ahead,
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]

@@ -1,11 +1,14 @@
 """The patient's token page at /tokens/<public_id>/."""
 
 import datetime
+import json
 import re
 import uuid
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
 from queues import services
 from queues.models import Token
@@ -168,19 +171,20 @@ def test_when_called_the_turn_comes_before_anything_else(client, orth, dr_rao):
     assert "ahead of you" not in words(response)
 
 
-def test_the_words_token_js_writes_come_with_the_page(client, orth_names, dr_rao):
+def test_the_words_token_js_writes_come_in_the_pages_language(client, orth_names, dr_rao):
     token = services.issue_token(orth_names, "Kavya S", language="ta", now=NOW)
     services.call_next(dr_rao, now=NOW)
     response = client.get(reverse("token_detail", args=[token.public_id]))
     assert html_lang(response) == "ta"
     assert 'data-role="your-turn"' in page_text(response)
-    # The page's words for token.js come from the page (the JS catalog follows the
-    # browser): one JSON block, with the turn's sentence to fill in.
-    texts = re.search(
-        r'<script id="token-texts" type="application/json">(.*?)</script>',
-        response.content.decode(),
-    )
-    assert '"your_turn"' in texts.group(1) and "%(place)s" in texts.group(1)
+    # The page loads the catalog of its own language, not the browser's.
+    catalog = reverse("javascript-catalog", args=["ta"])
+    assert f'<script src="{catalog}">' in response.content.decode()
+    script = client.get(catalog, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    with translation.override("ta"):
+        tamil = gettext("It's your turn — %(place)s")
+    assert tamil != "It's your turn — %(place)s"
+    assert json.dumps(tamil)[1:-1] in script
 
 
 def test_while_waiting_the_position_and_wait_come_first(client, orth):
