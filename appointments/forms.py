@@ -237,6 +237,16 @@ def error_list(form: forms.Form) -> list[str]:
 # --- Walk-in ------------------------------------------------------------------------------
 
 
+def language_field() -> forms.ChoiceField:
+    """The patient's language for their slips and SMS; empty: not asked."""
+    return forms.ChoiceField(
+        label=_("Language for slips and SMS"),
+        required=False,
+        choices=[("", _("Not asked"))] + list(settings.LANGUAGES),
+        error_messages={"invalid_choice": _("Choose a language from the list.")},
+    )
+
+
 class WalkInForm(forms.Form):
     """The walk-in page: the patient, which department or doctor, and the chosen slot
     ("<doctor id>@HH:MM"). The patient's details are checked by the service, which says
@@ -248,12 +258,7 @@ class WalkInForm(forms.Form):
     patient_name = forms.CharField(label=_("Patient's name"), max_length=100, required=False)
     mobile = forms.CharField(label=_("Mobile"), max_length=30, required=False)
     reason = forms.CharField(label=_("Illness or reason"), max_length=200, required=False)
-    language = forms.ChoiceField(
-        label=_("Language for slips and SMS"),
-        required=False,
-        choices=[("", _("Not asked"))] + list(settings.LANGUAGES),
-        error_messages={"invalid_choice": _("Choose a language from the list.")},
-    )
+    language = language_field()
     emergency = TickField(label=_("Emergency"))
     department = PickedField(
         queryset=Department.objects.filter(is_active=True),
@@ -427,12 +432,7 @@ class PatientDetailsForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "off"}),
     )
     email = forms.CharField(label=_("Email"), max_length=254, required=False)
-    language = forms.ChoiceField(
-        label=_("Language for slips and SMS"),
-        required=False,
-        choices=[("", _("Not asked"))] + list(settings.LANGUAGES),
-        error_messages={"invalid_choice": _("Choose a language from the list.")},
-    )
+    language = language_field()
 
     def details(self) -> dict:
         data = self.cleaned_data

@@ -24,7 +24,7 @@ from hospital.clock import local_today
 from hospital.languages import current_language, language_choices, patient_language
 from hospital.models import Counter, Department, Doctor, is_counter_staff, is_doctor
 from hospital.roles import counter_required, doctor_required, is_receptionist
-from queues import announce, breaks, kiosk, reading, services, terminal, visits
+from queues import announce, breaks, kiosk, kiosk_views, reading, services, terminal, visits
 from queues import messages as patient_messages
 from queues.forms import (
     CategoryForm,
@@ -89,27 +89,9 @@ def home(request):
     form = TokenForm(request.POST or None, departments=active_departments(), today=today)
     status = 200
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        refusal = kiosk.token_refusal(request, data["mobile"])
-        if refusal:
-            form.add_error(None, refusal)
-            status = 429
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            token = services.issue_token(
-                data["department"],
-                data["patient_name"],
-                mobile=data["mobile"],
-                service_date=data["service_date"],
-                category=data["category"],
-                actor=request.user,
-                # The page's language: the patient's slip, status page and SMS follow it.
-                language=current_language(),
-            )
-        except QueueError as exc:
-            form.add_error(None, str(exc))
-        else:
+        # The same rules, limits and printing as the kiosk's, in the page's language.
+        token, status = kiosk_views.issue_at_kiosk(request, form)
+        if token is not None:
             return redirect("token_detail", public_id=token.public_id)
     response = render(request, "queues/home.html", {"form": form, "today": today}, status=status)
     return kiosk.remember_client(request, response)

@@ -3,6 +3,7 @@
 Skipped with a reason when Chromium is missing (a laptop); required in CI.
 """
 
+import contextlib
 import os
 
 import pytest
@@ -24,8 +25,12 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def browser():
+# A wall TV's browser: sound without a click (README: the TV's kiosk flags).
+TV_ARGS = [*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"]
+
+
+@contextlib.contextmanager
+def chromium(args: list[str]):
     path = chromium_path()
     if path is None:
         require_in_ci("Chromium", "install the Debian package `chromium` (/usr/bin/chromium)")
@@ -37,36 +42,25 @@ def browser():
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=path, headless=True, args=CHROMIUM_ARGS
-            )
+            browser = playwright.chromium.launch(executable_path=path, headless=True, args=args)
             yield browser
             browser.close()
     finally:
         del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
-# A wall TV's browser: sound without a click (README: the TV's kiosk flags).
-TV_ARGS = [*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"]
+@pytest.fixture(scope="module")
+def browser():
+    with chromium(CHROMIUM_ARGS) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def browser_with_autoplay():
     """Chromium as a wall TV runs it; headless, it has no speech voices at all, so a call
     is heard only if the clips say it."""
-    path = chromium_path()
-    if path is None:
-        require_in_ci("Chromium", "install the Debian package `chromium` (/usr/bin/chromium)")
-    from playwright.sync_api import sync_playwright
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=path, headless=True, args=TV_ARGS)
-            yield browser
-            browser.close()
-    finally:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    with chromium(TV_ARGS) as running:
+        yield running
 
 
 @pytest.fixture
