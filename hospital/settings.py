@@ -62,6 +62,10 @@ INSTALLED_APPS = [
     "queues",
     "appointments",
     "supervision",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -264,6 +268,44 @@ PASSWORD_RESET_TIMEOUT = 24 * 60 * 60
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
+
+# --- The API (api/) -------------------------------------------------------------------
+# /api/v1/: an integration's key (Authorization: Bearer …) or a staff session. Errors are
+# problem details (RFC 9457); the OpenAPI schema is at /api/schema/, its docs /api/docs/.
+API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600/min")  # per key or staff member
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.problem_details",
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": None if API_RATE_LIMIT in ("", "off") else API_RATE_LIMIT},
+    # The client's address is the socket's (the proxy's own), never a header it sent.
+    "NUM_PROXIES": 0,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "OPD Queue API",
+    "DESCRIPTION": (
+        "Departments and their live queues, tokens, visits, patients, appointments and "
+        "doctors. Authenticate with an API key made in the admin (API keys), sent as "
+        "`Authorization: Bearer opdq_…`; each key may do only what its scopes allow. "
+        "Errors are RFC 9457 problem details."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 # --- The hospital ---------------------------------------------------------------------
 # Slips and messages to patients name the hospital and its enquiry number, not the product.

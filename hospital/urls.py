@@ -37,5 +37,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("reception/", include("appointments.urls")),
     path("supervisor/", include("supervision.urls")),
+    path("", include("api.urls")),
     path("", include("queues.urls")),
 ]

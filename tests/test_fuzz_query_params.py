@@ -47,6 +47,8 @@ PAGES: dict[str, list[str]] = {
     "token_slip": ["paper", "kiosk"],
     "token_print_status": [],
     "set_language": ["next", "language"],
+    "api-schema": ["format", "lang"],
+    "api-docs": [],
     "javascript-catalog": [],
     "progress": [],
     "display": ["departments", "d", "sound", "voice", "lang", "languages"],
@@ -113,6 +115,8 @@ def url_names(patterns, prefix="") -> set[str]:
         if isinstance(pattern, URLResolver):
             if pattern.namespace == "admin":
                 continue  # the admin's pages are fuzzed through its changelists
+            if str(pattern.pattern) == "api/v1/":
+                continue  # the API is fuzzed from its schema (tests/api/test_schemathesis.py)
             names |= url_names(pattern.url_patterns, prefix)
         elif isinstance(pattern, URLPattern) and pattern.name:
             names.add(pattern.name)
