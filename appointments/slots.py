@@ -277,16 +277,18 @@ DR_PREFIX = re.compile(r"^\s*dr(\.\s*|\s+)", re.IGNORECASE)
 
 
 def search_doctors(
-    query: str, *, day=None, available_only=False, now=None, limit=10
+    query: str, *, day=None, available_only=False, now=None, limit=10, department=None
 ) -> list[DoctorMatch]:
     """Doctors whose name (with or without "Dr."), specialization or department matches
     `query`, case-insensitively; names that start with it first. An empty query matches
-    every doctor."""
+    every doctor. `department`: only that department's doctors."""
     now = now or timezone.now()
     day = day or local_today(now)
     query = " ".join((query or "").split())[:100]
     bare = DR_PREFIX.sub("", query)
     doctors = Doctor.objects.all()
+    if department is not None:
+        doctors = doctors.filter(department=department)
     if bare:
         doctors = doctors.filter(
             Q(name__icontains=query)
