@@ -207,3 +207,15 @@ def is_doctor(user) -> bool:
 
 def is_counter_staff(user) -> bool:
     return user.is_authenticated and user.is_active and hasattr(user, "counter_staff")
+
+
+class WorkerHeartbeat(models.Model):
+    """When the background worker last ran its every-minute heartbeat task (one row).
+
+    /readyz reads it: a worker that stopped, or whose scheduler no longer hands out tasks,
+    stops moving it, and the hospital's monitoring hears so before the outbox piles up."""
+
+    beat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Worker heartbeat at {self.beat_at:%Y-%m-%d %H:%M:%S}"

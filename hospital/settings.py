@@ -4,6 +4,7 @@ The table of variables lives in README.md; keep the two in step.
 """
 
 import datetime
+import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -66,9 +67,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
+    # First, so it counts what the client finally got (hospital/metrics.py).
+    "hospital.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -305,6 +309,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name ("status", "kind") get a name each, not a hash.
+    "ENUM_NAME_OVERRIDES": {
+        "AppointmentStatusEnum": "appointments.models.Appointment.Status",
+        "VisitStopKindEnum": "queues.models.VisitStop.Kind",
+        "VisitStatusEnum": "queues.models.Visit.Status",
+        "VisitStopStatusEnum": "queues.models.VisitStop.Status",
+        "PlaceKindEnum": ["room", "counter"],
+        "TokenStatusEnum": "queues.models.Token.Status",
+        "PatientLanguageEnum": "hospital.settings.LANGUAGES",
+    },
 }
 
 # --- The hospital ---------------------------------------------------------------------
@@ -442,6 +456,16 @@ NOTIFY_RETRY_SECONDS = env_int("NOTIFY_RETRY_SECONDS", 30)
 # it after that (with the same message id, so the gateway can drop a repeat).
 NOTIFY_CLAIM_SECONDS = env_int("NOTIFY_CLAIM_SECONDS", 120)
 
+# Webhooks (webhooks.delivery): a delivery that fails is tried again after
+# WEBHOOK_RETRY_SECONDS, then twice that, and so on, WEBHOOK_MAX_ATTEMPTS tries in all;
+# then it is shown as failed in the admin, where it can be sent again.
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
+WEBHOOK_RETRY_SECONDS = env_int("WEBHOOK_RETRY_SECONDS", 30)
+# How long the receiver has to answer, and how long a sending worker holds a delivery
+# before another may try it (with the same webhook-id, so the receiver can drop a repeat).
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5)
+WEBHOOK_CLAIM_SECONDS = env_int("WEBHOOK_CLAIM_SECONDS", 60)
+
 # The worker (django-q2, `manage.py qcluster`): sends the outbox and runs expire_holds
 # every minute. Its queue is a table in the same database (the ORM broker), so it needs
 # no Redis and works on SQLite and PostgreSQL alike.
@@ -510,6 +534,31 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+
+# --- Health checks, metrics and error reports ------------------------------------------
+# /healthz, /readyz and /metrics (hospital/health.py, hospital/metrics.py; docs/DEPLOYMENT.md
+# "Health checks and metrics"). /readyz says the worker is down when its every-minute
+# heartbeat is older than this many seconds.
+WORKER_HEARTBEAT_MAX_AGE = env_int("WORKER_HEARTBEAT_MAX_AGE", 180)
+# Who may read /metrics: the client's address (hospital/clientip.py) in one of these.
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128")
+try:
+    [ipaddress.ip_network(network, strict=False) for network in METRICS_ALLOWED_NETWORKS]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {exc}") from exc
+# A monitor probing gunicorn directly over plain HTTP gets its answer, not a redirect.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# Errors to Sentry (or a compatible server such as GlitchTip) when SENTRY_DSN is set; no
+# personal data, and mobile numbers and codes scrubbed from every event (hospital/sentry.py).
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from hospital.sentry import init_sentry
+
+    init_sentry(
+        SENTRY_DSN,
+        environment=os.environ.get("SENTRY_ENVIRONMENT", "production"),
+        release=os.environ.get("SENTRY_RELEASE", ""),
+    )
 
 LOGGING = {
     "version": 1,

@@ -4,7 +4,7 @@ from django.utils import translation
 from django.views.decorators.cache import cache_page
 from django.views.i18n import JavaScriptCatalog
 
-from hospital import accounts, two_factor
+from hospital import accounts, health, metrics, two_factor
 from hospital.languages import patient_language
 from queues.views import LoginView
 
@@ -19,6 +19,10 @@ def javascript_catalog(request, language):
 
 
 urlpatterns = [
+    # For the proxy, systemd and monitoring (docs/DEPLOYMENT.md, "Health checks and metrics").
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     # set_language: the kiosk's and the staff menu's language pickers post here.
     path("i18n/", include("django.conf.urls.i18n")),

@@ -28,6 +28,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import close_old_connections, transaction
 
+from hospital.metrics import observe_publish
 from hospital.models import Department
 from queues.state import public_state
 
@@ -67,15 +68,18 @@ def department_message(department_id: int) -> dict | None:
     return {"type": "queue.state", "text": json.dumps(state), "version": state["version"]}
 
 
-def publish_department(department_id: int, send=None) -> None:
+def publish_department(department_id: int, send=None, since: float | None = None) -> None:
     """Compute and send one department's state now (`send`: the layer's group_send run
-    to completion, async_to_sync by default)."""
+    to completion, async_to_sync by default). `since`: when the change was marked
+    (time.monotonic()), for the publish-latency metric; default now."""
+    started = time.monotonic() if since is None else since
     try:
         message = department_message(department_id)
         layer = get_channel_layer()
         if message is not None and layer is not None:
             send = send or async_to_sync(layer.group_send)
             send(department_group(department_id), message)
+            observe_publish(started)
     except Exception as exc:
         # Redis down or unreachable: the change is committed; screens catch up by version.
         logger.warning("Could not publish the state of department %s: %r", department_id, exc)
@@ -130,8 +134,7 @@ class Publisher:
                 while not due:
                     self._condition.wait(timeout=wait)
                     due, wait = self._due()
-                for department_id in due:
-                    del self._changed[department_id]
+                marked = {department_id: self._changed.pop(department_id) for department_id in due}
             for department_id in due:
                 layer = get_channel_layer()
                 publish_department(
@@ -139,6 +142,7 @@ class Publisher:
                     send=lambda group, message, layer=layer: loop.run_until_complete(
                         layer.group_send(group, message)
                     ),
+                    since=marked[department_id],
                 )
             close_old_connections()  # hand the connection back to the pool between rounds
 

@@ -25,6 +25,7 @@ from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from hospital.metrics import CONNECTED_SCREENS
 from hospital.middleware import session_idle
 from hospital.models import Department, is_counter_staff, is_doctor
 from hospital.two_factor import second_step_passed
@@ -210,6 +211,8 @@ def find_active_department(slug: str) -> Department | None:
 class DepartmentConsumer(LiveConsumer):
     """`/ws/departments/<slug>/`: public and read-only."""
 
+    counted = False  # whether this socket is in the connected-screens gauge
+
     async def connect(self):
         department = await find_active_department(self.scope["url_route"]["kwargs"]["slug"])
         if department is None:
@@ -219,7 +222,15 @@ class DepartmentConsumer(LiveConsumer):
         self.group_name = department_group(department.pk)
         await self.join_group()
         await self.accept()
+        CONNECTED_SCREENS.inc()
+        self.counted = True
         await self.send_state()
+
+    async def websocket_disconnect(self, message):
+        if self.counted:
+            CONNECTED_SCREENS.dec()
+            self.counted = False
+        await super().websocket_disconnect(message)
 
     async def send_state(self) -> None:
         await self.send(text_data=await department_state_text(self.department_id))
