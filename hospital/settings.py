@@ -67,7 +67,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
-    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -309,16 +308,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Choice sets that share a field name ("status", "kind") get a name each, not a hash.
-    "ENUM_NAME_OVERRIDES": {
-        "AppointmentStatusEnum": "appointments.models.Appointment.Status",
-        "VisitStopKindEnum": "queues.models.VisitStop.Kind",
-        "VisitStatusEnum": "queues.models.Visit.Status",
-        "VisitStopStatusEnum": "queues.models.VisitStop.Status",
-        "PlaceKindEnum": ["room", "counter"],
-        "TokenStatusEnum": "queues.models.Token.Status",
-        "PatientLanguageEnum": "hospital.settings.LANGUAGES",
-    },
 }
 
 # --- The hospital ---------------------------------------------------------------------
@@ -455,16 +444,6 @@ NOTIFY_RETRY_SECONDS = env_int("NOTIFY_RETRY_SECONDS", 30)
 # A worker sending a message holds it this long; if the worker dies mid-send, another tries
 # it after that (with the same message id, so the gateway can drop a repeat).
 NOTIFY_CLAIM_SECONDS = env_int("NOTIFY_CLAIM_SECONDS", 120)
-
-# Webhooks (webhooks.delivery): a delivery that fails is tried again after
-# WEBHOOK_RETRY_SECONDS, then twice that, and so on, WEBHOOK_MAX_ATTEMPTS tries in all;
-# then it is shown as failed in the admin, where it can be sent again.
-WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
-WEBHOOK_RETRY_SECONDS = env_int("WEBHOOK_RETRY_SECONDS", 30)
-# How long the receiver has to answer, and how long a sending worker holds a delivery
-# before another may try it (with the same webhook-id, so the receiver can drop a repeat).
-WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5)
-WEBHOOK_CLAIM_SECONDS = env_int("WEBHOOK_CLAIM_SECONDS", 60)
 
 # The worker (django-q2, `manage.py qcluster`): sends the outbox and runs expire_holds
 # every minute. Its queue is a table in the same database (the ORM broker), so it needs
