@@ -34,6 +34,7 @@ from appointments.models import Appointment, AppointmentEvent, OtpChallenge, Pat
 from appointments.patients import clean_email, clean_patient_details, find_or_register_patient
 from hospital.clock import day_bounds, local_today
 from hospital.models import Doctor
+from webhooks import events as webhook_events
 
 OTP_DIGITS = 6
 
@@ -317,6 +318,7 @@ def verify_otp(appointment: Appointment, code: str, *, actor, now=None) -> Appoi
             appointment.hold_expires_at = None
             appointment.save(update_fields=["status", "booked_at", "hold_expires_at"])
             record_event(appointment, AppointmentEvent.Kind.BOOKED, actor, now)
+            webhook_events.appointment_booked(appointment, now=now)
             _queue_confirmation(appointment)
     if refusal:
         raise BookingError(refusal)

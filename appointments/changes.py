@@ -25,6 +25,7 @@ from hospital.models import Doctor
 from hospital.text import InvalidText, clean_note, clean_text
 from queues.models import Token, Visit
 from queues.services import QueueError, issue_token
+from webhooks import events as webhook_events
 
 MAX_CANCEL_REASON_LENGTH = MAX_EVENT_REASON_LENGTH
 # Stored and sent as they are here (English); the cancel page shows them translated.
@@ -141,6 +142,7 @@ def reschedule_appointment(
             reason=reason,
             changes={"from": before, "to": _where(appointment)},
         )
+        webhook_events.appointment_rescheduled(appointment, before, now=now)
         department = doctor.department
         when = notify.format_when(day, slot.start)
         _queue_messages(
@@ -187,6 +189,7 @@ def cancel_appointment(appointment: Appointment, *, reason: str, actor, now=None
             reason=reason,
             changes={"status": {"from": was, "to": Appointment.Status.CANCELLED}},
         )
+        webhook_events.appointment_cancelled(appointment, was=was, now=now)
         doctor = appointment.doctor
         when = notify.format_when(appointment.date, appointment.start)
         _queue_messages(
@@ -319,6 +322,7 @@ def mark_no_show(appointment: Appointment, *, actor, reason: str = "", now=None)
             now,
             reason=clean_note(reason, MAX_CANCEL_REASON_LENGTH),
         )
+        webhook_events.appointment_no_show(appointment, now=now)
     return appointment
 
 

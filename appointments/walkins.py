@@ -42,6 +42,7 @@ from hospital.clock import local_today
 from hospital.languages import localized
 from hospital.models import Department, Doctor
 from hospital.text import clean_note
+from webhooks import events as webhook_events
 
 SLOT_GONE = gettext_noop("That slot is no longer free. Please choose another.")
 MAX_NOTE_LENGTH = WaitingListEvent._meta.get_field("reason").max_length
@@ -127,6 +128,7 @@ def _book_into(*, patient, doctor, day, slot, reason, emergency, actor, now, not
         changes={"date": day.isoformat(), "start": f"{slot.start:%H:%M}", **details,
                  "emergency": emergency},
     )  # fmt: skip
+    webhook_events.appointment_booked(appointment, now=now)  # booked at once, at the desk
     return appointment
 
 

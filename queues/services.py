@@ -22,6 +22,7 @@ from hospital.text import InvalidText, clean_patient_name, clean_text
 from queues import broadcast, messages, visits
 from queues.models import PriorityCategory, Token, TokenCounter, TokenEvent, Visit
 from queues.reading import Desk, calling_sequence, open_token_for
+from webhooks import events as webhook_events
 
 # How often "Call next" retries when another doctor took the candidate first.
 CALL_NEXT_ATTEMPTS = 50
@@ -205,6 +206,7 @@ def create_token(
         language=patient_language(language),
     )
     record(token, TokenEvent.Kind.ISSUED, actor, now, note=note)
+    webhook_events.token_issued(token, now=now)  # every new token: kiosk, sent on, moved
     return token
 
 
@@ -335,6 +337,7 @@ def call_next(desk: Desk, *, actor=None, now: datetime.datetime | None = None) -
             raise QueueError(gettext("The queue is very busy; press Call next again."))
         token = Token.objects.select_related("department").get(pk=candidate)
         record(token, TokenEvent.Kind.CALLED, actor, now, **desk_fields(desk))
+        webhook_events.token_called(token, now=now)
         messages.token_called(token)  # "ORTH-007: please go to Room 4", once per stop
     return token
 
@@ -376,6 +379,7 @@ def _transition(
             setattr(token, field, value)
         token.save(update_fields=[*changes])
         record(token, kind, actor, now, **desk_fields(desk))
+        webhook_events.token_changed(token, kind, now=now)  # completed or skipped
         if kind == TokenEvent.Kind.COMPLETED:
             if token.appointment_id:
                 _complete_appointment(token.appointment_id)

@@ -23,6 +23,7 @@ from hospital.text import InvalidText, clean_text
 from queues import services
 from queues.models import Token, TokenEvent, Visit, VisitStop
 from queues.reading import Desk
+from webhooks import events as webhook_events
 
 # More than this many stops at once is a slip of the hand, not a plan.
 MAX_NEW_STOPS = 5
@@ -171,6 +172,7 @@ def plan_stops(
         for i, stop in enumerate(stops, start=1)
     ]
     VisitStop.objects.bulk_create(planned)
+    webhook_events.visit_sent_on(sent_from, planned, now=now)  # terminal, desk and API alike
     return planned
 
 
