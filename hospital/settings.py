@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -455,6 +456,16 @@ Q_CLUSTER = {
     # A task runs at most `timeout` s; one not acknowledged is handed out again after
     # `retry` s (which must be longer). Sending is idempotent per row (notify.send_one).
     "timeout": 60,
+# Webhooks (webhooks.delivery): a delivery that fails is tried again after
+# WEBHOOK_RETRY_SECONDS, then twice that, and so on, WEBHOOK_MAX_ATTEMPTS tries in all;
+# then it is shown as failed in the admin, where it can be sent again.
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
+WEBHOOK_RETRY_SECONDS = env_int("WEBHOOK_RETRY_SECONDS", 30)
+# How long the receiver has to answer, and how long a sending worker holds a delivery
+# before another may try it (with the same webhook-id, so the receiver can drop a repeat).
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5)
+WEBHOOK_CLAIM_SECONDS = env_int("WEBHOOK_CLAIM_SECONDS", 60)
+
     "retry": 90,
     "max_attempts": 1,
     "poll": 0.5,
