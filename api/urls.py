@@ -1,7 +1,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api import views_departments
+from api import views_appointments, views_departments, views_doctors, views_patients
 
 v1 = [
     path("departments/", views_departments.DepartmentList.as_view(), name="api-departments"),
@@ -14,6 +14,42 @@ v1 = [
         "departments/<slug:slug>/state/",
         views_departments.DepartmentState.as_view(),
         name="api-department-state",
+    ),
+    # Patients, doctors and appointments (the reception desk's integrations). Ids in the
+    # path as plain text too, for the same reason.
+    path("patients/", views_patients.PatientList.as_view(), name="api-patients"),
+    path(
+        "patients/<str:hospital_number>/",
+        views_patients.PatientDetail.as_view(),
+        name="api-patient",
+    ),
+    path("doctors/", views_doctors.DoctorList.as_view(), name="api-doctors"),
+    path("doctors/<str:id>/slots/", views_doctors.DoctorSlots.as_view(), name="api-doctor-slots"),
+    path("appointments/", views_appointments.AppointmentHold.as_view(), name="api-appointments"),
+    path(
+        "appointments/<str:public_id>/",
+        views_appointments.AppointmentDetail.as_view(),
+        name="api-appointment",
+    ),
+    path(
+        "appointments/<str:public_id>/confirm/",
+        views_appointments.AppointmentConfirm.as_view(),
+        name="api-appointment-confirm",
+    ),
+    path(
+        "appointments/<str:public_id>/resend-code/",
+        views_appointments.AppointmentResendCode.as_view(),
+        name="api-appointment-resend-code",
+    ),
+    path(
+        "appointments/<str:public_id>/reschedule/",
+        views_appointments.AppointmentReschedule.as_view(),
+        name="api-appointment-reschedule",
+    ),
+    path(
+        "appointments/<str:public_id>/cancel/",
+        views_appointments.AppointmentCancel.as_view(),
+        name="api-appointment-cancel",
     ),
 ]
 

@@ -309,6 +309,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name ("status", "kind") get a name each, not a hash.
+    "ENUM_NAME_OVERRIDES": {
+        "AppointmentStatusEnum": "appointments.models.Appointment.Status",
+        "VisitStopKindEnum": "queues.models.VisitStop.Kind",
+    },
 }
 
 # --- The hospital ---------------------------------------------------------------------
