@@ -1,7 +1,14 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api import views_appointments, views_departments, views_doctors, views_patients
+from api import (
+    views_appointments,
+    views_departments,
+    views_doctors,
+    views_patients,
+    views_tokens,
+    views_visits,
+)
 
 v1 = [
     path("departments/", views_departments.DepartmentList.as_view(), name="api-departments"),
@@ -14,6 +21,16 @@ v1 = [
         "departments/<slug:slug>/state/",
         views_departments.DepartmentState.as_view(),
         name="api-department-state",
+    ),
+    # Public ids as plain text: a malformed one is a 404 problem from the view, not
+    # Django's HTML page for an address that matched nothing.
+    path("tokens/", views_tokens.TokenIssue.as_view(), name="api-tokens"),
+    path("tokens/<str:public_id>/", views_tokens.TokenDetail.as_view(), name="api-token"),
+    path("visits/<str:public_id>/", views_visits.VisitDetail.as_view(), name="api-visit"),
+    path(
+        "visits/<str:public_id>/send-on/",
+        views_visits.VisitSendOn.as_view(),
+        name="api-visit-send-on",
     ),
     # Patients, doctors and appointments (the reception desk's integrations). Ids in the
     # path as plain text too, for the same reason.

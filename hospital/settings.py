@@ -313,6 +313,11 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AppointmentStatusEnum": "appointments.models.Appointment.Status",
         "VisitStopKindEnum": "queues.models.VisitStop.Kind",
+        "VisitStatusEnum": "queues.models.Visit.Status",
+        "VisitStopStatusEnum": "queues.models.VisitStop.Status",
+        "PlaceKindEnum": ["room", "counter"],
+        "TokenStatusEnum": "queues.models.Token.Status",
+        "PatientLanguageEnum": "hospital.settings.LANGUAGES",
     },
 }
 

@@ -56,14 +56,23 @@ def registered_kiosk(request) -> KioskDevice | None:
     return KioskDevice.objects.filter(key_hash=key_hash(key), is_active=True).first()
 
 
-def token_refusal(request, mobile: str) -> str:
-    """Why this request may not take a token now ("" when it may); counts it."""
+def mobile_refusal(request, mobile: str) -> str:
+    """Why `mobile` may not be given another token now ("" when it may); counts it. The
+    one limit every client has, a registered kiosk and an API key too."""
     try:
         mobile = normalize_mobile(mobile)
     except InvalidMobile:
         mobile = ""  # issue_token refuses it with its own message
     if mobile and over_limit(request, "tokens-mobile", mobile, "TOKEN_LIMIT_PER_MOBILE"):
         return _(MOBILE_LIMITED)
+    return ""
+
+
+def token_refusal(request, mobile: str) -> str:
+    """Why this request may not take a token now ("" when it may); counts it."""
+    refusal = mobile_refusal(request, mobile)
+    if refusal:
+        return refusal
     if registered_kiosk(request) is not None:
         return ""
     address = client_ip(request)

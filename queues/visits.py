@@ -256,6 +256,52 @@ def cancel_stop(stop: VisitStop, *, actor, reason: str = "", now=None) -> VisitS
     return stop
 
 
+def send_on(visit: Visit, stops: list[NextStop], *, actor, now=None) -> list[VisitStop]:
+    """Send the patient on from outside a terminal (the reception desk, or the hospital's
+    system through the API): plan `stops`, in order, straight after the visit's current
+    stop, before stops planned earlier. A patient with no current stop (their visit had
+    finished) gets the first new stop's token at once, and the visit is open again.
+    Returns the planned stops, the first with its token when it was opened."""
+    now = now or timezone.now()
+    if not stops:
+        raise services.QueueError(gettext("Choose at least one next stop."))
+    check_next_stops(None, stops, now=now)
+    with transaction.atomic():
+        visit = lock_visit(visit.pk)
+        if visit.service_date != local_today(now):
+            raise services.QueueError(
+                gettext("This visit was for %(day)s; only today's visits can be sent on.")
+                % {"day": services.short_date(visit.service_date)}
+            )
+        current = visit.stops.filter(status=VisitStop.Status.CURRENT).first()
+        last = visit.stops.order_by("-position").first()
+        after = current.position if current else (last.position if last else 0)
+        sent_from = (
+            current.token
+            if current and current.token_id
+            else visit.tokens.order_by("-issued_at", "-pk").first()
+        )
+        if sent_from is None:
+            raise services.QueueError(gettext("This visit has no token to send on from."))
+        planned = plan_stops(
+            visit, after, stops, desk=None, actor=actor, sent_from=sent_from, now=now
+        )
+        referral = any(stop.kind == VisitStop.Kind.REFERRAL for stop in planned)
+        services.record(
+            sent_from,
+            TokenEvent.Kind.REFERRED if referral else TokenEvent.Kind.SENT_ON,
+            actor,
+            now,
+            note=("To " + ", then ".join(describe(stop) for stop in stops))[:200],
+        )
+        if current is None:
+            if visit.status == Visit.Status.CLOSED:
+                visit.status, visit.closed_at = Visit.Status.OPEN, None
+                visit.save(update_fields=["status", "closed_at"])
+            open_next_stop(visit, sent_from, actor=actor, now=now)
+    return list(VisitStop.objects.filter(pk__in=[p.pk for p in planned]).select_related("token"))
+
+
 def link_patient(visit: Visit, patient, *, actor, now) -> Visit:
     """Tie a visit (a kiosk token, say) to the registered patient: their record lists it
     from now on. The caller owns the transaction and the patient's own history."""
