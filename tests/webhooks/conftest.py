@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
+# The reception desk's personas, for the appointment events.
+from tests.appointments.conftest import desk, outbox, rao_morning, run_on_commit  # noqa: F401
 from webhooks.models import Event, WebhookEndpoint
 
 
