@@ -208,7 +208,8 @@ def send_again(delivery: WebhookDelivery, *, actor, now=None) -> WebhookDelivery
         delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
         if delivery.status == WebhookDelivery.Status.PENDING:
             raise WebhookError(
-                f"{delivery.message_id} is already waiting to be sent; the worker will try it."
+                f"The delivery {delivery.message_id} is already waiting to be sent; the "
+                "worker will try it."
             )
         delivery.status = WebhookDelivery.Status.PENDING
         delivery.next_attempt_at = now
