@@ -347,12 +347,40 @@ class NextStopSerializer(serializers.Serializer):
         return visits.NextStop(department, doctor, data.get("note", ""))
 
 
+def messages_of(detail, field: str = "") -> list[str]:
+    """A ValidationError's messages as one flat list, each named by its field."""
+    if isinstance(detail, dict):
+        return [
+            message
+            for name, inner in detail.items()
+            for message in messages_of(inner, "" if name == "non_field_errors" else name)
+        ]
+    if isinstance(detail, list):
+        return [message for inner in detail for message in messages_of(inner, field)]
+    return [f"{field}: {detail}" if field else str(detail)]
+
+
+@extend_schema_field(NextStopSerializer(many=True))
+class StopsField(serializers.ListField):
+    """The stops in order. A stop's errors read "Stop 2: …", as on a terminal's form, in
+    the flat list every problem's `errors` has (field → messages)."""
+
+    def run_child_validation(self, data):
+        result, errors = [], []
+        for n, item in enumerate(data, start=1):
+            try:
+                result.append(self.child.run_validation(item))
+            except serializers.ValidationError as exc:
+                errors += [
+                    _("Stop %(n)s: %(error)s") % {"n": n, "error": message}
+                    for message in messages_of(exc.detail)
+                ]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return result
+
+
 class SendOnSerializer(serializers.Serializer):
     """The patient's next stops, in order, after the one they are at now."""
 
-    stops = serializers.ListField(
-        child=NextStopSerializer(), min_length=1, max_length=visits.MAX_NEW_STOPS
-    )
-
-    def validate_stops(self, value) -> list[visits.NextStop]:
-        return list(value)
+    stops = StopsField(child=NextStopSerializer(), min_length=1, max_length=visits.MAX_NEW_STOPS)

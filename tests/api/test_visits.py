@@ -204,8 +204,23 @@ def test_bad_input_is_a_400_and_writes_nothing(desk_app, orth, dr_rao, lab, body
     response = desk_app.post(send_on_url(token.visit), body, format="json")
     assert response.status_code == 400, response.content
     assert response["Content-Type"] == "application/problem+json"
-    assert field in response.json()["errors"]
+    errors = response.json()["errors"]
+    # Flat, as every problem's `errors` is documented: a list of messages per field.
+    assert errors[field] and all(isinstance(message, str) for message in errors[field])
     assert written() == before
+
+
+def test_a_stops_errors_say_which_stop(desk_app, orth, lab):
+    token = services.issue_token(orth, "Asha Rao", now=NOW)
+    response = desk_app.post(
+        send_on_url(token.visit),
+        {"stops": [{"department": "lab"}, {"department": "nope"}, {}]},
+        format="json",
+    )
+    assert response.json()["errors"]["stops"] == [
+        "Stop 2: department: Choose a department from the list.",
+        "Stop 3: department: This field is required.",
+    ]
 
 
 @pytest.mark.parametrize("content", ["[]", '[{"department": "lab"}]', '"lab"', "{nope", "null"])
