@@ -240,3 +240,14 @@ def test_logs_name_the_endpoint_and_host_never_the_secret_or_the_address_s_path(
     assert "HTTP 500" in caplog.text and "HTTP 200" in caplog.text
     for secret in ("k3y-in-path", "s3cret-query", endpoint.secret, "Asha", "98123"):
         assert secret not in caplog.text
+
+
+def test_the_worker_sends_what_is_due_every_minute(db):
+    """The safety net for a lost wake-up, and the retries' clock (migration 0002)."""
+    from django_q.models import Schedule
+
+    schedule = Schedule.objects.get(name="send_due_webhooks")
+    assert (schedule.func, schedule.minutes, schedule.repeats) == (
+        "webhooks.delivery.send_due", 1, -1,
+    )  # fmt: skip
+    assert callable(delivery.send_due)
