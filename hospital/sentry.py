@@ -23,8 +23,12 @@ PATTERNS = [
     # API keys as api.keys makes them ("opdq_…").
     (re.compile(r"\bopdq_[A-Za-z0-9_\-]{8,}"), FILTERED),
     # A phone number: 10 to 15 digits, perhaps after + or 00, perhaps grouped by spaces
-    # or dashes ("+91 98123 45678", "098123-45678", "+919812345678").
-    (re.compile(r"(?<![\w.\-])(?:\+|00)?\d(?:[ \-]?\d){9,14}(?!\w)"), FILTERED),
+    # or dashes ("+91 98123 45678", "098123-45678", "+919812345678"), also as a query
+    # string writes them ("%2B91+98123%2045678").
+    (
+        re.compile(r"(?<![\w.\-])(?:\+|00|%2[Bb])?\d(?:(?:[ \-+]|%20)?\d){9,14}(?!\w)"),
+        FILTERED,
+    ),
     # A code texted or shown by an authenticator: six digits standing alone.
     (re.compile(r"(?<![\w.:\-])\d{6}(?![\w:\-])"), FILTERED),
 ]
