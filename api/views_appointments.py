@@ -79,8 +79,10 @@ class AppointmentHold(APIView):
         (slots this key holds at once, codes per hour, codes to one mobile a day)."""
         data = HoldSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        hold = dict(data.validated_data)
+        hold["day"] = hold.pop("date")
         try:
-            appointment = booking.hold_slot(**data.validated_data, actor=request.user)
+            appointment = booking.hold_slot(**hold, actor=request.user)
         except BookingError as exc:
             raise refused(exc) from None
         return Response(AppointmentSerializer(appointment).data, status=status.HTTP_201_CREATED)
