@@ -31,8 +31,9 @@ TAMIL = re.compile("[\u0b80-\u0bff]")
 QR_COMMAND = b"\x1d(k"
 
 
-def wait_for(probe, what: str, seconds: float = 30):
-    """Poll `probe` until it returns something truthy (the worker is another process)."""
+def wait_for(probe, what: str, seconds: float = 120):
+    """Poll `probe` until it returns something truthy: the worker is another process,
+    which on a busy CI machine may take a while to start and to poll its queue."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if result := probe():
