@@ -107,8 +107,12 @@ class PatientSerializer(serializers.ModelSerializer):
 class PatientVisitStopSerializer(serializers.ModelSerializer):
     department = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     department_name = serializers.SerializerMethodField()
-    doctor = serializers.CharField(source="doctor.name", default=None, read_only=True)
-    token = serializers.CharField(source="token.display_number", default=None, read_only=True)
+    doctor = serializers.CharField(
+        source="doctor.name", default=None, allow_null=True, read_only=True
+    )
+    token = serializers.CharField(
+        source="token.display_number", default=None, allow_null=True, read_only=True
+    )
 
     class Meta:
         model = VisitStop
@@ -261,7 +265,8 @@ class DoctorDaySerializer(serializers.Serializer):
     date = serializers.DateField(source="day")
     free = SlotSerializer(many=True, help_text=_("The slots a patient can be booked into."))
     why = serializers.ChoiceField(
-        choices=list(WHY_NONE), help_text=_("Why there are no free slots; empty when there are.")
+        choices=list(WHY_NONE.items()),
+        help_text=_("Why there are no free slots; empty when there are."),
     )
     why_text = serializers.SerializerMethodField()
 
@@ -298,7 +303,9 @@ class AppointmentSerializer(serializers.ModelSerializer):
 
 
 class AppointmentEventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.username", default=None, read_only=True)
+    actor = serializers.CharField(
+        source="actor.username", default=None, allow_null=True, read_only=True
+    )
     actor_name = serializers.SerializerMethodField()
     changes = serializers.JSONField()
 
