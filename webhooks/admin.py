@@ -1,8 +1,10 @@
+import datetime
 import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from webhooks import delivery as sender
 from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
@@ -10,7 +12,10 @@ from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
 
 class WebhookEndpointForm(forms.ModelForm):
     url = forms.URLField(
-        max_length=500, assume_scheme="https", help_text=WebhookEndpoint.url.field.help_text
+        label="URL",
+        max_length=500,
+        assume_scheme="https",
+        help_text=WebhookEndpoint.url.field.help_text,
     )
     events = forms.MultipleChoiceField(
         choices=Event.choices, widget=forms.CheckboxSelectMultiple, required=True
@@ -27,15 +32,26 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     the endpoint's page, for the receiving system's administrator to copy."""
 
     form = WebhookEndpointForm
-    list_display = ["name", "host", "events", "personal_data", "is_active", "created_at"]
+    list_display = ["name", "host", "events_shown", "personal_data", "is_active", "created_at"]
     list_filter = ["is_active", "personal_data"]
     search_fields = ["name", "url"]
     readonly_fields = ["secret", "created_at"]
     actions = ["rotate_secret"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # Not on the add page: the secret shown there would be a sample, not the one
+        # made when the endpoint is saved.
+        return self.readonly_fields if obj is not None else []
+
     @admin.display(description="host")
     def host(self, obj: WebhookEndpoint) -> str:
         return sender.host_of(obj.url)
+
+    @admin.display(description="events")
+    def events_shown(self, obj: WebhookEndpoint) -> str:
+        if set(Event.values) <= set(obj.events):
+            return "all events"
+        return ", ".join(event for event in Event.values if event in obj.events)
 
     def response_add(self, request, obj, post_url_continue=None):
         messages.info(
@@ -58,13 +74,31 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         )
 
 
+def describe(attempt: dict) -> str:
+    """One try, in words: "18 Nov 2026 09:00:01 — failed: HTTP 500, 12 ms — why"."""
+    try:
+        at = timezone.localtime(datetime.datetime.fromisoformat(attempt["at"]))
+        when = f"{at:%d %b %Y %H:%M:%S}"
+    except (KeyError, TypeError, ValueError):
+        when = str(attempt.get("at", "?"))
+    if attempt.get("result") == "resent":
+        return f"{when} — sent again by {attempt.get('by') or '?'}"
+    status = attempt.get("status_code")
+    answer = f"HTTP {status}" if status else "no answer"
+    took = attempt.get("response_ms")
+    took = "" if took is None else f", {took} ms"
+    error = f" — {attempt['error']}" if attempt.get("error") else ""
+    return f"{when} — {attempt.get('result')}: {answer}{took}{error}"
+
+
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
     """The delivery log: read-only, with "send again" for a delivered or failed one."""
 
+    # What staff look for first, the answer, comes before the long message id.
     list_display = [
-        "message_id", "event_type", "endpoint", "status", "tries", "response_status",
-        "response_time", "created_at", "delivered_at",
+        "created_at", "event_type", "endpoint", "status", "response_status", "response_time",
+        "tries", "message_id",
     ]  # fmt: skip
     list_filter = ["status", "event_type", "endpoint"]
     list_select_related = ["endpoint"]
@@ -98,19 +132,14 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
             "<pre>{}</pre>", json.dumps(obj.payload, indent=2, sort_keys=True, ensure_ascii=False)
         )
 
-    @admin.display(description="tries, newest last")
+    @admin.display(description="tries, oldest first")
     def tries_made(self, obj: WebhookDelivery) -> str:
-        lines = []
-        for attempt in obj.attempts:
-            if attempt.get("result") == "resent":
-                lines.append(f"{attempt['at']}  sent again by {attempt.get('by') or '?'}")
-                continue
-            status = attempt.get("status_code") or "no answer"
-            took = attempt.get("response_ms")
-            took = "" if took is None else f", {took} ms"
-            error = f" — {attempt['error']}" if attempt.get("error") else ""
-            lines.append(f"{attempt['at']}  {attempt['result']}: HTTP {status}{took}{error}")
-        return format_html("<pre>{}</pre>", "\n".join(lines) or "none yet")
+        if not obj.attempts:
+            return "none yet"
+        return format_html(
+            "<ol>{}</ol>",
+            format_html_join("", "<li>{}</li>", ((describe(a),) for a in obj.attempts)),
+        )
 
     @admin.action(description="Send the selected deliveries again")
     def send_again(self, request, queryset):

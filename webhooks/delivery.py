@@ -163,7 +163,7 @@ def _record(delivery, now, status, elapsed, error, *, final=False) -> WebhookDel
     delivery.attempts = [
         *delivery.attempts,
         {
-            "at": now.isoformat(),
+            "at": timezone.localtime(now).isoformat(timespec="seconds"),
             "result": "delivered" if delivered else "failed",
             "status_code": status,
             "response_ms": elapsed,
@@ -216,7 +216,11 @@ def send_again(delivery: WebhookDelivery, *, actor, now=None) -> WebhookDelivery
         who = actor.get_username() if actor is not None else ""
         delivery.attempts = [
             *delivery.attempts,
-            {"at": now.isoformat(), "result": "resent", "by": who},
+            {
+                "at": timezone.localtime(now).isoformat(timespec="seconds"),
+                "result": "resent",
+                "by": who,
+            },
         ]
         delivery.save(update_fields=["status", "next_attempt_at", "attempts"])
         logger.info("webhook %s sent again by %s", delivery.message_id, who or "?")

@@ -43,7 +43,7 @@ class WebhookEndpoint(models.Model):
     name = models.CharField(max_length=100, unique=True, help_text=_("e.g. 'HIS', 'Kiosk app'"))
     # http(s) only: a webhook is a POST to a web server, never a file or an FTP site.
     url = models.URLField(
-        max_length=500, validators=[URLValidator(schemes=["http", "https"])],
+        "URL", max_length=500, validators=[URLValidator(schemes=["http", "https"])],
         help_text=_("Where deliveries are POSTed, e.g. https://his.example.org/opd-hooks"),
     )  # fmt: skip
     secret = models.CharField(max_length=100, default=new_secret, editable=False)
@@ -95,8 +95,8 @@ class WebhookDelivery(models.Model):
     # "by"}.
     attempts = models.JSONField(default=list, blank=True)
     # The last try's answer, for the admin's columns.
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_ms = models.PositiveIntegerField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    response_ms = models.PositiveIntegerField(_("response time (ms)"), null=True, blank=True)
     error = models.CharField(max_length=300, blank=True)
     # When the worker may next try; also its claim on the row while it sends (a lease).
     next_attempt_at = models.DateTimeField(null=True, blank=True)

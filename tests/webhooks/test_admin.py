@@ -25,6 +25,7 @@ def change_url(endpoint) -> str:
 
 
 def test_registering_an_endpoint_makes_its_secret_and_shows_it_read_only(staff):
+    assert "whsec_" not in page_text(staff.get(ADD))  # made on saving, not before
     response = staff.post(
         ADD,
         {"name": "HIS", "url": "https://his.example.org/hooks", "is_active": "on",
@@ -186,3 +187,13 @@ def test_only_staff_see_webhooks(client, plain_user):
     response = client.get(ENDPOINTS)
     assert response.status_code in (302, 403)
     assert "whsec_" not in response.content.decode()
+
+
+def test_the_endpoint_list_names_the_events_and_the_host_never_the_path(staff):
+    WebhookEndpoint.objects.create(
+        name="Board", url="https://board.example.org/k3y?x=1", events=["token.called"]
+    )
+    WebhookEndpoint.objects.create(name="HIS", url="https://his.example.org/", events=Event.values)
+    page = page_text(staff.get(ENDPOINTS))
+    assert ">token.called<" in page and ">all events<" in page
+    assert "board.example.org" in page and "k3y" not in page
