@@ -53,7 +53,9 @@ def department_changed(department_id: int) -> None:
 
 def publish_soon(department_id: int) -> None:
     if isinstance(get_channel_layer(), InMemoryChannelLayer):
-        publish_department(department_id)
+        started = time.monotonic()
+        if publish_department(department_id):
+            observe_publish(started)
     else:
         publisher.mark(department_id)
 
@@ -68,21 +70,20 @@ def department_message(department_id: int) -> dict | None:
     return {"type": "queue.state", "text": json.dumps(state), "version": state["version"]}
 
 
-def publish_department(department_id: int, send=None, since: float | None = None) -> None:
+def publish_department(department_id: int, send=None) -> bool:
     """Compute and send one department's state now (`send`: the layer's group_send run
-    to completion, async_to_sync by default). `since`: when the change was marked
-    (time.monotonic()), for the publish-latency metric; default now."""
-    started = time.monotonic() if since is None else since
+    to completion, async_to_sync by default); whether it was sent."""
     try:
         message = department_message(department_id)
         layer = get_channel_layer()
         if message is not None and layer is not None:
             send = send or async_to_sync(layer.group_send)
             send(department_group(department_id), message)
-            observe_publish(started)
+            return True
     except Exception as exc:
         # Redis down or unreachable: the change is committed; screens catch up by version.
         logger.warning("Could not publish the state of department %s: %r", department_id, exc)
+    return False
 
 
 class Publisher:
@@ -137,13 +138,14 @@ class Publisher:
                 marked = {department_id: self._changed.pop(department_id) for department_id in due}
             for department_id in due:
                 layer = get_channel_layer()
-                publish_department(
+                sent = publish_department(
                     department_id,
                     send=lambda group, message, layer=layer: loop.run_until_complete(
                         layer.group_send(group, message)
                     ),
-                    since=marked[department_id],
                 )
+                if sent:  # timed from the change's commit, waiting for its turn included
+                    observe_publish(marked[department_id])
             close_old_connections()  # hand the connection back to the pool between rounds
 
 
