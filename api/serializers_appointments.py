@@ -79,8 +79,14 @@ class DayField(serializers.DateField):
         return day
 
 
+# A slot's time on the wall clock: "09:15". Not OpenAPI's `format: time`, which is
+# RFC 3339's "09:15:00+05:30": a slot has no seconds, and its zone is the hospital's.
+HH_MM = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "example": "09:15"}
+
+
+@extend_schema_field(HH_MM)
 class SlotTimeField(serializers.TimeField):
-    """A slot's start as HH:MM, as the slots list gives it."""
+    """A slot's start or end as HH:MM, as the slots list gives it."""
 
     default_error_messages = {"invalid": _("That is not a time (HH:MM).")}
 
@@ -245,8 +251,8 @@ class DayQuerySerializer(serializers.Serializer):
 
 
 class SlotSerializer(serializers.Serializer):
-    start = serializers.TimeField(format="%H:%M")
-    end = serializers.TimeField(format="%H:%M")
+    start = SlotTimeField()
+    end = SlotTimeField()
 
 
 WHY_NONE = {
@@ -291,8 +297,8 @@ class AppointmentPatientSerializer(serializers.ModelSerializer):
 class AppointmentSerializer(serializers.ModelSerializer):
     doctor = DoctorSerializer(read_only=True)
     patient = AppointmentPatientSerializer(read_only=True)
-    start = serializers.TimeField(format="%H:%M")
-    end = serializers.TimeField(format="%H:%M")
+    start = SlotTimeField(read_only=True)
+    end = SlotTimeField(read_only=True)
 
     class Meta:
         model = Appointment
