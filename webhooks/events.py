@@ -113,6 +113,8 @@ def _token(token) -> dict:
         "emergency": token.priority == token.Priority.EMERGENCY,
         "category": token.category.name if token.category_id else None,
         "visit_id": str(token.visit.public_id) if token.visit_id else None,
+        # A booked patient's token (check-in) names its appointment.
+        "appointment_id": str(token.appointment.public_id) if token.appointment_id else None,
         "doctor": {"id": token.doctor.pk, "name": token.doctor.name} if token.doctor_id else None,
         "counter": {"id": token.counter.pk, "name": token.counter.name}
         if token.counter_id

@@ -8,19 +8,18 @@ import uuid
 from django.core.validators import URLValidator
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 
 class Event(models.TextChoices):
-    TOKEN_ISSUED = "token.issued", _("Token issued")
-    TOKEN_CALLED = "token.called", _("Token called")
-    TOKEN_COMPLETED = "token.completed", _("Token completed")
-    TOKEN_SKIPPED = "token.skipped", _("Token skipped (no-show)")
-    VISIT_SENT_ON = "visit.sent_on", _("Patient sent on to next stops")
-    APPOINTMENT_BOOKED = "appointment.booked", _("Appointment booked")
-    APPOINTMENT_RESCHEDULED = "appointment.rescheduled", _("Appointment rescheduled")
-    APPOINTMENT_CANCELLED = "appointment.cancelled", _("Appointment cancelled")
-    APPOINTMENT_NO_SHOW = "appointment.no_show", _("Appointment no-show")
+    TOKEN_ISSUED = "token.issued", "Token issued"
+    TOKEN_CALLED = "token.called", "Token called"
+    TOKEN_COMPLETED = "token.completed", "Token completed"
+    TOKEN_SKIPPED = "token.skipped", "Token skipped (no-show)"
+    VISIT_SENT_ON = "visit.sent_on", "Patient sent on to next stops"
+    APPOINTMENT_BOOKED = "appointment.booked", "Appointment booked"
+    APPOINTMENT_RESCHEDULED = "appointment.rescheduled", "Appointment rescheduled"
+    APPOINTMENT_CANCELLED = "appointment.cancelled", "Appointment cancelled"
+    APPOINTMENT_NO_SHOW = "appointment.no_show", "Appointment no-show"
 
 
 SECRET_PREFIX = "whsec_"
@@ -40,17 +39,17 @@ class WebhookEndpoint(models.Model):
     """Another system's address for events, registered by the hospital admin. The secret
     signs every delivery; the receiver keeps a copy to check the signature with."""
 
-    name = models.CharField(max_length=100, unique=True, help_text=_("e.g. 'HIS', 'Kiosk app'"))
+    name = models.CharField(max_length=100, unique=True, help_text="e.g. 'HIS', 'Kiosk app'")
     # http(s) only: a webhook is a POST to a web server, never a file or an FTP site.
     url = models.URLField(
         "URL", max_length=500, validators=[URLValidator(schemes=["http", "https"])],
-        help_text=_("Where deliveries are POSTed, e.g. https://his.example.org/opd-hooks"),
+        help_text="Where deliveries are POSTed, e.g. https://his.example.org/opd-hooks",
     )  # fmt: skip
     secret = models.CharField(max_length=100, default=new_secret, editable=False)
-    events = models.JSONField(default=list, help_text=_("The events this endpoint receives."))
+    events = models.JSONField(default=list, help_text="The events this endpoint receives.")
     personal_data = models.BooleanField(
         default=False,
-        help_text=_(
+        help_text=(
             "Send the patient's name and mobile number. Leave off unless the receiving "
             "system is allowed to hold them."
         ),
@@ -60,7 +59,7 @@ class WebhookEndpoint(models.Model):
 
     class Meta:
         ordering = ["name"]
-        verbose_name = _("webhook endpoint")
+        verbose_name = "webhook endpoint"
 
     def __str__(self) -> str:
         return self.name
@@ -74,9 +73,9 @@ class WebhookDelivery(models.Model):
     change it reports, then sent by the worker with retries (webhooks.delivery)."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", _("Waiting to be sent")
-        DELIVERED = "delivered", _("Delivered")
-        FAILED = "failed", _("Failed")
+        PENDING = "pending", "Waiting to be sent"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
 
     endpoint = models.ForeignKey(
         WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
@@ -95,8 +94,8 @@ class WebhookDelivery(models.Model):
     # "by"}.
     attempts = models.JSONField(default=list, blank=True)
     # The last try's answer, for the admin's columns.
-    response_status = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
-    response_ms = models.PositiveIntegerField(_("response time (ms)"), null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField("HTTP status", null=True, blank=True)
+    response_ms = models.PositiveIntegerField("response time (ms)", null=True, blank=True)
     error = models.CharField(max_length=300, blank=True)
     # When the worker may next try; also its claim on the row while it sends (a lease).
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -105,8 +104,8 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        verbose_name = _("webhook delivery")
-        verbose_name_plural = _("webhook deliveries")
+        verbose_name = "webhook delivery"
+        verbose_name_plural = "webhook deliveries"
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
 
     def __str__(self) -> str:

@@ -148,6 +148,7 @@ def test_token_events_carry_numbers_places_status_and_times(orth, dr_rao, hub):
     data = issued["data"]["token"]
     assert data["id"] == str(token.public_id)
     assert data["visit_id"] == str(token.visit.public_id)
+    assert data["appointment_id"] is None
     assert data["department"] == {"slug": "orth", "code": "ORTH", "name": "Orthopedic Surgery"}
     assert (data["status"], data["place"], data["doctor"]) == ("waiting", None, None)
     assert data["issued_at"] == "2026-11-18T08:00:00+05:30"
@@ -249,3 +250,11 @@ def test_a_walk_in_is_booked_at_once(dr_rao, desk, hub):
     assert booked["id"] == str(appointment.public_id) and booked["walk_in"] is True
     # Checked in at once: the patient's token is issued in the same transaction.
     assert delivered_types(hub) == ["appointment.booked", "token.issued"]
+
+
+@pytest.mark.usefixtures("outbox", "rao_morning")
+def test_a_checked_in_patient_s_token_names_the_appointment(dr_rao, desk, hub):
+    booked = place(dr_rao, t(9), mobile=MOBILE)
+    token, _created = changes.check_in(booked, actor=desk, now=at(WEDNESDAY, 8, 50))
+    issued = only(hub, Event.TOKEN_ISSUED)["data"]["token"]
+    assert (issued["id"], issued["appointment_id"]) == (str(token.public_id), str(booked.public_id))
