@@ -6,6 +6,7 @@ The table of variables lives in README.md; keep the two in step.
 import datetime
 import ipaddress
 import os
+import sys
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -143,14 +144,20 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["TEST"] = {"NAME": os.environ.get("TEST_DB_NAME") or f"/tmp/opdq-test-{_run_id}.sqlite3"}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     # Django's connection pool (psycopg 3): connections are reused across requests and
-    # bounded per process, whatever the server's threads do.
-    _db.setdefault("OPTIONS", {})["pool"] = {
-        "min_size": env_int("DB_POOL_MIN", 1),
-        "max_size": env_int("DB_POOL_MAX", 10),
-        # How long a request waits for a free connection before it fails with the error
-        # page: during a database restart a long wait only piles requests up.
-        "timeout": env_int("DB_POOL_TIMEOUT", 5),
-    }
+    # bounded per process, whatever the server's threads do. Not in the worker (manage.py
+    # qcluster): it forks its processes from a parent whose pooled connections stay open
+    # when Django "closes" them, so parent and children would share server sessions and
+    # their prepared statements collide ("_pg3_0 already exists": no schedule ran).
+    # Plain connections are really closed before the fork; each process opens its own.
+    _db.setdefault("OPTIONS", {})
+    if sys.argv[1:2] != ["qcluster"]:
+        _db["OPTIONS"]["pool"] = {
+            "min_size": env_int("DB_POOL_MIN", 1),
+            "max_size": env_int("DB_POOL_MAX", 10),
+            # How long a request waits for a free connection before it fails with the
+            # error page: during a database restart a long wait only piles requests up.
+            "timeout": env_int("DB_POOL_TIMEOUT", 5),
+        }
     # Parameters bound by the server (Django's documented option), which also lets
     # psycopg prepare a statement after this many runs on a connection, so PostgreSQL
     # stops re-planning the queue's few hot queries. Django leaves both off for external
@@ -456,16 +463,6 @@ NOTIFY_RETRY_SECONDS = env_int("NOTIFY_RETRY_SECONDS", 30)
 # it after that (with the same message id, so the gateway can drop a repeat).
 NOTIFY_CLAIM_SECONDS = env_int("NOTIFY_CLAIM_SECONDS", 120)
 
-# The worker (django-q2, `manage.py qcluster`): sends the outbox and runs expire_holds
-# every minute. Its queue is a table in the same database (the ORM broker), so it needs
-# no Redis and works on SQLite and PostgreSQL alike.
-Q_CLUSTER = {
-    "name": "opdq",
-    "orm": "default",
-    "workers": env_int("WORKER_PROCESSES", 2),
-    # A task runs at most `timeout` s; one not acknowledged is handed out again after
-    # `retry` s (which must be longer). Sending is idempotent per row (notify.send_one).
-    "timeout": 60,
 # Webhooks (webhooks.delivery): a delivery that fails is tried again after
 # WEBHOOK_RETRY_SECONDS, then twice that, and so on, WEBHOOK_MAX_ATTEMPTS tries in all;
 # then it is shown as failed in the admin, where it can be sent again.
@@ -476,6 +473,16 @@ WEBHOOK_RETRY_SECONDS = env_int("WEBHOOK_RETRY_SECONDS", 30)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5)
 WEBHOOK_CLAIM_SECONDS = env_int("WEBHOOK_CLAIM_SECONDS", 60)
 
+# The worker (django-q2, `manage.py qcluster`): sends the outbox and runs expire_holds
+# every minute. Its queue is a table in the same database (the ORM broker), so it needs
+# no Redis and works on SQLite and PostgreSQL alike.
+Q_CLUSTER = {
+    "name": "opdq",
+    "orm": "default",
+    "workers": env_int("WORKER_PROCESSES", 2),
+    # A task runs at most `timeout` s; one not acknowledged is handed out again after
+    # `retry` s (which must be longer). Sending is idempotent per row (notify.send_one).
+    "timeout": 60,
     "retry": 90,
     "max_attempts": 1,
     "poll": 0.5,

@@ -9,7 +9,6 @@ import time
 import httpx
 import pytest
 from django.apps import apps as django_apps
-from django.db import connection
 from django.urls import reverse
 from django_q.models import Schedule
 
@@ -109,13 +108,6 @@ def wait_for(predicate, timeout: float):
     return predicate()
 
 
-@pytest.mark.xfail(
-    connection.vendor == "postgresql",
-    strict=True,
-    reason="On PostgreSQL the worker's scheduler fails with 'prepared statement \"_pg3_0\" "
-    "already exists' (django-q2's forked processes share pooled connections): no schedule "
-    "runs, and readyz rightly says so. Passes with DB_PREPARE_THRESHOLD=0 in the worker.",
-)
 @pytest.mark.django_db(transaction=True)
 def test_the_real_worker_moves_the_heartbeat_and_readyz_turns_ready():
     # The schedule as the migration makes it (a transactional test's database may have
