@@ -13,12 +13,12 @@ from api import (
 v1 = [
     path("departments/", views_departments.DepartmentList.as_view(), name="api-departments"),
     path(
-        "departments/<slug:slug>/",
+        "departments/<str:slug>/",
         views_departments.DepartmentDetail.as_view(),
         name="api-department",
     ),
     path(
-        "departments/<slug:slug>/state/",
+        "departments/<str:slug>/state/",
         views_departments.DepartmentState.as_view(),
         name="api-department-state",
     ),

@@ -90,3 +90,13 @@ def test_the_schema_and_its_docs_are_served_by_the_app(client, db):
     assert docs.status_code == 200
     html = docs.content.decode()
     assert "swagger-ui" in html and "cdn" not in html.lower()
+
+
+@pytest.mark.parametrize("slug", ["nope", "a\x00b", "x" * 300, "%00", "é"])
+def test_a_slug_that_is_no_department_is_a_404_problem(reader, db, slug):
+    for name in ("api-department", "api-department-state"):
+        response = reader.get(
+            f"/api/v1/departments/{slug}/" + ("state/" if "state" in name else "")
+        )
+        assert response.status_code == 404
+        assert response["Content-Type"] == "application/problem+json"
