@@ -1,14 +1,17 @@
 """Issue 16's "done means", end to end: the hospital admin registers a webhook endpoint
 in the admin and gives an integrator an API key; the integrator issues a token through
 POST /api/v1/tokens/; a doctor calls it; the worker delivers a signed `token.called` to
-the integrator's receiver, which verifies it with the Standard Webhooks library."""
+the integrator's receiver, which verifies it with the Standard Webhooks library. The
+integrator found the endpoint in /api/docs/; the admin made their key in the admin."""
+
+import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from api.keys import create_key
-from api.models import Scope
+from api.models import ApiKey, Scope
 from queues import services
 from tests.conftest import WEDNESDAY, at, page_text
 from webhooks import delivery
@@ -37,8 +40,19 @@ def test_a_token_issued_through_the_api_and_called_by_a_doctor_reaches_the_recei
     )
     assert endpoint.secret in page
     server.secret = endpoint.secret
-    # The integrator's key, made as the admin makes it.
-    _key, raw = create_key("Kiosk vendor", [Scope.TOKENS])
+    # The integrator reads the docs, served by the app...
+    assert Client().get(reverse("api-docs")).status_code == 200
+    schema = Client().get(reverse("api-schema"), {"format": "json"}).json()
+    assert "post" in schema["paths"]["/api/v1/tokens/"]
+    # ...and the admin makes their key in the admin, where it is shown once.
+    response = staff.post(
+        reverse("admin:api_apikey_add"),
+        {"name": "Kiosk vendor", "scopes": [Scope.TOKENS]},
+        follow=True,
+    )
+    shown = " ".join(str(m) for m in response.context["messages"])
+    raw = re.search(r"opdq_[0-9a-f]{8}_[A-Za-z0-9_-]+", shown).group(0)
+    assert ApiKey.objects.get(name="Kiosk vendor").scopes == [Scope.TOKENS]
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
 
