@@ -15,6 +15,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from appointments.models import Appointment, Patient, WaitingListEntry
+from hospital import health
 from queues import services
 from tests.conftest import make_receptionist
 
@@ -142,6 +143,9 @@ def pages(orth, dr_rao, today) -> dict[str, str]:
     entry = WaitingListEntry.objects.create(
         patient=patient, department=orth, reason="Fever", arrived_at=token.issued_at
     )
+    # A worker that has just beaten: /readyz says ready (its 503 is the answer when the
+    # worker is down, tested in tests/hospital/test_health.py).
+    health.record_heartbeat()
     kwargs = {
         "token_detail": {"public_id": token.public_id},
         "visit_detail": {"public_id": token.visit.public_id},
