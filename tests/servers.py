@@ -66,8 +66,13 @@ class ServerProcess:
         prefix: str = "",
         port: int | None = None,
         extra_env: dict[str, str] | None = None,
+        host: str = "127.0.0.1",
+        netns: str | None = None,
     ):
         self.port = port or free_port()
+        # Another machine, as tests/e2e/test_two_hosts.py builds them: the server runs in
+        # network namespace `netns` and listens on that namespace's address `host`.
+        self.host, self.netns = host, netns
         self.redis_url = redis_url
         self.prefix = prefix
         # Settings for this server only, e.g. {"SMS_BACKEND": "outbox", "OUTBOX_DIR": ...}.
@@ -77,10 +82,10 @@ class ServerProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def ws_url(self, path: str) -> str:
-        return f"ws://127.0.0.1:{self.port}{path}"
+        return f"ws://{self.host}:{self.port}{path}"
 
     def command(self) -> list[str]:
         raise NotImplementedError
@@ -100,15 +105,17 @@ class ServerProcess:
 
     def start(self):
         self.log.parent.mkdir(exist_ok=True)
+        # `ip netns exec` execs the command in place, so the pid is still the server's.
+        prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
         self.process = subprocess.Popen(
-            self.command(), cwd=ROOT, env=self.env(), stdout=self.log.open("wb"),
+            prefix + self.command(), cwd=ROOT, env=self.env(), stdout=self.log.open("wb"),
             stderr=subprocess.STDOUT,
         )  # fmt: skip
         self.wait_until_ready()
         return self
 
     def wait_until_ready(self) -> None:
-        wait_for_port(self.port, self.process, self.log, self.name)
+        wait_for_port(self.port, self.process, self.log, self.name, self.host)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -126,13 +133,15 @@ class ServerProcess:
         self.stop()
 
 
-def wait_for_port(port: int, process: subprocess.Popen, log: Path, name: str) -> None:
+def wait_for_port(
+    port: int, process: subprocess.Popen, log: Path, name: str, host: str = "127.0.0.1"
+) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{name} exited early:\n{log.read_text()[-3000:]}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            with socket.create_connection((host, port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.1)
@@ -146,7 +155,7 @@ class DaphneServer(ServerProcess):
     name = "daphne"
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
+        return [sys.executable, "-m", "daphne", "-b", self.host, "-p", str(self.port),
                 "hospital.asgi:application"]  # fmt: skip
 
 
@@ -160,7 +169,7 @@ class GunicornServer(ServerProcess):
         self.workers = workers
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
+        return [sys.executable, "-m", "gunicorn", "--bind", f"{self.host}:{self.port}",
                 "--workers", str(self.workers), "hospital.wsgi:application"]  # fmt: skip
 
 
@@ -171,7 +180,7 @@ class RedisServer(ServerProcess):
     name = "redis"
 
     def command(self) -> list[str]:
-        return ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port),
+        return ["redis-server", "--bind", self.host, "--port", str(self.port),
                 "--save", "", "--appendonly", "no"]  # fmt: skip
 
     def env(self) -> dict:
@@ -179,7 +188,7 @@ class RedisServer(ServerProcess):
 
     @property
     def redis_url_of(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://{self.host}:{self.port}/0"
 
 
 NGINX_SITE = ROOT / "deploy" / "nginx.conf"
@@ -191,9 +200,18 @@ class NginxProxy(ServerProcess):
 
     name = "nginx"
 
-    def __init__(self, *, http_port: int, ws_ports: list[int], workdir: Path):
+    def __init__(
+        self,
+        *,
+        http_port: int,
+        ws_ports: list[int],
+        workdir: Path,
+        upstream_host: str = "127.0.0.1",
+    ):
         super().__init__()
         self.http_port, self.ws_ports, self.workdir = http_port, ws_ports, workdir
+        # Where gunicorn and the daphnes listen: another machine's address, say.
+        self.upstream_host = upstream_host
 
     @property
     def access_log(self) -> Path:
@@ -203,8 +221,9 @@ class NginxProxy(ServerProcess):
         site = NGINX_SITE.read_text()
         site = site.replace("listen 80;", f"listen 127.0.0.1:{self.port};")
         site = site.replace("/var/log/nginx/opdq-access.log", str(self.access_log))
-        site = site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{self.http_port};")
-        ws = "\n".join(f"    server 127.0.0.1:{port};" for port in self.ws_ports)
+        upstream = self.upstream_host
+        site = site.replace("server 127.0.0.1:8000;", f"server {upstream}:{self.http_port};")
+        ws = "\n".join(f"    server {upstream}:{port};" for port in self.ws_ports)
         site = site.replace("    server 127.0.0.1:8001;\n    server 127.0.0.1:8002;", ws)
         return site
 
