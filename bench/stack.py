@@ -99,7 +99,8 @@ def children(pid: int) -> list[int]:
 
 
 class Stack:
-    """gunicorn (`workers` processes, `threads` each) and `daphnes` daphne processes.
+    """gunicorn (`workers` processes, `threads` each), `daphnes` daphne processes and,
+    with `worker`, the background worker (`manage.py qcluster`).
 
     Use as a context manager; `http_url` is gunicorn's, `ws_ports` daphne's."""
 
@@ -112,10 +113,12 @@ class Stack:
         threads: int = 1,
         daphnes: int = 0,
         wsgi_app: str = "hospital.wsgi:application",
+        worker: bool = False,
     ):
         self.env, self.log_dir = env, Path(log_dir)
         self.workers, self.threads, self.daphnes = workers, threads, daphnes
         self.wsgi_app = wsgi_app
+        self.worker = worker
         self.procs: list[subprocess.Popen] = []
         self.logs: list[Path] = []
         self.http_port = free_port() if workers else None
@@ -154,6 +157,8 @@ class Stack:
                     f"daphne-{port}",
                     [str(BIN / "daphne"), "-b", HOST, "-p", str(port), "hospital.asgi:application"],
                 )
+            if self.worker:  # the background worker: SMS, webhooks, the minute's checks
+                self._start("worker", [PYTHON, "manage.py", "qcluster"])
             if self.workers:
                 self._wait_http(self.http_url + "/accounts/login/")
             for port in self.ws_ports:
