@@ -77,6 +77,9 @@ EXTRA_STOPS = [(0, 0.2), (1, 0.3), (2, 0.4), (3, 0.1)]  # 2.4 stops a visit on a
 CURRENT = re.compile(r'data-public-id="([0-9a-f-]{36})"')
 CURRENT_NAME = re.compile(r'<p class="current-name">(Day Patient \d+)')
 REFUSED = 'class="message message-error"'
+REFUSAL_TEXT = re.compile(
+    r'(?:class="message message-error">|class="errorlist nonfield"><li>)([^<]*)<'
+)
 TOKEN_URL = re.compile(r"^/tokens/([0-9a-f-]{36})/$")
 
 
@@ -177,10 +180,14 @@ class Stats:
     def __init__(self):
         self.kinds: dict[str, Kind] = defaultdict(Kind)
         self.empty_calls = 0
+        self.refusals: dict[str, str] = {}  # the first refusal's words, per kind
 
-    def refused(self, kind: str) -> None:
+    def refused(self, kind: str, page: str = "") -> None:
         """A request answered 302 whose next page says the action was refused."""
         entry = self.kinds[kind]
+        said = REFUSAL_TEXT.search(page)
+        if said and kind not in self.refusals:
+            self.refusals[kind] = said.group(1).strip()
         entry.errors += 1
         entry.statuses["refused"] = entry.statuses.get("refused", 0) + 1
 
@@ -351,6 +358,8 @@ class Replay:
         self.visits = {v["name"]: v for v in plan["visits"]}
         self.progress: dict[str, int] = defaultdict(int)  # stops completed per visit
         self.waiting: dict[int, int] = defaultdict(int)
+        self.personal: dict[str, int] = defaultdict(int)
+        self.doctor_of: dict[str, str] = {}  # visit -> the doctor who saw them first
         self.work: dict[int, asyncio.Event] = defaultdict(asyncio.Event)
         self.departments = hospital["departments"]
         self.begin = clock(args.start) - DAY_START
@@ -400,8 +409,13 @@ class Replay:
         self.stats.record(kind, time.perf_counter() - started, status in ok, status)
         return status, headers, text
 
-    def arrived_at(self, department: int) -> None:
-        self.waiting[department] += 1
+    def arrived_at(self, department: int, doctor: str = "") -> None:
+        """A patient joins a queue: the department's pool, or one doctor's own (their
+        booked patients and reviews, which no one else may call)."""
+        if doctor:
+            self.personal[doctor] += 1
+        else:
+            self.waiting[department] += 1
         self.work[department].set()
 
     async def push_sample(self, kind: str, department: int, started: float) -> None:
@@ -431,7 +445,8 @@ class Replay:
             appointment = self.hospital["appointments"].get(visit["name"])
             if appointment is None:
                 return
-            await self.desk_jobs.put(("check-in", visit, appointment))
+            self.doctor_of[visit["name"]] = appointment[1]
+            await self.desk_jobs.put(("check-in", visit, appointment[0]))
             return
         if visit["source"] == "api":
             body = {"department": slug, "patient_name": visit["name"],
@@ -492,15 +507,15 @@ class Replay:
                     )  # fmt: skip
                     if status == 302:
                         self.arrived += 1
-                        self.arrived_at(visit["department"])
+                        self.arrived_at(visit["department"], self.doctor_of[visit["name"]])
                         _, _, text = await self.hit(
                             "reception: GET appointment", session, "GET", headers["Location"]
                         )
                         if REFUSED in text:
-                            self.stats.refused("reception: POST check-in")
+                            self.stats.refused("reception: POST check-in", text)
                 else:
                     kind = "reception: POST emergency category"
-                    status, _, _ = await self.hit(
+                    status, _, answer = await self.hit(
                         kind, session, "POST", f"/reception/queue/{ref}/category/", ok=(302, 400),
                         data={"csrfmiddlewaretoken": csrf,
                               "category": self.hospital["categories"]["emergency"],
@@ -511,7 +526,7 @@ class Replay:
                     if status == 400 and ref in self.called:
                         self.late_emergencies += 1
                     elif status == 400:
-                        self.stats.refused(kind)
+                        self.stats.refused(kind, answer)
 
     # Doctors and counters -----------------------------------------------------------------
 
@@ -537,7 +552,7 @@ class Replay:
                     return ""
                 _, _, page = await self.hit(page_kind, session, "GET", headers["Location"])
                 if REFUSED in page and action != "call next":
-                    self.stats.refused(kind)
+                    self.stats.refused(kind, page)
                 return page
 
             while True:
@@ -552,28 +567,48 @@ class Replay:
                     await press("resume", base + "resume/")
                     pause = None
                     continue
-                if self.waiting[department] <= 0:
+                me = person["username"]
+                if self.waiting[department] <= 0 and self.personal[me] <= 0:
                     self.work[department].clear()
                     try:
-                        await asyncio.wait_for(self.work[department].wait(), 60 / self.args.speed)
+                        await asyncio.wait_for(self.work[department].wait(), 300 / self.args.speed)
+                        continue
                     except TimeoutError:
-                        pass
-                    continue
+                        pass  # five minutes with nobody: look again, by calling
+                # Claim a patient from the counts before calling, so that one arrival does
+                # not send every idle desk of the department to Call next at once.
+                claim = "own" if self.personal[me] > 0 else "pool"
+                if claim == "own":
+                    self.personal[me] -= 1
+                else:
+                    self.waiting[department] = max(0, self.waiting[department] - 1)
                 started = time.monotonic()
                 page = await press("call next", base + "call-next/")
                 token = CURRENT.search(page)
                 name = CURRENT_NAME.search(page)
                 if not token or not name:
-                    # Nobody this desk may call (a review or a booking for another doctor).
+                    # The counts were wrong (they are the load generator's guess): no
+                    # one this desk may call. The claim is dropped, not given back.
                     self.stats.empty_calls += 1
                     await self.sleep_sim(30)
                     continue
-                self.waiting[department] -= 1
                 token = token.group(1)
                 self.called.add(token)
-                await self.push_sample("call next", department, started)
                 visit = self.visits[name.group(1)]
                 stop = self.progress[visit["name"]]
+                own = (stop == 0 and visit["source"] == "booked") or (
+                    stop > 0 and visit["route"][stop - 1] == "review"
+                )
+                if own != (claim == "own"):  # the policy chose the other kind: swap claims
+                    if own:
+                        self.personal[me] = max(0, self.personal[me] - 1)
+                        self.waiting[department] += 1
+                    else:
+                        self.personal[me] += 1
+                        self.waiting[department] = max(0, self.waiting[department] - 1)
+                if doctor and stop == 0:
+                    self.doctor_of[visit["name"]] = me
+                await self.push_sample("call next", department, started)
                 if visit["no_show"]:
                     await self.sleep_sim(60)
                     await press("skip", f"{base}tokens/{token}/skip/")
@@ -590,7 +625,10 @@ class Replay:
                 self.progress[visit["name"]] = stop + 1
                 if stop < len(visit["route"]):
                     nxt = visit["route"][stop]
-                    self.arrived_at(visit["department"] if nxt == "review" else nxt)
+                    if nxt == "review":
+                        self.arrived_at(visit["department"], self.doctor_of[visit["name"]])
+                    else:
+                        self.arrived_at(nxt)
 
     # The whole run ------------------------------------------------------------------------
 
@@ -767,8 +805,14 @@ def run(args) -> int:
             replay = Replay(args, plan, hospital, servers, parent, tmp)
             replay.tv_pages = tv_pages
             sampler = Sampler(processes(servers, fleet.pid))
+            spies = []
+            if args.profile:
+                gunicorn = servers.gunicorn.pid
+                pids = stack.children(gunicorn) + [p for p in servers.pids("daphne")]
+                spies = stack.start_profilers(pids, Path(args.profile), f"day-x{args.speed:g}")
             wall = asyncio.run(replay.run())
             cpu = sampler.stop()
+            stack.stop_profilers(spies)
             parent.send(("stats", 16))
             _, push, missed, messages, lost = parent.recv()
             parent.send(("stop",))
@@ -814,6 +858,8 @@ def report(args, replay, wall, push, missed, messages, lost, cpu, rss, connected
         print(f"| {name} | {len(k.latencies)} | {len(k.latencies) / wall:.1f} | "
               f"{ms(stack.percentile(k.latencies, 50))} | {ms(stack.percentile(k.latencies, 99))}"
               f" | {errors} |")  # fmt: skip
+    for kind, words in stats.refusals.items():
+        print(f"\n{kind} refused, e.g.: {words}")
     print(f"\n| push: action → last screen of the department ({connected} screens) | samples "
           "| p50 | p99 | not received in 15 s |\n|---|---|---|---|---|")  # fmt: skip
     for kind, values in sorted(push.items()):
@@ -859,6 +905,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
     parser.add_argument("--daphnes", type=int, default=2, help="daphne processes")
     parser.add_argument("--redis-url", default=stack.DEFAULT_REDIS_URL)
+    parser.add_argument(
+        "--profile", help="py-spy gunicorn's workers and daphne into this directory"
+    )
     args = parser.parse_args()
     if not (DAY_START <= clock(args.start) < clock(args.to) <= DAY_START + DAY_LENGTH):
         parser.error("--from and --to must be within 08:00-16:00, --from first")

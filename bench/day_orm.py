@@ -126,7 +126,7 @@ def setup(spec: dict) -> dict:
             record_event(appointment, AppointmentEvent.Kind.HELD, desk, booked_on)
             record_event(appointment, AppointmentEvent.Kind.OTP_SENT, desk, booked_on)
             record_event(appointment, AppointmentEvent.Kind.BOOKED, desk, booked_on)
-            out["appointments"][visit["name"]] = str(appointment.public_id)
+            out["appointments"][visit["name"]] = [str(appointment.public_id), doctor.user.username]
     categories = PriorityCategory.objects.filter(is_active=True)
     out["categories"] = {
         "kiosk": [
