@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -284,3 +285,74 @@ class WorkerProcess(ServerProcess):
 
     def wait_until_ready(self) -> None:
         pass  # it polls the database for tasks; there is no port to wait for
+
+
+def postgres_program(name: str) -> str | None:
+    """A PostgreSQL server program (initdb, pg_ctl): Debian keeps them out of PATH."""
+    for directory in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (directory / name).exists():
+            return str(directory / name)
+    return shutil.which(name)
+
+
+class PostgresCluster:
+    """A PostgreSQL cluster of the test's own (never the machine's shared server), which it
+    may stop, restart and finally removes: initdb into a temporary directory, a free port
+    on 127.0.0.1, trust authentication, one empty database `opdq`. PostgreSQL refuses to
+    run as root, so under root its programs run as the `postgres` user, which owns the
+    directory."""
+
+    def __init__(self):
+        self.port = free_port()
+        # Not pytest's tmp_path: its parents are private to root, and the server may not be.
+        self.dir = Path(tempfile.mkdtemp(prefix="opdq-pg-"))
+        self.data = self.dir / "data"
+        self.log = self.dir / "server.log"
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/opdq"
+
+    def _run(self, program: str, *args: str) -> None:
+        command = [postgres_program(program) or program, *args]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True, timeout=60)
+
+    def _pg_ctl(self, action: str, *args: str) -> None:
+        self._run("pg_ctl", action, "-D", str(self.data), "-l", str(self.log), "-w", *args)
+
+    def start(self):
+        if not self.data.exists():
+            if os.geteuid() == 0:
+                import pwd
+
+                owner = pwd.getpwnam("postgres")
+                os.chown(self.dir, owner.pw_uid, owner.pw_gid)
+            self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
+                      "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")  # fmt: skip
+            # In the configuration file, so that a restart keeps them. fsync off: the
+            # tests restart the server, they never crash the machine.
+            with (self.data / "postgresql.conf").open("a") as conf:
+                conf.write(
+                    f"port = {self.port}\nlisten_addresses = '127.0.0.1'\n"
+                    f"unix_socket_directories = '{self.dir}'\nfsync = off\n"
+                )
+            self._pg_ctl("start")
+            import psycopg
+
+            admin = f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+            with psycopg.connect(admin, autocommit=True) as connection:
+                connection.execute("CREATE DATABASE opdq")
+        else:
+            self._pg_ctl("start")
+        return self
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server: `fast` ends every session and shuts down cleanly."""
+        self._pg_ctl("stop", "-m", mode)
+
+    def remove(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            try:
+                self.stop("immediate")
+            except subprocess.SubprocessError:
+                pass
+        shutil.rmtree(self.dir, ignore_errors=True)
