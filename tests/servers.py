@@ -181,8 +181,10 @@ class RedisServer(ServerProcess):
     name = "redis"
 
     def command(self) -> list[str]:
+        # Protected mode would refuse the hosts of tests/e2e/test_two_hosts.py, which
+        # reach it on another address than loopback; it listens on one address anyway.
         return ["redis-server", "--bind", self.host, "--port", str(self.port),
-                "--save", "", "--appendonly", "no"]  # fmt: skip
+                "--save", "", "--appendonly", "no", "--protected-mode", "no"]  # fmt: skip
 
     def env(self) -> dict:
         return dict(os.environ)

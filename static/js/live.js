@@ -121,11 +121,23 @@
       reconnectTimer = setTimeout(open, delay);
     }
 
+    // A socket whose server went silent (a cut link, a machine switched off) cannot finish
+    // the closing handshake, and the browser waits up to a minute for it before onclose:
+    // leave it to close on its own and reconnect now. A connect that hangs is dropped too.
+    function abandon() {
+      const old = socket;
+      old.onopen = old.onmessage = old.onclose = old.onerror = null;
+      socket = null;
+      clearTimeout(pongTimer);
+      old.close();
+      scheduleReconnect();
+    }
+
     setInterval(ping, PING_EVERY_MS);
     setInterval(function () {
       if (Date.now() - lastHeard > OFFLINE_AFTER_MS) {
         setStatus("offline");
-        if (socket) socket.close(); // onclose schedules a reconnect
+        if (socket) abandon();
       }
     }, 5000);
 
