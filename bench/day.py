@@ -43,6 +43,7 @@ import os
 import random
 import re
 import secrets
+import shutil
 import signal
 import sys
 import tempfile
@@ -819,6 +820,10 @@ def run(args) -> int:
             fleet.join(10)
             time.sleep(3)  # the worker's last sends
             log = servers.log_text()
+        if args.keep_logs:
+            Path(args.keep_logs).mkdir(parents=True, exist_ok=True)
+            for path in servers.logs:
+                shutil.copy(path, Path(args.keep_logs) / path.name)
         spec = {"day": hospital["day"], "visits": plan["visits"],
                 "outbox": str(tmp / "sms.jsonl")}  # fmt: skip
         checked = orm(env, tmp, "check", spec)
@@ -905,6 +910,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
     parser.add_argument("--daphnes", type=int, default=2, help="daphne processes")
     parser.add_argument("--redis-url", default=stack.DEFAULT_REDIS_URL)
+    parser.add_argument("--keep-logs", help="copy the servers' logs into this directory")
     parser.add_argument(
         "--profile", help="py-spy gunicorn's workers and daphne into this directory"
     )
