@@ -283,7 +283,7 @@ def test_a_burst_of_calls_through_a_redis_outage_loses_nothing_and_every_tv_reco
             errors.append(exc)
         last_change[0] = max(last_change[0], time.monotonic())
 
-    threads = [threading.Thread(target=burst, args=(desk,)) for desk in desks]
+    threads = [threading.Thread(target=burst, args=(desk,), daemon=True) for desk in desks]
     for thread in threads:
         thread.start()
     # In the middle of the burst: once every doctor has called a first patient.
@@ -463,7 +463,9 @@ def test_a_postgresql_restart_under_load_shows_the_error_page_and_leaves_no_toke
         stop = threading.Event()
         kiosks = [
             threading.Thread(
-                target=kiosk, args=(http.url, setup["slug"], setup["day"], stop, answers)
+                target=kiosk,
+                args=(http.url, setup["slug"], setup["day"], stop, answers),
+                daemon=True,
             )
             for _ in range(3)
         ]
@@ -578,7 +580,7 @@ def confirm_and_kill(server, desk: httpx.Client, appointment, code: str, lock):
 
     (worker,) = all_workers(server, 1)
     answered = []
-    request = threading.Thread(target=confirm)
+    request = threading.Thread(target=confirm, daemon=True)
     with transaction.atomic():
         lock()
         request.start()
