@@ -42,14 +42,10 @@ def _check_actor(actor) -> None:
 
 
 def _lock(token: Token) -> Token:
-    # The token's row, locked until commit: a double click, or the desk and a doctor
-    # acting at the same moment, see each other's result. Only the token's own row:
-    # PostgreSQL refuses FOR UPDATE on the nullable side of the outer joins.
-    return (
-        Token.objects.select_for_update(of=("self",))
-        .select_related("department", "category", "assigned_doctor")
-        .get(pk=token.pk)
-    )
+    # The token's row, locked until commit (after its department's, as Call next locks
+    # them): a double click, or the desk and a doctor acting at the same moment, see each
+    # other's result and never deadlock.
+    return services.lock_token(token)
 
 
 # What _check_today refuses, per action: whole sentences, for the translators.
