@@ -2,9 +2,10 @@
 
 /healthz answers from the process alone (no database), so systemd or the proxy can tell
 a hung or dead process from a database outage. /readyz checks, each by name with how long
-it took: the database (a trivial query), the channel layer (a Redis PING, or "in-memory"
-for the one-process layer) and the background worker (its heartbeat, written every minute
-by a django-q2 schedule). Any failed check gives 503. A check never raises: its error is
+it took: the database (a trivial query), the channel layer (a Redis PING, to the master
+the Sentinels name with REDIS_SENTINELS, or "in-memory" for the one-process layer) and
+the background worker (its heartbeat, written every minute by a django-q2 schedule). Any
+failed check gives 503. A check never raises: its error is
 reported as a short text (the exception's class; the full message goes to the log, as it
 may name hosts), and every check has a short timeout, so readyz answers within seconds
 whatever is down.
@@ -23,6 +24,7 @@ from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+from redis.sentinel import Sentinel
 
 from hospital.models import WorkerHeartbeat
 
@@ -72,7 +74,15 @@ def _redis_hosts() -> list:
 
 def _ping(host) -> None:
     options = {"socket_connect_timeout": REDIS_TIMEOUT, "socket_timeout": REDIS_TIMEOUT}
-    if isinstance(host, dict):
+    sentinel = None
+    if isinstance(host, dict) and "master_name" in host:
+        # A Sentinel host (hospital/redis_config.py): ping the master the Sentinels name
+        # now, where the layer's next connection would go. No master named: down.
+        host = dict(host)
+        asked = {**(host.pop("sentinel_kwargs", None) or {}), **options}
+        sentinel = Sentinel(host.pop("sentinels"), sentinel_kwargs=asked)
+        client = sentinel.master_for(host.pop("master_name"), **{**host, **options})
+    elif isinstance(host, dict):
         client = redis.Redis.from_url(host["address"], **options)
     else:
         client = redis.Redis.from_url(host, **options)
@@ -80,6 +90,8 @@ def _ping(host) -> None:
         client.ping()
     finally:
         client.close()
+        if sentinel is not None:
+            sentinel.close()
 
 
 def check_channel_layer() -> Check:

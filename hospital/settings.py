@@ -13,6 +13,8 @@ from urllib.parse import unquote, urlparse
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from hospital import redis_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -182,46 +184,24 @@ if TRUSTED_PROXIES:
 # Open websockets per client address and server process (hospital.sockets); 0: no limit.
 # A TV holds one per department it shows; nginx's limit_conn caps the sum over processes.
 WS_MAX_PER_CLIENT = env_int("WS_MAX_PER_CLIENT", 50)
-REDIS_URL = os.environ.get("REDIS_URL", "")
+# Redis: one server (REDIS_URL), a master found through Sentinel (REDIS_SENTINELS,
+# REDIS_SENTINEL_MASTER, REDIS_SENTINEL_PASSWORD, REDIS_PASSWORD), or none: one process,
+# which keeps the layer and the cache in memory (make run, a small clinic). Parsed and
+# checked in hospital/redis_config.py.
+REDIS = redis_config.from_env(os.environ)
+REDIS_URL = REDIS.url
+REDIS_ENABLED = REDIS.enabled  # every server process shares the pushes and the limits
 # Several hospitals (or test runs) can share one Redis under different prefixes.
 CHANNEL_PREFIX = os.environ.get("CHANNEL_PREFIX", "opdq")
-if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            # Pub/sub layer: one Redis PUBLISH per group message, whatever the number of
-            # sockets, and each process fans out to its own sockets. Its per-channel
-            # queues are unbounded, so a burst of changes is not dropped; delivery is
-            # still at most once (versions and resync cover a lost message).
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": CHANNEL_PREFIX},
-        }
-    }
-else:
-    CHANNEL_LAYERS = {
-        "default": {
-            # One process only. Capacity raised from 100 so a burst is not dropped.
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
-            "CONFIG": {"capacity": 1500, "expiry": 60},
-        }
-    }
+# The pub/sub layer with Redis: one PUBLISH per group message, each process fanning out
+# to its own sockets; in memory otherwise.
+CHANNEL_LAYERS = redis_config.channel_layers(REDIS, CHANNEL_PREFIX)
 
 # --- Cache and abuse limits -----------------------------------------------------------
-# The cache counts what each client takes (hospital/limits.py). With REDIS_URL every
-# process counts in Redis together; without it (one process: make run, a small clinic)
-# the process's memory is enough.
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": CHANNEL_PREFIX,
-            "TIMEOUT": 300,
-            # A Redis blip must not hang a request: give up fast and fail open.
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
-    }
-else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The cache counts what each client takes (hospital/limits.py). With Redis every process
+# counts there together, with 1 s socket timeouts (a blip fails open); without it the
+# process's memory is enough.
+CACHES = redis_config.caches(REDIS, CHANNEL_PREFIX)
 RATELIMIT_IP_META_KEY = "hospital.clientip.client_ip"
 # Rates ("N/s", "N/m", "N/h", "N/d"); empty or "off" turns one off.
 # Tokens (queues/kiosk.py): per browser and address; per address whatever the browser
