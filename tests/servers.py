@@ -14,9 +14,14 @@ from pathlib import Path
 
 import redis
 from django.db import connection
+from redis.sentinel import MasterNotFoundError, Sentinel
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+# What tells the app where Redis is (hospital/redis_config.py): a child gets none of them
+# from the test run's environment, only what its test gives it.
+REDIS_SETTINGS = {"REDIS_URL", "REDIS_SENTINELS", "REDIS_SENTINEL_MASTER",
+                  "REDIS_SENTINEL_PASSWORD", "REDIS_PASSWORD"}  # fmt: skip
 
 
 def free_port() -> int:
@@ -46,7 +51,7 @@ def reachable_redis_url() -> str | None:
 def child_env() -> dict:
     """The environment for a child process of the app on the test run's database: the
     real settings, a test key, no Redis and no DEBUG unless the caller adds them."""
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DEBUG"}}
+    env = {k: v for k, v in os.environ.items() if k not in {*REDIS_SETTINGS, "DEBUG"}}
     env.update(
         DJANGO_SETTINGS_MODULE="hospital.settings",
         SECRET_KEY="test-only-daphne-key",
@@ -192,6 +197,161 @@ class RedisServer(ServerProcess):
     @property
     def redis_url_of(self) -> str:
         return f"redis://{self.host}:{self.port}/0"
+
+
+class RedisNode(RedisServer):
+    """A Redis of a replicated group (RedisSentinelGroup): a replica of the Redis on port
+    `replica_of` if given, a master otherwise. Its files go to `workdir`, since a
+    replica writes the master's snapshot to disk."""
+
+    name = "redis-node"
+
+    def __init__(self, *, workdir: Path, replica_of: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.workdir, self.replica_of = workdir, replica_of
+
+    def command(self) -> list[str]:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        # A master sends its first copy to a replica at once, not after the 5 s it waits
+        # by default for more replicas to share it.
+        command = [*super().command(), "--dir", str(self.workdir),
+                   "--repl-diskless-sync-delay", "0"]  # fmt: skip
+        if self.replica_of:
+            command += ["--replicaof", self.host, str(self.replica_of)]
+        return command
+
+    def in_sync(self) -> bool:
+        """A replica's: whether it has the master's copy and follows its writes."""
+        client = redis.Redis(host=self.host, port=self.port, socket_timeout=1)
+        try:
+            return client.info("replication").get("master_link_status") == "up"
+        finally:
+            client.close()
+
+
+class RedisSentinel(ServerProcess):
+    """A Redis Sentinel watching the master on `master_port` as `master_name`: alone
+    (quorum 1) and quick, so a test's failover takes seconds. It rewrites its
+    configuration file as it learns, so the file is its own, in `workdir`."""
+
+    name = "sentinel"
+    DOWN_AFTER_MS = 1000
+    FAILOVER_TIMEOUT_MS = 3000
+
+    def __init__(self, *, master_port: int, workdir: Path, master_name: str = "mymaster"):
+        super().__init__()
+        self.master_port, self.workdir, self.master_name = master_port, workdir, master_name
+
+    def command(self) -> list[str]:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        conf = self.workdir / f"sentinel-{self.port}.conf"
+        name = self.master_name
+        conf.write_text(
+            f"port {self.port}\nbind {self.host}\nprotected-mode no\ndir {self.workdir}\n"
+            f"sentinel monitor {name} {self.host} {self.master_port} 1\n"
+            f"sentinel down-after-milliseconds {name} {self.DOWN_AFTER_MS}\n"
+            f"sentinel failover-timeout {name} {self.FAILOVER_TIMEOUT_MS}\n"
+        )
+        return ["redis-server", str(conf), "--sentinel"]
+
+    def env(self) -> dict:
+        return dict(os.environ)
+
+    def master_address(self) -> tuple[str, int] | None:
+        """The master this Sentinel names now (SENTINEL get-master-addr-by-name)."""
+        client = redis.Redis(host=self.host, port=self.port, socket_timeout=1)
+        try:
+            address = client.sentinel_get_master_addr_by_name(self.master_name)
+        finally:
+            client.close()
+        if not address:
+            return None
+        host = address[0].decode() if isinstance(address[0], bytes) else address[0]
+        return host, int(address[1])
+
+
+class RedisSentinelGroup:
+    """A master, one replica and one Sentinel, each a process of the test's own on a free
+    port: what a hospital runs on three machines (docs/DEPLOYMENT.md, Redis with
+    Sentinel), on one."""
+
+    def __init__(self, workdir: Path, master_name: str = "mymaster"):
+        self.master = RedisNode(workdir=workdir / "master")
+        self.replica = RedisNode(workdir=workdir / "replica", replica_of=self.master.port)
+        self.sentinel = RedisSentinel(
+            master_port=self.master.port, workdir=workdir / "sentinel", master_name=master_name
+        )
+        self.master_name = master_name
+
+    @property
+    def app_env(self) -> dict[str, str]:
+        """The settings that point the app at this group."""
+        return {
+            "REDIS_SENTINELS": f"{self.sentinel.host}:{self.sentinel.port}",
+            "REDIS_SENTINEL_MASTER": self.master_name,
+        }
+
+    def start(self):
+        try:
+            self.master.start()
+            self.replica.start()
+            self.sentinel.start()
+            # Ready once the replica has the master's data and the Sentinel has found it
+            # (through the master's INFO): then a failover loses nothing written after.
+            self.wait_for(self.replica.in_sync, 20, "the replica to have the master's copy")
+            self.wait_for(self._replica_known, 20, "the Sentinel to see the replica")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _replica_known(self) -> bool:
+        client = redis.Redis(host=self.sentinel.host, port=self.sentinel.port, socket_timeout=1)
+        try:
+            replicas = client.sentinel_slaves(self.master_name)
+        finally:
+            client.close()
+        return any(r["port"] == self.replica.port and not r["is_sdown"] for r in replicas)
+
+    def wait_for_failover(self, timeout: float = 15) -> tuple[str, int]:
+        """After the master's death: the replica's address, once the Sentinel has
+        promoted it and ended the failover. (SENTINEL get-master-addr-by-name names the
+        replica a moment before the end; redis-py's clients, as the app's, take a
+        master only once the Sentinel no longer marks it down or failing over.)"""
+        promoted = (self.replica.host, self.replica.port)
+        self.wait_for(
+            lambda: self.sentinel.master_address() == promoted and self._master_usable(),
+            timeout, "the Sentinel to promote the replica",
+        )  # fmt: skip
+        return promoted
+
+    def _master_usable(self) -> bool:
+        sentinel = Sentinel([(self.sentinel.host, self.sentinel.port)], socket_timeout=1)
+        try:
+            sentinel.discover_master(self.master_name)
+        except MasterNotFoundError:
+            return False
+        finally:
+            sentinel.close()
+        return True
+
+    @staticmethod
+    def wait_for(condition, timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not within {timeout:.0f} s: {what}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        for server in (self.sentinel, self.replica, self.master):
+            server.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
 
 
 NGINX_SITE = ROOT / "deploy" / "nginx.conf"
