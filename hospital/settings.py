@@ -152,7 +152,12 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     # their prepared statements collide ("_pg3_0 already exists": no schedule ran).
     # Plain connections are really closed before the fork; each process opens its own.
     _db.setdefault("OPTIONS", {})
-    if sys.argv[1:2] != ["qcluster"]:
+    if sys.argv[1:2] == ["qcluster"]:
+        # Its connections are kept between tasks instead: opening a server session for
+        # every task showed in the worker's profile (bench/day.py).
+        _db["CONN_MAX_AGE"] = env_int("WORKER_CONN_MAX_AGE", 300)
+        _db["CONN_HEALTH_CHECKS"] = True
+    else:
         _db["OPTIONS"]["pool"] = {
             "min_size": env_int("DB_POOL_MIN", 1),
             "max_size": env_int("DB_POOL_MAX", 10),
@@ -467,7 +472,10 @@ Q_CLUSTER = {
     "max_attempts": 1,
     "poll": 0.5,
     "catch_up": False,
-    "save_limit": 500,
+    # Successes are not kept: the outbox rows, the schedules and the heartbeat are the
+    # record, and pruning a kept list read up to save_limit rows per task (bench/day.py).
+    # Failures are kept.
+    "save_limit": -1,
     "ack_failures": True,
     # Tests only: run each task at once, in the process that queued it.
     "sync": env_bool("WORKER_SYNC", False),
