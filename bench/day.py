@@ -810,6 +810,7 @@ def run(args) -> int:
             if args.profile:
                 gunicorn = servers.gunicorn.pid
                 pids = stack.children(gunicorn) + [p for p in servers.pids("daphne")]
+                pids += sorted({p for w in servers.pids("worker") for p in descendants(w)})
                 spies = stack.start_profilers(pids, Path(args.profile), f"day-x{args.speed:g}")
             wall = asyncio.run(replay.run())
             cpu = sampler.stop()

@@ -83,18 +83,38 @@ def note_version(department_id: int, version: int) -> None:
         _versions[department_id] = (time.monotonic(), version)
 
 
-@database_sync_to_async
-def department_state_text(department_id: int) -> str:
-    version = (
-        Department.objects.filter(pk=department_id).values_list("state_version", flat=True).get()
-    )
+def remember_state(department_id: int, version: int, text: str) -> None:
+    """Keep the newest state text this process has seen, computed or pushed."""
     cached = _states.get(department_id)
-    if cached and cached[0] == version and time.monotonic() - cached[1] < STATE_CACHE_SECONDS:
+    if cached is None or version >= cached[0]:
+        _states[department_id] = (version, time.monotonic(), text)
+
+
+def cached_state_text(department_id: int, version: int) -> str | None:
+    """The department's state if this process holds one at least as new as `version`."""
+    cached = _states.get(department_id)
+    if cached and cached[0] >= version and time.monotonic() - cached[1] < STATE_CACHE_SECONDS:
         return cached[2]
+    return None
+
+
+@database_sync_to_async
+def compute_state_text(department_id: int) -> str:
     state = public_state(Department.objects.get(pk=department_id))
     text = json.dumps(state)
-    _states[department_id] = (state["version"], time.monotonic(), text)
+    remember_state(department_id, state["version"], text)
     return text
+
+
+async def department_state_text(department_id: int, version: int | None = None) -> str:
+    """The state as of at least `version` (by default the database's version now): a
+    pushed or computed text when this process has one that new, so a screen that
+    missed a push is not a database read, nor is a burst of reconnects."""
+    if version is None:
+        version = await read_version(department_id)
+        note_version(department_id, version)
+    text = cached_state_text(department_id, version)
+    return text if text is not None else await compute_state_text(department_id)
 
 
 def parse_request(text_data: str | None) -> dict:
@@ -164,7 +184,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 logger.warning("Could not leave %s: %r", self.group_name, exc)
         raise StopConsumer()
 
-    async def send_state(self) -> None:
+    async def send_state(self, version: int | None = None) -> None:
+        """Send the state, as of at least `version` when the caller knows it."""
         raise NotImplementedError
 
     async def receive(self, text_data=None, bytes_data=None):
@@ -180,8 +201,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.send_state()
             return
         shown = request.get("version")
-        if not isinstance(shown, int) or shown < await department_version(self.department_id):
-            await self.send_state()
+        latest = await department_version(self.department_id)
+        if not isinstance(shown, int) or shown < latest:
+            await self.send_state(latest)
         await self.check_layer()
 
     async def check_layer(self) -> None:
@@ -232,11 +254,12 @@ class DepartmentConsumer(LiveConsumer):
             self.counted = False
         await super().websocket_disconnect(message)
 
-    async def send_state(self) -> None:
-        await self.send(text_data=await department_state_text(self.department_id))
+    async def send_state(self, version: int | None = None) -> None:
+        await self.send(text_data=await department_state_text(self.department_id, version))
 
     async def queue_state(self, event):
         note_version(self.department_id, event["version"])
+        remember_state(self.department_id, event["version"], event["text"])
         await self.send(text_data=event["text"])
 
 
@@ -299,7 +322,7 @@ class TerminalConsumer(LiveConsumer):
         await self.accept()
         await self.send_state()
 
-    async def send_state(self) -> None:
+    async def send_state(self, version: int | None = None) -> None:
         await self.send(text_data=await self.panel_text())
 
     async def queue_state(self, event):

@@ -108,7 +108,7 @@ class SupervisorConsumer(LiveConsumer):
         self.in_group = False
         await super().websocket_disconnect(message)
 
-    async def send_state(self) -> None:
+    async def send_state(self, version: int | None = None) -> None:
         self.last_sent = time.monotonic()
         await self.send(text_data=await board_text(self.csrf_token, self.language))
 
