@@ -79,7 +79,9 @@ def from_env(environ: Mapping[str, str]) -> RedisConfig:
 
 
 def _sentinel_kwargs(config: RedisConfig) -> dict:
-    kwargs = {"socket_connect_timeout": TIMEOUT, "socket_timeout": TIMEOUT}
+    # One try per Sentinel, then the next one: redis-py's client for a Sentinel otherwise
+    # retries ten times, so one that hangs would hold every request 15 s (measured).
+    kwargs = {"socket_connect_timeout": TIMEOUT, "socket_timeout": TIMEOUT, "retry": None}
     if config.sentinel_password:
         kwargs["password"] = config.sentinel_password
     return kwargs

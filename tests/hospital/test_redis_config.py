@@ -47,7 +47,12 @@ def test_sentinels_give_the_layer_channels_redis_sentinel_host():
         {
             "sentinels": [("10.0.0.11", 26379), ("10.0.0.12", 26379), ("10.0.0.13", 26380)],
             "master_name": "opdq-redis",
-            "sentinel_kwargs": {"socket_connect_timeout": 1, "socket_timeout": 1, "password": "s3"},
+            "sentinel_kwargs": {
+                "socket_connect_timeout": 1,
+                "socket_timeout": 1,
+                "retry": None,
+                "password": "s3",
+            },
             "socket_connect_timeout": 1,
             "password": "m4",
         }
