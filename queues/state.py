@@ -65,7 +65,7 @@ def recent_calls(department: Department, day: datetime.date) -> list[dict]:
     whether the patient is still in or done since: the TV's "last calls" list."""
     tokens = (
         Token.objects.filter(department=department, service_date=day, called_at__isnull=False)
-        .select_related("doctor", "counter")
+        .select_related("department", "doctor", "counter")
         .annotate(last_call=Greatest("called_at", Coalesce("announced_at", "called_at")))
         .order_by("-last_call", "-pk")[:RECENT_CALLS]
     )
@@ -85,7 +85,7 @@ def _public_state(department: Department, day: datetime.date) -> dict:
         Token.objects.filter(
             department=department, service_date=day, status__in=Token.OPEN_STATUSES
         )
-        .select_related("doctor", "counter", "category")
+        .select_related("department", "doctor", "counter", "category")
         .order_by("doctor__room", "counter__name", "called_at")
     )
     line = calling_sequence(department, day)

@@ -325,7 +325,7 @@ def link_patient(visit: Visit, patient, *, actor, now) -> Visit:
 def stops_of(visit: Visit) -> list[VisitStop]:
     return list(
         visit.stops.select_related(
-            "department", "doctor", "token", "token__doctor", "token__counter"
+            "department", "doctor", "token", "token__department", "token__doctor", "token__counter"
         )
     )
 
