@@ -1,5 +1,5 @@
 """How much one client may take: counted with django-ratelimit in Django's cache (Redis
-when REDIS_URL is set, so every server process counts together).
+when REDIS_URL or REDIS_SENTINELS is set, so every server process counts together).
 
 A limit is a rate such as "5/h" in settings; an empty one (or "off") turns it off, e.g.
 for a load test on a laptop. Counting fails open: if the cache (Redis) is down nobody is
