@@ -60,8 +60,13 @@ def appointment_or_404(public_id: str) -> Appointment:
     )
 
 
-def refused(exc: BookingError) -> Refused:
-    return Refused(str(exc))
+def attempt(service, *args, **kwargs):
+    """Run one booking service: a rule it refuses by (a BookingError: the slot was just
+    taken, a wrong code, a limit) is answered as a 409 problem saying why."""
+    try:
+        return service(*args, **kwargs)
+    except BookingError as exc:
+        raise Refused(str(exc)) from None
 
 
 class AppointmentHold(APIView):
@@ -81,10 +86,7 @@ class AppointmentHold(APIView):
         data.is_valid(raise_exception=True)
         hold = dict(data.validated_data)
         hold["day"] = hold.pop("date")
-        try:
-            appointment = booking.hold_slot(**hold, actor=request.user)
-        except BookingError as exc:
-            raise refused(exc) from None
+        appointment = attempt(booking.hold_slot, **hold, actor=request.user)
         return Response(AppointmentSerializer(appointment).data, status=status.HTTP_201_CREATED)
 
 
@@ -121,12 +123,9 @@ class AppointmentConfirm(APIView):
         appointment = appointment_or_404(public_id)
         data = ConfirmSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            appointment = booking.verify_otp(
-                appointment, data.validated_data["code"], actor=request.user
-            )
-        except BookingError as exc:
-            raise refused(exc) from None
+        appointment = attempt(
+            booking.verify_otp, appointment, data.validated_data["code"], actor=request.user
+        )
         return Response(AppointmentSerializer(appointment).data)
 
 
@@ -144,10 +143,7 @@ class AppointmentResendCode(APIView):
 
     def post(self, request, public_id):
         appointment = appointment_or_404(public_id)
-        try:
-            booking.send_otp(appointment, actor=request.user)
-        except BookingError as exc:
-            raise refused(exc) from None
+        attempt(booking.send_otp, appointment, actor=request.user)
         appointment.refresh_from_db()
         return Response(AppointmentSerializer(appointment).data)
 
@@ -170,17 +166,15 @@ class AppointmentReschedule(APIView):
         data = RescheduleSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         move = data.validated_data
-        try:
-            appointment = changes.reschedule_appointment(
-                appointment,
-                day=move["date"],
-                start=move["start"],
-                doctor=move.get("doctor"),
-                reason=move["reason"],
-                actor=request.user,
-            )
-        except BookingError as exc:
-            raise refused(exc) from None
+        appointment = attempt(
+            changes.reschedule_appointment,
+            appointment,
+            day=move["date"],
+            start=move["start"],
+            doctor=move.get("doctor"),
+            reason=move["reason"],
+            actor=request.user,
+        )
         return Response(AppointmentSerializer(appointment).data)
 
 
@@ -200,10 +194,10 @@ class AppointmentCancel(APIView):
         appointment = appointment_or_404(public_id)
         data = CancelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            appointment = changes.cancel_appointment(
-                appointment, reason=data.validated_data["reason"], actor=request.user
-            )
-        except BookingError as exc:
-            raise refused(exc) from None
+        appointment = attempt(
+            changes.cancel_appointment,
+            appointment,
+            reason=data.validated_data["reason"],
+            actor=request.user,
+        )
         return Response(AppointmentSerializer(appointment).data)

@@ -11,6 +11,7 @@ from api.keys import create_key
 from api.models import Scope
 from appointments import booking
 from appointments.models import Appointment
+from tests.api.conftest import client_as
 from tests.appointments.conftest import outbox, rao_morning  # noqa: F401 (fixtures)
 from tests.conftest import WEDNESDAY, at
 
@@ -72,19 +73,17 @@ def held(dr_rao, receptionist):
 
 
 def client_for(persona: str, name: str, request) -> APIClient:
-    client = APIClient()
     if persona in ("other_scopes", "scoped_key"):
         scope = scope_of(name)
         scopes = [scope] if persona == "scoped_key" else [s for s in Scope.values if s != scope]
-        _, raw = create_key(persona, scopes)
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    elif persona == "receptionist":
-        client.force_login(request.getfixturevalue("receptionist"))
-    elif persona == "doctor":
-        client.force_login(request.getfixturevalue("dr_rao").user)
-    elif persona == "admin":
-        client.force_login(request.getfixturevalue("admin_user"))
-    return client
+        return client_as(scopes=scopes, name=persona)
+    user = {
+        "anonymous": lambda: None,
+        "receptionist": lambda: request.getfixturevalue("receptionist"),
+        "doctor": lambda: request.getfixturevalue("dr_rao").user,
+        "admin": lambda: request.getfixturevalue("admin_user"),
+    }[persona]()
+    return client_as(user=user)
 
 
 def address(name: str, takes, held: Appointment, dr_rao) -> str:

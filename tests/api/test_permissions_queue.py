@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from api.keys import create_key
 from api.models import Scope
 from queues import services
+from tests.api.conftest import client_as
 from tests.conftest import WEDNESDAY, at, make_receptionist
 
 NOW = at(WEDNESDAY, 9)
@@ -63,19 +63,16 @@ MATRIX = [
 
 
 def client_for(persona: str, dr_rao, lab_tech, plain_user) -> APIClient:
-    client = APIClient()
     if persona in KEYS:
-        _, raw = create_key(f"Integration {persona}", KEYS[persona])
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    elif persona != "anonymous":
-        user = {
-            "receptionist": make_receptionist,
-            "doctor": lambda: dr_rao.user,
-            "counter": lambda: lab_tech.user,
-            "plain_user": lambda: plain_user,
-        }[persona]()
-        client.force_login(user)
-    return client
+        return client_as(scopes=KEYS[persona], name=f"Integration {persona}")
+    user = {
+        "anonymous": lambda: None,
+        "receptionist": make_receptionist,
+        "doctor": lambda: dr_rao.user,
+        "counter": lambda: lab_tech.user,
+        "plain_user": lambda: plain_user,
+    }[persona]()
+    return client_as(user=user)
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
