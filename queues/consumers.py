@@ -149,17 +149,18 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.channel_layer_alias = NO_LAYER
             await super().__call__(scope, receive, send)
 
-    # The channel layer's messages to these consumers: forwarding a ready state and
-    # answering a ping touch the database only through database_sync_to_async, which
-    # tidies connections itself.
-    LAYER_MESSAGES = frozenset({"queue.state", "layer.echo"})
+    # Messages whose handlers touch the database only through database_sync_to_async,
+    # which tidies connections itself: the channel layer's (forwarding a ready state,
+    # the ping's echo) and a screen's own (a ping, a request for the state).
+    NO_DATABASE_MESSAGES = frozenset({"queue.state", "layer.echo", "websocket.receive"})
 
     async def dispatch(self, message):
         # Channels first closes stale database connections, a hop to its one sync
-        # thread, before every handler. Per socket per push that hop was most of a push's
-        # cost with thousands of TVs (bench/fanout.py), for handlers that need no
-        # connection; every other message goes the stock way.
-        if message["type"] in self.LAYER_MESSAGES:
+        # thread, before every handler. Per socket per push, and per ping, that hop was
+        # most of the message's cost with thousands of TVs (bench/fanout.py,
+        # bench/day.py), for handlers that need no connection of their own; connecting
+        # and disconnecting go the stock way.
+        if message["type"] in self.NO_DATABASE_MESSAGES:
             await getattr(self, get_handler_name(message))(message)
         else:
             await super().dispatch(message)
