@@ -249,6 +249,18 @@ def fresh_limits():
 
 
 @pytest.fixture(autouse=True)
+def default_language():
+    """A page in Hindi leaves Hindi active in the test's thread (a server starts each
+    request afresh; the test client does not): each test starts, and ends, in English."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def default_categories(request):
     """The priority categories a hospital starts with are made by a data migration, which
     a transactional test's flush removes for every test after it: put them back for each
