@@ -50,7 +50,7 @@ import tempfile
 import threading
 import time
 import zoneinfo
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -654,7 +654,7 @@ class Replay:
             kiosks = []
             sessions = [self.session() for _ in range(self.args.kiosks)]
             for session in sessions:
-                await self.hit("kiosk: GET form", session, "GET", "/")
+                await self.hit("kiosk: GET form (opening)", session, "GET", "/")
                 kiosks.append((session, self.csrf))
             # The TVs load their page once; their sockets are already open.
             gate = asyncio.Semaphore(8)
@@ -852,7 +852,11 @@ def run(args) -> int:
     for name, count, detail in checked["invariants"]:
         failures += count
         print(f"| {name} | {count} | {detail} |")
-    print(f"| no traceback in the servers' logs | {tracebacks} | |")
+    # What each traceback ended with (an error's type and message), so that a rare 500
+    # under load can be told from another without keeping the logs.
+    endings = re.findall(r"^Traceback[^\n]*\n(?:[ \t][^\n]*\n|\n)*([^\n]*)", log, re.M)
+    said = "; ".join(f"{n}× {e[:120]}" for e, n in Counter(endings).most_common(3))
+    print(f"| no traceback in the servers' logs | {tracebacks} | {said} |")
     errors = sum(k.errors for k in replay.stats.kinds.values())
     return 1 if failures or tracebacks or errors or failed or missed else 0
 
