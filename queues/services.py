@@ -184,6 +184,7 @@ def create_token(
     ISSUED event. Call inside the caller's transaction, with input already checked. A
     patient sent on from another stop is served whatever the daily limit
     (`check_limits=False`): the limit is for new patients."""
+    lock_departments(department.pk)  # before its counter, as every issuer does
     number = next_number(department, service_date, check_limits=check_limits)
     if language is None:
         # A later stop of the visit keeps the language the patient chose at its start.
@@ -285,11 +286,33 @@ def _may_mark_emergency(actor) -> bool:
 # --- Working the queue --------------------------------------------------------------------
 
 
-def lock_desk(desk: Desk) -> Desk:
-    """The doctor's or counter's row, locked. Serialises one desk's own clicks (two tabs,
-    a double click): the open-token check and the call that follows see each other's
-    result."""
-    return type(desk).objects.select_for_update().select_related("department").get(pk=desk.pk)
+def lock_departments(*department_ids: int | None) -> None:
+    """Lock departments' rows, always in one order (by id) and before anything else of
+    theirs: a change to a queue takes its department first, and a change that reaches a
+    second department (a patient sent on) takes both at once, so two changes never wait
+    on each other in a circle (PostgreSQL found three such deadlocks under bench/day.py).
+    FOR NO KEY UPDATE, because a row that merely refers to a department or desk (a new
+    stop, checked at commit) need not wait for it."""
+    ids = sorted({pk for pk in department_ids if pk})
+    list(
+        Department.objects.select_for_update(no_key=True)
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def lock_desk(desk: Desk, *departments: int | None) -> Desk:
+    """The doctor's or counter's row, locked, after its department's (and `departments`,
+    those the change will reach). Serialises one desk's own clicks (two tabs, a double
+    click): the open-token check and the call that follows see each other's result."""
+    lock_departments(desk.department_id, *departments)
+    return (
+        type(desk)
+        .objects.select_for_update(of=("self",), no_key=True)
+        .select_related("department")
+        .get(pk=desk.pk)
+    )
 
 
 def lock_token(token: Token) -> Token:
@@ -297,7 +320,7 @@ def lock_token(token: Token) -> Token:
     first (with its desk), then a token; a change made away from a desk (a category, a
     cancellation, "call again") takes the same order, so the two never wait on each other
     in a circle (PostgreSQL found that deadlock under bench/day.py)."""
-    list(Department.objects.select_for_update().filter(pk=token.department_id).values("pk"))
+    lock_departments(token.department_id)
     return (
         Token.objects.select_for_update(of=("self",))
         .select_related("department", "category", "assigned_doctor")
@@ -369,8 +392,12 @@ def _transition(
     send_on: list | None = None,
 ) -> Token:
     actor = default_actor(desk, actor)
+    # Completing opens the patient's next stop, perhaps in another department: both
+    # departments are locked together, before anything else.
+    completing = kind == TokenEvent.Kind.COMPLETED
+    reaches = visits.next_department_id(token, send_on) if completing else None
     with transaction.atomic():
-        desk = lock_desk(desk)
+        desk = lock_desk(desk, reaches)
         token = Token.objects.select_for_update().select_related("department").get(pk=token.pk)
         if token.department_id != desk.department_id:
             raise QueueError(

@@ -116,6 +116,21 @@ def lock_visit(visit_id: int) -> Visit:
     return Visit.objects.select_for_update().get(pk=visit_id)
 
 
+def next_department_id(token: Token, send_on: list[NextStop] | None) -> int | None:
+    """The department whose queue the patient joins when `token` is completed: the first
+    stop they are sent on to, else the visit's next planned stop (None: the visit ends)."""
+    if send_on:
+        return send_on[0].department.pk
+    if token.visit_id is None:
+        return None
+    return (
+        VisitStop.objects.filter(visit_id=token.visit_id, status=VisitStop.Status.PLANNED)
+        .order_by("position")
+        .values_list("department_id", flat=True)
+        .first()
+    )
+
+
 def stop_completed(token: Token, desk: Desk, send_on: list[NextStop], *, actor, now) -> None:
     """The patient is done at this stop: plan `send_on` right after it, then open the
     visit's next stop, or close the visit."""

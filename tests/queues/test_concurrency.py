@@ -19,6 +19,7 @@ from queues.services import (
     issue_token,
     start_consultation,
 )
+from queues.visits import NextStop
 from tests.conftest import WEDNESDAY, at, make_counter_staff, make_doctor, race
 
 NOW = at(WEDNESDAY, 9)
@@ -346,3 +347,31 @@ def test_two_server_processes_issuing_at_once_number_1_to_200(orth):
     numbers = sorted(Token.objects.filter(department=orth).values_list("number", flat=True))
     assert numbers == list(range(1, 201))
     assert TokenEvent.objects.filter(kind=TokenEvent.Kind.ISSUED).count() == 200
+
+
+def test_doctors_sending_patients_to_each_others_departments_at_once_never_deadlock(
+    orth, card, dr_rao, dr_shah
+):
+    # A patient sent on from Orthopaedics joins Cardiology's queue in the same
+    # transaction, and the other way round: both departments are locked together, in one
+    # order, before their counters (bench/day.py found these deadlocking on PostgreSQL,
+    # and a kiosk issuing meanwhile in the other department).
+    for i in range(6):
+        issue_token(orth, f"Ortho patient {i}", now=at(WEDNESDAY, 8, i))
+        issue_token(card, f"Cardio patient {i}", now=at(WEDNESDAY, 8, i))
+    for round_ in range(6):
+        rao_token = call_next(dr_rao, now=NOW)
+        start_consultation(dr_rao, rao_token, now=NOW)
+        shah_token = call_next(dr_shah, now=NOW)
+        start_consultation(dr_shah, shah_token, now=NOW)
+        _, errors = race([
+            lambda t=rao_token: complete_token(dr_rao, t, now=NOW, send_on=[NextStop(card)]),
+            lambda t=shah_token: complete_token(dr_shah, t, now=NOW, send_on=[NextStop(orth)]),
+            lambda n=round_: issue_token(orth, f"Kiosk ortho {n}", now=NOW),
+            lambda n=round_: issue_token(card, f"Kiosk cardio {n}", now=NOW),
+        ])  # fmt: skip
+        assert errors == []
+    assert Token.objects.filter(status=Token.Status.COMPLETED).count() == 12
+    for department in (orth, card):  # everyone's number once, none missing
+        numbers = list(department.tokens.values_list("number", flat=True))
+        assert sorted(numbers) == list(range(1, len(numbers) + 1))
