@@ -184,7 +184,6 @@ def create_token(
     ISSUED event. Call inside the caller's transaction, with input already checked. A
     patient sent on from another stop is served whatever the daily limit
     (`check_limits=False`): the limit is for new patients."""
-    lock_departments(department.pk)  # before its counter, as every issuer does
     number = next_number(department, service_date, check_limits=check_limits)
     if language is None:
         # A later stop of the visit keeps the language the patient chose at its start.
@@ -247,6 +246,8 @@ def next_number(
     queue on it and get consecutive numbers, and a rollback undoes the bump, so numbers
     stay gapless. (Read-max-then-insert repeats numbers under load; sequences leave gaps.)
     """
+    # The department's row before its counter, in the order every change takes them.
+    lock_departments(department.pk)
     day_counter = TokenCounter.objects.filter(department=department, service_date=service_date)
     if not day_counter.update(last=F("last") + 1):
         # The day's first token: make the row (get_or_create copes with another issuer
