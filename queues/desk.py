@@ -41,11 +41,11 @@ def _check_actor(actor) -> None:
         raise QueueError(gettext("Only the reception desk can change the live queue from here."))
 
 
-def _lock(token: Token) -> Token:
-    # The token's row, locked until commit (after its department's, as Call next locks
-    # them): a double click, or the desk and a doctor acting at the same moment, see each
-    # other's result and never deadlock.
-    return services.lock_token(token)
+def _lock(token: Token, *departments: int | None) -> Token:
+    # The token's row, locked until commit (after its department's and `departments`, as
+    # Call next locks them): a double click, or the desk and a doctor acting at the same
+    # moment, see each other's result and never deadlock.
+    return services.lock_token(token, *departments)
 
 
 # What _check_today refuses, per action: whole sentences, for the translators.
@@ -155,7 +155,7 @@ def transfer(
     reason = clean_reason(reason)
     today = local_today(now)
     with transaction.atomic():
-        token = _lock(token)
+        token = _lock(token, department.pk)  # the new queue's department too, up front
         _check_today(token, now, "moved")
         if token.status not in MOVABLE:
             raise QueueError(

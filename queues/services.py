@@ -316,14 +316,17 @@ def lock_desk(desk: Desk, *departments: int | None) -> Desk:
     )
 
 
-def lock_token(token: Token) -> Token:
-    """The token's row, locked after its department's. Call next locks the department
-    first (with its desk), then a token; a change made away from a desk (a category, a
-    cancellation, "call again") takes the same order, so the two never wait on each other
-    in a circle (PostgreSQL found that deadlock under bench/day.py)."""
-    lock_departments(token.department_id)
+def lock_token(token: Token, *departments: int | None) -> Token:
+    """The token's row, locked after its department's (and `departments`, those the change
+    will reach: a cancelled stop opens the visit's next one, a move makes a token in
+    another queue). Call next locks the department first (with its desk), then a token; a
+    change made away from a desk (a category, a cancellation, "call again") takes the same
+    order, so the two never wait on each other in a circle (PostgreSQL found that deadlock
+    under bench/day.py). FOR NO KEY UPDATE, as for departments: an event or a stop that
+    merely refers to the token need not wait."""
+    lock_departments(token.department_id, *departments)
     return (
-        Token.objects.select_for_update(of=("self",))
+        Token.objects.select_for_update(of=("self",), no_key=True)
         .select_related("department", "category", "assigned_doctor")
         .get(pk=token.pk)
     )
@@ -399,7 +402,11 @@ def _transition(
     reaches = visits.next_department_id(token, send_on) if completing else None
     with transaction.atomic():
         desk = lock_desk(desk, reaches)
-        token = Token.objects.select_for_update().select_related("department").get(pk=token.pk)
+        token = (
+            Token.objects.select_for_update(of=("self",), no_key=True)
+            .select_related("department")
+            .get(pk=token.pk)
+        )
         if token.department_id != desk.department_id:
             raise QueueError(
                 gettext("%(number)s is not in your department's queue.")
@@ -506,8 +513,11 @@ def cancel_token(token: Token, *, actor, reason: str = "", now=None) -> Token:
     """Staff cancel a token that is waiting or was skipped (the patient left). The visit's
     stop is cancelled with it, and the visit moves to its next planned stop (if any)."""
     now = now or timezone.now()
+    # The visit's next stop opens in the same transaction: its department is locked with
+    # this one, up front (see lock_departments).
+    reaches = visits.next_department_id(token, None)
     with transaction.atomic():
-        token = lock_token(token)
+        token = lock_token(token, reaches)
         # A skipped patient may have left for good: their token can go too.
         if token.status not in (Token.Status.WAITING, Token.Status.SKIPPED):
             raise QueueError(
@@ -609,6 +619,7 @@ def delete_token(token: Token, *, actor, now=None) -> None:
     """An admin removes a token (e.g. issued by mistake). The event row stays."""
     now = now or timezone.now()
     with transaction.atomic():
+        token = lock_token(token)
         record(token, TokenEvent.Kind.DELETED, actor, now, note=token.display_number)
         token.delete()
 

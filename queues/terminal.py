@@ -19,7 +19,7 @@ from hospital.models import Counter, CounterStaff, Department, Doctor
 from queues import breaks, broadcast, reading, visits
 from queues.models import PriorityCategory, Token, VisitStop
 from queues.reading import Desk
-from queues.services import QueueError
+from queues.services import QueueError, lock_departments
 
 # How the waiting list marks a patient who did not just walk in.
 STOP_MARKS = {
@@ -243,8 +243,11 @@ def choose_counter(staff: CounterStaff, counter: Counter, *, actor) -> CounterSt
     counter they leave (nobody would be there to finish them). Recorded in the admin's
     history of the staff record: who changed it, from which counter to which."""
     with transaction.atomic():
-        # One change at a time per staff member (two tabs choosing at once).
-        # (of=self: PostgreSQL locks no row of a nullable outer join, the counter's.)
+        # The department first, as every change to its queue takes it: the version bump
+        # below writes its row. Then one change at a time per staff member (two tabs
+        # choosing at once). (of=self: PostgreSQL locks no row of a nullable outer join,
+        # the counter's.)
+        lock_departments(staff.department_id)
         staff = (
             CounterStaff.objects.select_for_update(of=("self",))
             .select_related("counter")

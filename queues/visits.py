@@ -112,8 +112,10 @@ def start_visit(visit: Visit, token: Token, *, actor, now) -> VisitStop:
 
 def lock_visit(visit_id: int) -> Visit:
     # One change to a visit at a time: two desks finishing, or a double click, see each
-    # other's result (and the one-current-stop constraint backs this up).
-    return Visit.objects.select_for_update().get(pk=visit_id)
+    # other's result (and the one-current-stop constraint backs this up). Always after
+    # the departments the change reaches (services.lock_departments); FOR NO KEY UPDATE,
+    # so a new stop or token referring to the visit need not wait.
+    return Visit.objects.select_for_update(no_key=True).get(pk=visit_id)
 
 
 def next_department_id(token: Token, send_on: list[NextStop] | None) -> int | None:
@@ -255,6 +257,13 @@ def cancel_stop(stop: VisitStop, *, actor, reason: str = "", now=None) -> VisitS
     current stop's token leaves its queue, and the visit moves on to its next stop."""
     now = now or timezone.now()
     with transaction.atomic():
+        # The stop's department and the one the visit goes on to first, then the visit:
+        # the order completing and cancelling at a desk take them in.
+        stop = VisitStop.objects.select_related("token").get(pk=stop.pk)
+        if stop.token is not None:
+            services.lock_departments(
+                stop.token.department_id, next_department_id(stop.token, None)
+            )
         visit = lock_visit(stop.visit_id)
         stop = VisitStop.objects.select_related("token").get(pk=stop.pk)
         if stop.status == VisitStop.Status.PLANNED:
@@ -282,6 +291,13 @@ def send_on(visit: Visit, stops: list[NextStop], *, actor, now=None) -> list[Vis
         raise services.QueueError(gettext("Choose at least one next stop."))
     check_next_stops(None, stops, now=now)
     with transaction.atomic():
+        # The departments first, then the visit, as a desk completing this patient takes
+        # them: the current stop's (its token gains an event) and the first new stop's
+        # (where a finished visit's new token is made).
+        current_departments = visit.stops.filter(status=VisitStop.Status.CURRENT).values_list(
+            "department_id", flat=True
+        )
+        services.lock_departments(*current_departments, stops[0].department.pk)
         visit = lock_visit(visit.pk)
         if visit.service_date != local_today(now):
             raise services.QueueError(
@@ -320,12 +336,16 @@ def send_on(visit: Visit, stops: list[NextStop], *, actor, now=None) -> list[Vis
 def link_patient(visit: Visit, patient, *, actor, now) -> Visit:
     """Tie a visit (a kiosk token, say) to the registered patient: their record lists it
     from now on. The caller owns the transaction and the patient's own history."""
+    current = visit.tokens.order_by("-issued_at", "-pk").first()
+    if current is not None:
+        # The event below moves its department's screens on: that department first, then
+        # the visit, as a desk completing the patient takes them.
+        services.lock_departments(current.department_id)
     visit = lock_visit(visit.pk)
     if visit.patient_id not in (None, patient.pk):
         raise services.QueueError(gettext("This visit belongs to another registered patient."))
     visit.patient = patient
     visit.save(update_fields=["patient"])
-    current = visit.tokens.order_by("-issued_at", "-pk").first()
     if current is not None:
         services.record(
             current,

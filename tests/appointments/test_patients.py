@@ -304,3 +304,22 @@ def test_a_language_changed_at_the_desk_is_on_the_record_and_a_bad_one_refused(d
     assert Patient.objects.get(pk=patient.pk).language == "ta"
     corrected = patient.events.get(kind=PatientEvent.Kind.CORRECTED)
     assert "language not asked → ta" in corrected.note
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_desk_linking_a_patient_while_their_doctor_completes_them_never_deadlocks(orth, dr_rao):
+    # Linking locks the visit and writes an event about its token; the doctor completing
+    # the token locks it and then the visit. A token locked for a change no longer stops
+    # the event that merely refers to it, so neither waits on the other in a circle.
+    desk = make_receptionist()
+    for round_ in range(6):
+        services.issue_token(orth, f"Kiosk patient {round_}", now=NOW)
+        token = services.call_next(dr_rao, now=NOW)
+        services.start_consultation(dr_rao, token, now=NOW)
+        patient = register(desk, f"Patient {round_}")
+        _, errors = race([
+            lambda t=token: services.complete_token(dr_rao, t, now=NOW),
+            lambda t=token, p=patient: patients.link_token(t, p, actor=desk, now=NOW),
+        ])  # fmt: skip
+        assert errors == []
+        assert Visit.objects.get(pk=token.visit_id).patient_id == patient.pk

@@ -375,3 +375,56 @@ def test_doctors_sending_patients_to_each_others_departments_at_once_never_deadl
     for department in (orth, card):  # everyone's number once, none missing
         numbers = list(department.tokens.values_list("number", flat=True))
         assert sorted(numbers) == list(range(1, len(numbers) + 1))
+
+
+def test_the_desk_cancelling_a_sent_on_patient_while_doctors_send_patients_back_never_deadlocks(
+    orth, card, dr_rao, receptionist
+):
+    # A cancelled stop opens the visit's next one in another department, in the same
+    # transaction: both departments are locked up front, in the order a doctor completing
+    # and sending on takes them (cancelling locked its own and then, when the next token
+    # was made, the other; a doctor sending the other way held that one and waited).
+    from queues.services import cancel_token
+
+    for round_ in range(6):
+        issue_token(orth, f"Ortho patient {round_}", now=NOW)
+        sent = call_next(dr_rao, now=NOW)
+        start_consultation(dr_rao, sent, now=NOW)
+        complete_token(dr_rao, sent, now=NOW, send_on=[NextStop(card), NextStop(orth)])
+        in_cardiology = sent.visit.tokens.get(department=card, status=Token.Status.WAITING)
+        issue_token(orth, f"Another ortho patient {round_}", now=NOW)
+        seen = call_next(dr_rao, now=NOW)
+        start_consultation(dr_rao, seen, now=NOW)
+        _, errors = race([
+            lambda t=in_cardiology: cancel_token(t, actor=receptionist, reason="left", now=NOW),
+            lambda t=seen: complete_token(dr_rao, t, now=NOW, send_on=[NextStop(card)]),
+            lambda n=round_: issue_token(card, f"Kiosk cardio {n}", now=NOW),
+        ])  # fmt: skip
+        assert errors == []
+        # The cancelled patient went back to Orthopaedics, as their visit planned.
+        assert sent.visit.tokens.filter(department=orth, status=Token.Status.WAITING).exists()
+    for department in (orth, card):
+        numbers = list(department.tokens.values_list("number", flat=True))
+        assert sorted(numbers) == list(range(1, len(numbers) + 1))
+
+
+def test_reception_sending_a_patient_on_while_their_doctor_completes_them_never_deadlocks(
+    orth, lab, dr_rao, receptionist
+):
+    # The desk's send-on locked the visit, then wrote an event about the patient's token,
+    # which the doctor completing them held; the doctor then waited for the visit. Both
+    # now take the department first, and a token or visit locked for a change no longer
+    # stops a row that merely refers to it.
+    from queues.visits import send_on
+
+    for round_ in range(6):
+        issue_token(orth, f"Ortho patient {round_}", now=NOW)
+        token = call_next(dr_rao, now=NOW)
+        start_consultation(dr_rao, token, now=NOW)
+        _, errors = race([
+            lambda t=token: complete_token(dr_rao, t, now=NOW),
+            lambda t=token: send_on(t.visit, [NextStop(lab)], actor=receptionist, now=NOW),
+        ])  # fmt: skip
+        assert errors == []
+        # Whichever came first, the patient now waits at the laboratory.
+        assert token.visit.tokens.filter(department=lab, status=Token.Status.WAITING).exists()
