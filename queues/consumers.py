@@ -287,23 +287,39 @@ def counter_staff_of(user, session):
 
 
 @database_sync_to_async
-def doctor_panel_text(doctor_id: int, csrf_token: str, language: str) -> str:
-    return json.dumps(doctor_panel_message(doctor_id, csrf_token, language))
+def doctor_panel_text(doctor_id: int, csrf_token: str, language: str) -> tuple[str, int]:
+    message = doctor_panel_message(doctor_id, csrf_token, language)
+    return json.dumps(message), message["version"]
 
 
 @database_sync_to_async
-def counter_panel_text(staff_id: int, csrf_token: str, language: str) -> str:
-    return json.dumps(counter_panel_message(staff_id, csrf_token, language))
+def counter_panel_text(staff_id: int, csrf_token: str, language: str) -> tuple[str, int]:
+    message = counter_panel_message(staff_id, csrf_token, language)
+    return json.dumps(message), message["version"]
 
 
 class TerminalConsumer(LiveConsumer):
-    """A staff member's own terminal, re-rendered on every change in their department.
-    Subclasses find the staff member (desk_of) and render the panel (panel_text)."""
+    """A staff member's own terminal, re-rendered when their department changes.
+    Subclasses find the staff member (desk_of) and render the panel (panel_text).
+
+    Unlike a TV's state, a panel is the desk's own (its calling order, full names, the
+    page's CSRF secret), so each socket renders its own: tens of milliseconds with a long
+    queue, for every desk of the department on every change. So a terminal is redrawn at
+    most every PANEL_INTERVAL seconds, and the changes in between are folded into the next
+    redraw, which reads the queue as it is then. (A press shows at once regardless: the
+    page the press returns is drawn afresh.)"""
+
+    PANEL_INTERVAL = 1.0
+    shown_version = -1  # the department's version the last panel sent was read at
+    announced_version = -1  # the newest version the channel layer has announced
+    last_drawn = 0.0
+    redraw: asyncio.Task | None = None
 
     async def desk_of(self, user, session):
         raise NotImplementedError
 
-    async def panel_text(self) -> str:
+    async def panel_text(self) -> tuple[str, int]:
+        """The panel message's text, and the version it was read at."""
         raise NotImplementedError
 
     async def connect(self):
@@ -313,6 +329,7 @@ class TerminalConsumer(LiveConsumer):
             return
         self.desk_id = desk.pk
         self.department_id = desk.department_id
+        self.drawing = asyncio.Lock()
         # The panel's buttons are forms; they carry the CSRF secret from the page's own
         # cookie, which the CSRF middleware accepts as the form token.
         self.csrf_token = self.scope.get("cookies", {}).get("csrftoken", "")
@@ -324,11 +341,38 @@ class TerminalConsumer(LiveConsumer):
         await self.send_state()
 
     async def send_state(self, version: int | None = None) -> None:
-        await self.send(text_data=await self.panel_text())
+        # One drawing at a time per socket (a ping's and a redraw's), so an older panel
+        # never arrives after a newer one.
+        async with self.drawing:
+            self.last_drawn = time.monotonic()
+            text, shown = await self.panel_text()
+            self.shown_version = max(self.shown_version, shown)
+            await self.send(text_data=text)
 
     async def queue_state(self, event):
         note_version(self.department_id, event["version"])
-        await self.send_state()
+        self.announced_version = max(self.announced_version, event["version"])
+        if self.announced_version <= self.shown_version:
+            return  # a panel read since then already shows it
+        if self.redraw is None or self.redraw.done():
+            self.redraw = asyncio.create_task(self.redraw_when_due())
+
+    async def redraw_when_due(self) -> None:
+        # Runs beside the consumer's own message loop, so pings and further news are
+        # handled while it waits; news that comes during a redraw brings one more.
+        try:
+            while self.announced_version > self.shown_version:
+                wait = self.last_drawn + self.PANEL_INTERVAL - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                await self.send_state()
+        except Exception as exc:  # the next change or ping tries again
+            logger.warning("Could not redraw a terminal: %r", exc)
+
+    async def websocket_disconnect(self, message):
+        if self.redraw is not None:
+            self.redraw.cancel()
+        await super().websocket_disconnect(message)
 
 
 class DoctorConsumer(TerminalConsumer):
@@ -338,7 +382,7 @@ class DoctorConsumer(TerminalConsumer):
     async def desk_of(self, user, session):
         return await doctor_of(user, session)
 
-    async def panel_text(self) -> str:
+    async def panel_text(self) -> tuple[str, int]:
         return await doctor_panel_text(self.desk_id, self.csrf_token, self.language)
 
 
@@ -350,5 +394,5 @@ class CounterConsumer(TerminalConsumer):
     async def desk_of(self, user, session):
         return await counter_staff_of(user, session)
 
-    async def panel_text(self) -> str:
+    async def panel_text(self) -> tuple[str, int]:
         return await counter_panel_text(self.desk_id, self.csrf_token, self.language)

@@ -12,6 +12,7 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.html import format_html_join
 from django.utils.translation import gettext, gettext_lazy
 
 from hospital.clock import local_today
@@ -84,16 +85,41 @@ def desk_figures(desk: Desk, day) -> reading.DayFigures:
     return reading.day_figures(Token.objects.filter(counter=desk, service_date=day))
 
 
+def category_choices(categories: list[PriorityCategory], chosen: int | None) -> str:
+    """The <option>s of a waiting row's category box, `chosen` selected (General when the
+    token has none)."""
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        (
+            (
+                c.pk,
+                " selected" if c.pk == chosen or (chosen is None and c.means_general) else "",
+                c.label,
+            )
+            for c in categories
+        ),
+    )
+
+
 def waiting_rows(department: Department, day, desk: Desk | None) -> list[dict]:
     tokens = reading.calling_sequence(department, day, desk=desk)
+    # Each row offers every category, with its own selected. A long queue's panel spent
+    # half its time in the template's loop over them (it is re-rendered for every desk on
+    # every change): built here instead, once per distinct choice.
+    categories = list(PriorityCategory.objects.filter(is_active=True)) if desk else []
+    choices: dict[int | None, str] = {}
     rows = []
     for token in tokens:
         stop = getattr(token, "stop", None)
+        if desk and token.category_id not in choices:
+            choices[token.category_id] = category_choices(categories, token.category_id)
         rows.append(
             {
                 "token": token,
                 "since": reading.wait_started(token),
                 "mark": STOP_MARKS.get(stop.kind, "") if stop else "",
+                "category_choices": choices.get(token.category_id, ""),
             }
         )
     return rows
@@ -154,13 +180,6 @@ def panel_context(desk: Desk | None, *, staff: CounterStaff | None = None) -> di
         },  # fmt: skip
         "paused_text": paused_text(desk),
         "pause_reasons": [(r, PAUSE_REASON_LABELS.get(r, r)) for r in breaks.REASONS],
-        # Each waiting row offers every category: their words are worked out once here,
-        # not once per row and category (a long queue's page spent a fifth of its time
-        # on them).
-        "category_options": [
-            {"pk": c.pk, "label": c.label, "general": c.means_general}
-            for c in PriorityCategory.objects.filter(is_active=True)
-        ],
         "current": current["token"] if current else None,
         "patient": current,
         "waiting": waiting_rows(department, today, desk),
@@ -195,17 +214,20 @@ def load_counter_staff(staff_id: int) -> CounterStaff:
     return CounterStaff.objects.select_related("department", "counter", "user").get(pk=staff_id)
 
 
-def panel_message(kind: str, context: dict, csrf_token: str) -> dict:
+def state_version(department_id: int) -> int:
+    """The department's version now. A panel reads it before its queue, so the panel
+    shows at least that version: a screen that holds it is never wrongly up to date."""
+    return Department.objects.values_list("state_version", flat=True).get(pk=department_id)
+
+
+def panel_message(kind: str, context: dict, csrf_token: str, version: int) -> dict:
     """The live message for a terminal's socket: the re-rendered panel plus the facts a
     client (or a test) can read without parsing HTML. The panel's forms carry the CSRF
     secret from the user's own cookie, which the CSRF middleware accepts."""
     current = context["current"]
-    department = Department.objects.values_list("state_version", flat=True).get(
-        pk=context["department"].pk
-    )
     return {
         "type": kind,
-        "version": department,
+        "version": version,
         "current": current.display_number if current else None,
         "waiting": [row["token"].display_number for row in context["waiting"]],
         "html": render_to_string("queues/_desk_panel.html", {**context, "csrf_token": csrf_token}),
@@ -226,13 +248,16 @@ def socket_language(scope) -> str:
 def doctor_panel_message(doctor_id: int, csrf_token: str, language: str | None = None) -> dict:
     with translation.override(language or settings.LANGUAGE_CODE):
         doctor = Doctor.objects.select_related("department").get(pk=doctor_id)
-        return panel_message("doctor", panel_context(doctor), csrf_token)
+        version = state_version(doctor.department_id)
+        return panel_message("doctor", panel_context(doctor), csrf_token, version)
 
 
 def counter_panel_message(staff_id: int, csrf_token: str, language: str | None = None) -> dict:
     with translation.override(language or settings.LANGUAGE_CODE):
-        context = counter_panel_context(load_counter_staff(staff_id))
-        message = panel_message("counter", context, csrf_token)
+        staff = load_counter_staff(staff_id)
+        version = state_version(staff.department_id)
+        context = counter_panel_context(staff)
+        message = panel_message("counter", context, csrf_token, version)
     counter = context["counter"]
     message["counter"] = counter.name if counter else None
     return message

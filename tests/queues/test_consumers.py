@@ -213,6 +213,25 @@ async def test_a_doctor_sees_new_patients_join_their_waiting_list(orth, dr_rao):
     await communicator.disconnect()
 
 
+async def test_a_burst_of_changes_reaches_a_terminal_as_one_redraw_showing_them_all(orth, dr_rao):
+    # A panel is rendered per terminal; changes that come closer together than a
+    # redraw's interval are shown by one redraw, read after them, not one each.
+    cookie = await database_sync_to_async(session_cookie)(dr_rao.user)
+    communicator = socket("/ws/doctor/", cookie)
+    connected, _ = await communicator.connect()
+    assert connected
+    first = await receive(communicator)
+    for i in range(5):
+        await issue(orth, f"Patient {i}")
+    pushed = [await receive(communicator)]
+    while not await communicator.receive_nothing(timeout=1.5):
+        pushed.append(await receive(communicator))
+    assert len(pushed) <= 2
+    assert pushed[-1]["waiting"] == [f"ORTH-00{i}" for i in range(1, 6)]
+    assert pushed[-1]["version"] == first["version"] + 5
+    await communicator.disconnect()
+
+
 async def test_a_burst_of_connects_computes_the_state_once_and_later_ones_reuse_the_push(
     orth, dr_rao, monkeypatch
 ):
