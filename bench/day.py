@@ -16,10 +16,12 @@ a window of it) through the real endpoints at a speed factor:
 - every doctor and counter works their terminal as a browser does: Call next, the
   terminal page, Start, (the service time), Complete with Send on (up to three next stops,
   as the route was drawn), Skip for a no-show, Pause and Resume for their break;
-- TVs and phones are websocket clients on /ws/departments/<slug>/ (pinging as the pages
-  do), in a separate process; for a sample of calls and tokens the push latency is the
-  time from the action to the LAST socket of the department receiving a version at least
-  the one the API then reports.
+- TVs and phones are websocket clients on /ws/departments/<slug>/, and each terminal page
+  holds its own socket (/ws/doctor/, /ws/counter/, with the page's cookies), pinging as
+  the pages do, all in a separate process; for a sample of calls and tokens the push
+  latency is the time from the action to the LAST socket of the department receiving a
+  version at least the one the API then reports (the screens and the terminal panels
+  measured apart).
 
 It prints Markdown tables (each kind of request: rate, p50/p99, errors; push latency;
 CPU and memory per server process from /proc) and checks the day's invariants through
@@ -60,6 +62,7 @@ import stack
 from fanout import raise_nofile, version_of
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.frames import Frame, Opcode
+from yarl import URL
 
 HOST = stack.HOST
 DAY_START = 8 * 3600  # the OPD opens at 08:00 and closes at 16:00 (sim seconds from 00:00)
@@ -82,6 +85,7 @@ REFUSAL_TEXT = re.compile(
     r'(?:class="message message-error">|class="errorlist nonfield"><li>)([^<]*)<'
 )
 TOKEN_URL = re.compile(r"^/tokens/([0-9a-f-]{36})/$")
+TERMINAL_ROW = "terminal panels: "  # the push table's rows for the terminals' sockets
 
 
 # --- The day ---------------------------------------------------------------------------
@@ -213,6 +217,7 @@ class Screen(ClientConnection):
     client process stays cheap beside the servers on the same two cores."""
 
     fleet: Fleet | None = None
+    role = "screen"  # or "terminal": their messages and losses are counted apart
     history: deque | None = None
     department = 0
     counted = False  # connected, so a loss counts
@@ -226,7 +231,7 @@ class Screen(ClientConnection):
     def process_event(self, event) -> None:
         if isinstance(event, Frame) and event.opcode is Opcode.TEXT and event.fin:
             version = version_of(bytes(event.data))
-            self.fleet.messages += 1
+            self.fleet.messages[self.role] += 1
             if version is not None and version > self.latest:
                 self.latest = version
                 if self.history is None:
@@ -236,16 +241,28 @@ class Screen(ClientConnection):
         super().process_event(event)
 
     def connection_lost(self, exc) -> None:
-        self.fleet.lost += self.counted
+        self.fleet.lost[self.role] += self.counted
         super().connection_lost(exc)
+
+
+class Terminal(Screen):
+    """A doctor's or counter's terminal page's socket: its panel messages carry the
+    department's version like the public state does, so it is read the same way."""
+
+    role = "terminal"
 
 
 class Fleet:
     def __init__(self, conn, targets: list[tuple[str, int]], ping_every: float):
         self.conn, self.targets, self.ping_every = conn, targets, ping_every
         self.by_department: dict[int, list[Screen]] = defaultdict(list)
+        self.terminals: dict[int, list[Screen]] = defaultdict(list)
         self.screens: list[Screen] = []
-        self.messages = self.lost = self.failed = self.missed = 0
+        self.pinged: list[Screen] = []  # every open socket, screens and terminals
+        self.failed = self.missed = 0
+        self.terminals_open = self.terminals_failed = self.terminals_missed = 0
+        self.messages = {"screen": 0, "terminal": 0}
+        self.lost = {"screen": 0, "terminal": 0}
         self.push: dict[str, list[float]] = defaultdict(list)
         self.tasks: set = set()
         self.samples: set = set()
@@ -272,6 +289,9 @@ class Fleet:
                 await self.connect_all()
                 self.conn.send(("connected", len(self.screens), self.failed))
                 self.tasks.add(asyncio.create_task(self.ping_all()))
+            elif command == "terminals":
+                await self.connect_terminals(rest[0])
+                self.conn.send(("terminals", self.terminals_open, self.terminals_failed))
             elif command == "sample":
                 task = asyncio.create_task(self.sample(*rest))
                 self.samples.add(task)
@@ -279,9 +299,10 @@ class Fleet:
             elif command == "stats":
                 if self.samples:  # let the last samples finish
                     await asyncio.wait(self.samples, timeout=rest[0])
-                self.conn.send(("stats", dict(self.push), self.missed, self.messages, self.lost))
+                self.conn.send(("stats", dict(self.push), self.missed, self.messages, self.lost,
+                                self.terminals_missed))  # fmt: skip
             elif command == "stop":
-                for screen in self.screens:
+                for screen in self.pinged:
                     screen.transport.abort()
                 return
 
@@ -301,9 +322,34 @@ class Fleet:
                     return
                 ws.department, ws.counted = department, True
                 self.screens.append(ws)
+                self.pinged.append(ws)
                 self.by_department[department].append(ws)
 
         await asyncio.gather(*(one(url, d) for url, d in self.targets))
+
+    async def connect_terminals(self, targets: list[tuple[str, int, str]]) -> None:
+        """Each terminal page's socket, opened as its page's script does: the page's
+        cookies (the session, the CSRF secret its panels' forms carry) and the site's
+        origin, which hospital.sockets checks."""
+        gate = asyncio.Semaphore(50)
+
+        async def one(url: str, department: int, cookies: str) -> None:
+            async with gate:
+                try:
+                    origin = "http" + url[2:].split("/ws/")[0]
+                    ws = await connect(url, origin=origin, compression=None,
+                                       additional_headers=[("Cookie", cookies)],
+                                       ping_interval=None, open_timeout=30, close_timeout=2,
+                                       create_connection=Terminal)  # fmt: skip
+                except Exception:
+                    self.terminals_failed += 1
+                    return
+                ws.department, ws.counted = department, True
+                self.terminals_open += 1
+                self.pinged.append(ws)
+                self.terminals[department].append(ws)
+
+        await asyncio.gather(*(one(*target) for target in targets))
 
     async def ping_all(self) -> None:
         """Each page pings every PING_EVERY_MS (static/js/live.js) with the version it
@@ -312,11 +358,11 @@ class Fleet:
         i = 0
         while True:
             await asyncio.sleep(step)
-            batch = max(1, round(len(self.screens) * step / self.ping_every))
+            batch = max(1, round(len(self.pinged) * step / self.ping_every))
             for _ in range(batch):
-                if not self.screens:
+                if not self.pinged:
                     break
-                screen = self.screens[i % len(self.screens)]
+                screen = self.pinged[i % len(self.pinged)]
                 i += 1
                 try:
                     await screen.send(f'{{"type": "ping", "version": {max(screen.latest, 0)}}}')
@@ -324,21 +370,38 @@ class Fleet:
                     pass
 
     async def sample(self, kind: str, department: int, version: int, started: float) -> None:
+        """The department's screens and its terminals, waited for side by side."""
         screens = self.by_department.get(department, [])
+        terminals = self.terminals.get(department, [])
+        seen, panels = await asyncio.gather(
+            self.last_received(screens, version, started),
+            self.last_received(terminals, version, started),
+        )
+        if seen is None:
+            self.missed += 1
+        elif screens:
+            self.push[kind].append(seen)
+        if panels is None:
+            self.terminals_missed += 1
+        elif terminals:
+            self.push[TERMINAL_ROW + kind].append(panels)
+
+    @staticmethod
+    async def last_received(sockets: list[Screen], version: int, started: float) -> float | None:
+        """Seconds from `started` to the last of `sockets` receiving `version` or later;
+        None if one still open has not within 15 s."""
         deadline = started + 15
-        while any(s.latest < version for s in screens if not s.transport.is_closing()):
+        while any(s.latest < version for s in sockets if not s.transport.is_closing()):
             if time.monotonic() > deadline:
-                self.missed += 1
-                return
+                return None
             await asyncio.sleep(0.05)
         last = started
-        for s in screens:
+        for s in sockets:
             for v, at in s.history or ():
                 if v >= version:
                     last = max(last, at)
                     break
-        if screens:
-            self.push[kind].append(last - started)
+        return last - started
 
 
 def fleet_process(conn, targets, ping_every) -> None:
@@ -371,6 +434,7 @@ class Replay:
         self.called: set[str] = set()  # tokens some desk has called
         self.late_emergencies = 0
         self.sample_rng = random.Random(args.seed + 1)
+        self.terminals_open = self.terminals_failed = 0  # their sockets (open_pages)
         # Every client's CSRF cookie, set by the client itself: Django accepts its own
         # 32-character secret as the form's token, so no page needs parsing for one.
         self.csrf = secrets.token_hex(16)
@@ -637,16 +701,35 @@ class Replay:
         first instant, whose burst would otherwise be most of every page's p99."""
         gate = asyncio.Semaphore(8)
 
-        async def one(kind: str, cookie: str, url: str) -> None:
+        async def one(kind: str, cookie: str, url: str) -> str:
             async with gate, self.session({"sessionid": cookie}) as session:
-                await self.hit(kind, session, "GET", url)
+                status, _, _ = await self.hit(kind, session, "GET", url)
+                # The cookies the browser holds once the page is loaded, for its socket.
+                jar = session.cookie_jar.filter_cookies(URL(self.base))
+                return "; ".join(f"{k}={m.value}" for k, m in jar.items()) if status == 200 else ""
 
         pages = [
             (f"{p['kind']}: GET terminal (opening)", s["session"], f"/{p['kind']}/")
             for p, s in zip(self.plan["staff"], self.hospital["staff"], strict=True)
         ] + [("reception: GET dashboard (opening)", c, "/reception/")
              for c in self.hospital["reception"]]  # fmt: skip
-        await asyncio.gather(*(one(*page) for page in pages))
+        cookies = await asyncio.gather(*(one(*page) for page in pages))
+        # Each terminal page then opens its socket, in the screens' process (the load
+        # generator's own CPU stays off this one), round-robin over the daphnes as the
+        # screens are. The terminals' pages come first in `pages`.
+        ports = self.servers.ws_ports
+        staff = self.plan["staff"]
+        targets = [
+            (f"ws://{HOST}:{ports[i % len(ports)]}/ws/{p['kind']}/", p["department"], jar)
+            for i, (p, jar) in enumerate(zip(staff, cookies[: len(staff)], strict=True))
+            if jar
+        ]
+        self.conn.send(("terminals", targets))
+        _, self.terminals_open, failed = await asyncio.to_thread(self.conn.recv)
+        # A page that did not load opened no socket: counted as a failed one too.
+        self.terminals_failed = failed + len(staff) - len(targets)
+        print(f"{self.terminals_open} terminal sockets connected ({self.terminals_failed} failed)",
+              flush=True)  # fmt: skip
 
     async def run(self) -> float:
         headers = {"Authorization": f"Bearer {self.hospital['api_key']}"}
@@ -832,7 +915,7 @@ def run(args) -> int:
             cpu = sampler.stop()
             stack.stop_profilers(spies)
             parent.send(("stats", 16))
-            _, push, missed, messages, lost = parent.recv()
+            _, push, missed, messages, lost, terminals_missed = parent.recv()
             parent.send(("stop",))
             fleet.join(10)
             time.sleep(3)  # the worker's last sends
@@ -845,7 +928,8 @@ def run(args) -> int:
                 "outbox": str(tmp / "sms.jsonl")}  # fmt: skip
         checked = orm(env, tmp, "check", spec)
 
-    report(args, replay, wall, push, missed, messages, lost, cpu, sampler.rss, connected)
+    report(args, replay, wall, push, missed, terminals_missed, messages, lost, cpu,
+           sampler.rss, connected)  # fmt: skip
     tracebacks = log.count("Traceback")
     print("\n| invariant | failures | detail |\n|---|---|---|")
     failures = 0
@@ -858,7 +942,8 @@ def run(args) -> int:
     said = "; ".join(f"{n}× {e[:120]}" for e, n in Counter(endings).most_common(3))
     print(f"| no traceback in the servers' logs | {tracebacks} | {said} |")
     errors = sum(k.errors for k in replay.stats.kinds.values())
-    return 1 if failures or tracebacks or errors or failed or missed else 0
+    sockets_failed = failed or missed or replay.terminals_failed or terminals_missed
+    return 1 if failures or tracebacks or errors or sockets_failed else 0
 
 
 def orm(env: dict, tmp: Path, step: str, spec: dict) -> dict:
@@ -870,12 +955,15 @@ def orm(env: dict, tmp: Path, step: str, spec: dict) -> dict:
     return json.loads(target.read_text())
 
 
-def report(args, replay, wall, push, missed, messages, lost, cpu, rss, connected) -> None:
+def report(args, replay, wall, push, missed, terminals_missed, messages, lost, cpu, rss,
+           connected) -> None:  # fmt: skip
     stats = replay.stats
     print(f"\nReplayed {args.start}-{args.to} at x{args.speed:g} in {wall:.0f} s: "
           f"{replay.arrived} patients arrived; {stats.empty_calls} calls found nobody this desk "
           f"may call; {replay.late_emergencies} emergencies called before the desk marked them; "
-          f"{messages:,} socket messages, {lost} sockets lost; "
+          f"{messages['screen']:,} socket messages, {lost['screen']} sockets lost; "
+          f"{replay.terminals_open} terminal sockets opened ({replay.terminals_failed} failed),"
+          f" {messages['terminal']:,} messages on them, {lost['terminal']} of them lost; "
           f"load {os.getloadavg()[0]:.1f}\n")  # fmt: skip
     print("| action or page | requests | req/s | p50 | p99 | errors |\n|---|---|---|---|---|---|")
     for name in sorted(stats.kinds):
@@ -888,10 +976,21 @@ def report(args, replay, wall, push, missed, messages, lost, cpu, rss, connected
         print(f"\n{kind} refused, e.g.: {words}")
     print(f"\n| push: action → last screen of the department ({connected} screens) | samples "
           "| p50 | p99 | not received in 15 s |\n|---|---|---|---|---|")  # fmt: skip
-    for kind, values in sorted(push.items()):
+    screens = {k: v for k, v in push.items() if not k.startswith(TERMINAL_ROW)}
+    panels = {k: v for k, v in push.items() if k.startswith(TERMINAL_ROW)}
+    for kind, values in sorted(screens.items()):
         print(f"| {kind} | {len(values)} | {ms(stack.percentile(values, 50))} | "
               f"{ms(stack.percentile(values, 99))} | |")  # fmt: skip
-    print(f"| (all) | {sum(map(len, push.values()))} | | | {missed} |")
+    print(f"| (all) | {sum(map(len, screens.values()))} | | | {missed} |")
+    # The terminals' sockets: action -> the last terminal of the department showing a
+    # panel at least that version (each re-rendered by the server for its own desk).
+    everything = [x for values in panels.values() for x in values]
+    for kind, values in sorted(panels.items()):
+        print(f"| {kind} | {len(values)} | {ms(stack.percentile(values, 50))} | "
+              f"{ms(stack.percentile(values, 99))} | |")  # fmt: skip
+    p50, p99 = (ms(stack.percentile(everything, q)) if everything else "—" for q in (50, 99))
+    print(f"| {TERMINAL_ROW}(all, {replay.terminals_open} sockets) | {len(everything)} | "
+          f"{p50} | {p99} | {terminals_missed} |")  # fmt: skip
     print("\n| process | CPU s | CPU % of one core | peak RSS |\n|---|---|---|---|")
     server = 0.0
     for label, seconds in cpu.items():
