@@ -2,12 +2,13 @@
 
 Public sockets (TVs, boards, patients' phones) read the database on connect, and
 afterwards forward the state the broadcaster already serialised. Staff terminals' sockets
-(doctors', counters') render their own panel on each change (a handful of desks, not
-thousands of TVs).
+(doctors', counters') render their own panel on changes, at most once a second each (a
+handful of desks per department, not thousands of TVs).
 
 Every screen pings every few seconds with the version it shows, and each ping checks the
 two ways a screen can go stale:
-- the channel layer: the ping is echoed through this socket's own channel, so the pong
+- the channel layer: unless this process heard from the layer in the last
+  LAYER_HEARD_SECONDS, the ping is echoed through this socket's own channel, so the pong
   says whether pushes can reach the screen now (with Redis down they cannot, and the
   screen's light says it is not sure it is current);
 - the version: it is compared with the database's (read at most every VERSION_TTL
@@ -52,9 +53,18 @@ STATE_CACHE_SECONDS = 15.0
 # down.
 NO_LAYER = "unavailable"
 
+# How recently this process must have heard from the channel layer for a ping to be
+# answered "live" at once. Echoing every ping through Redis was about a sixth of daphne's
+# CPU with thousands of screens (bench/day.py); any message the layer brings this process
+# (a push, an echo) shows the road is open. With nothing heard for this long, pings are
+# echoed through their own channel again, so an outage shows within a second.
+LAYER_HEARD_SECONDS = 1.0
+LAYER_MESSAGES = frozenset({"queue.state", "layer.echo"})
+
 PONG_LIVE = json.dumps({"type": "pong", "live": True})
 PONG_NOT_LIVE = json.dumps({"type": "pong", "live": False})
 
+_layer_heard = [0.0]  # when this process last had a message from the channel layer
 _versions: dict[int, tuple[float, int]] = {}
 _states: dict[int, tuple[int, float, str]] = {}
 
@@ -160,6 +170,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # most of the message's cost with thousands of TVs (bench/fanout.py,
         # bench/day.py), for handlers that need no connection of their own; connecting
         # and disconnecting go the stock way.
+        if message["type"] in LAYER_MESSAGES:
+            _layer_heard[0] = time.monotonic()
         if message["type"] in self.NO_DATABASE_MESSAGES:
             await getattr(self, get_handler_name(message))(message)
         else:
@@ -209,10 +221,14 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def check_layer(self) -> None:
         """Answer a ping through the channel layer: the pong comes back by the same road
-        as the pushes, or says at once that the road is closed."""
+        as the pushes, or says at once that the road is closed. A layer heard from in the
+        last LAYER_HEARD_SECONDS is taken as open without a round trip of its own."""
         await self.join_group()
         if not self.in_group:
             await self.send(text_data=PONG_NOT_LIVE)
+            return
+        if time.monotonic() - _layer_heard[0] < LAYER_HEARD_SECONDS:
+            await self.send(text_data=PONG_LIVE)
             return
         try:
             await asyncio.wait_for(

@@ -1,5 +1,6 @@
 """Live sockets through the real ASGI application (origin check, auth, routing)."""
 
+import asyncio
 import json
 
 import pytest
@@ -130,6 +131,35 @@ async def test_a_ping_with_the_current_version_gets_a_live_pong_through_the_laye
     await communicator.send_to(text_data=json.dumps({"type": "ping", "version": state["version"]}))
     assert await receive(communicator) == {"type": "pong", "live": True}
     assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_a_ping_just_after_a_push_is_answered_live_without_its_own_round_trip(
+    orth, monkeypatch
+):
+    from queues import consumers
+
+    communicator = socket("/ws/departments/orth/")
+    await communicator.connect()
+    await receive(communicator)
+    await issue(orth, "Asha Rao")
+    pushed = await receive(communicator)  # the layer just brought this process a message
+    # An echo of the ping's own would now be lost: the answer cannot come from it.
+    echoes = []
+
+    async def lost(self, event):
+        echoes.append(event)
+
+    monkeypatch.setattr(consumers.LiveConsumer, "layer_echo", lost)
+    await communicator.send_to(text_data=json.dumps({"type": "ping", "version": pushed["version"]}))
+    assert await receive(communicator) == {"type": "pong", "live": True}
+
+    # With nothing heard for a while, the ping goes through the layer again.
+    monkeypatch.setattr(consumers, "LAYER_HEARD_SECONDS", 0)
+    await asyncio.sleep(1.05)  # past the one-a-second limit on pings
+    await communicator.send_to(text_data=json.dumps({"type": "ping", "version": pushed["version"]}))
+    assert await communicator.receive_nothing(timeout=0.3)  # its echo went to the stand-in
+    assert len(echoes) == 1
     await communicator.disconnect()
 
 
