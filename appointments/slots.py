@@ -76,6 +76,19 @@ def day_slots(schedules, day: datetime.date) -> list[Slot]:
     return [slots[start] for start in sorted(slots)]
 
 
+def _shared_day_slots(schedules, day: datetime.date, cuts: dict) -> list[Slot]:
+    """day_slots, each distinct set of sessions cut only once (kept in `cuts`): a
+    hospital's doctors mostly keep the same hours, and the board lists every doctor.
+    Slots are frozen and callers filter the list into new ones, so it can be shared."""
+    sessions = sorted(
+        (s for s in schedules if s.weekday == day.weekday()), key=lambda s: (s.start, s.pk or 0)
+    )
+    key = tuple((s.start, s.end, s.slot_minutes, s.emergency_slots) for s in sessions)
+    if key not in cuts:
+        cuts[key] = day_slots(sessions, day)
+    return cuts[key]
+
+
 # --- Which slots are free -----------------------------------------------------------------
 
 
@@ -104,7 +117,8 @@ class DoctorDay:
         return next((slot for slot in self.free if slot.start == start), None)
 
 
-def _plan(doctor, day, now, schedules, on_leave: bool, taken, walk_in: bool) -> DoctorDay:
+def _plan(doctor, day, now, slots: list[Slot], on_leave: bool, taken, walk_in: bool) -> DoctorDay:
+    """`slots`: the doctor's slots of `day` (day_slots)."""
     local_now = timezone.localtime(now)
     if not doctor.on_duty:
         return DoctorDay(doctor, day, [], "off_duty")
@@ -112,7 +126,6 @@ def _plan(doctor, day, now, schedules, on_leave: bool, taken, walk_in: bool) -> 
         return DoctorDay(doctor, day, [], "past")
     if on_leave:
         return DoctorDay(doctor, day, [], "leave")
-    slots = day_slots(schedules, day)
     if not walk_in:
         slots = [slot for slot in slots if not slot.kept_for_emergencies]
     if not slots:
@@ -149,12 +162,14 @@ def doctor_days(
     ).values_list("doctor_id", "start")
     for doctor_id, start in rows:
         taken.setdefault(doctor_id, set()).add(start)
+
+    cuts: dict[tuple, list[Slot]] = {}
     return [
         _plan(
             doctor,
             day,
             now,
-            doctor.schedules.all(),
+            _shared_day_slots(doctor.schedules.all(), day, cuts),
             bool(doctor.leaves.all()),
             taken.get(doctor.pk, set()),
             walk_in,
