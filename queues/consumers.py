@@ -2,7 +2,7 @@
 
 Public sockets (TVs, boards, patients' phones) read the database on connect, and
 afterwards forward the state the broadcaster already serialised. Staff terminals' sockets
-(doctors', counters') render their own panel on changes, at most once a second each (a
+(doctors', counters') render their own panel on changes, one redraw at a time each (a
 handful of desks per department, not thousands of TVs).
 
 Every screen pings every few seconds with the version it shows, and each ping checks the
@@ -320,15 +320,15 @@ class TerminalConsumer(LiveConsumer):
 
     Unlike a TV's state, a panel is the desk's own (its calling order, full names, the
     page's CSRF secret), so each socket renders its own: tens of milliseconds with a long
-    queue, for every desk of the department on every change. So a terminal is redrawn at
-    most every PANEL_INTERVAL seconds, and the changes in between are folded into the next
-    redraw, which reads the queue as it is then. (A press shows at once regardless: the
-    page the press returns is drawn afresh.)"""
+    queue, for every desk of the department on every change. So one redraw at a time per
+    terminal: the changes announced while it renders are folded into one more redraw,
+    which reads the queue as it is then, and an announcement older than the panel shown is
+    dropped. Under load the redraws queue on the process's database thread, and the longer
+    they wait the more changes each one covers. (The announcements themselves come at most
+    four times a second per department: queues.broadcast.)"""
 
-    PANEL_INTERVAL = 1.0
     shown_version = -1  # the department's version the last panel sent was read at
     announced_version = -1  # the newest version the channel layer has announced
-    last_drawn = 0.0
     redraw: asyncio.Task | None = None
 
     async def desk_of(self, user, session):
@@ -360,7 +360,6 @@ class TerminalConsumer(LiveConsumer):
         # One drawing at a time per socket (a ping's and a redraw's), so an older panel
         # never arrives after a newer one.
         async with self.drawing:
-            self.last_drawn = time.monotonic()
             text, shown = await self.panel_text()
             self.shown_version = max(self.shown_version, shown)
             await self.send(text_data=text)
@@ -371,16 +370,13 @@ class TerminalConsumer(LiveConsumer):
         if self.announced_version <= self.shown_version:
             return  # a panel read since then already shows it
         if self.redraw is None or self.redraw.done():
-            self.redraw = asyncio.create_task(self.redraw_when_due())
+            self.redraw = asyncio.create_task(self.redraw_until_current())
 
-    async def redraw_when_due(self) -> None:
+    async def redraw_until_current(self) -> None:
         # Runs beside the consumer's own message loop, so pings and further news are
-        # handled while it waits; news that comes during a redraw brings one more.
+        # handled while it renders; news that comes meanwhile brings one more redraw.
         try:
             while self.announced_version > self.shown_version:
-                wait = self.last_drawn + self.PANEL_INTERVAL - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
                 await self.send_state()
         except Exception as exc:  # the next change or ping tries again
             logger.warning("Could not redraw a terminal: %r", exc)
