@@ -349,6 +349,12 @@ def test_two_server_processes_issuing_at_once_number_1_to_200(orth):
     assert TokenEvent.objects.filter(kind=TokenEvent.Kind.ISSUED).count() == 200
 
 
+def assert_numbered_without_gaps(*departments) -> None:
+    for department in departments:  # everyone's number once, none missing
+        numbers = list(department.tokens.values_list("number", flat=True))
+        assert sorted(numbers) == list(range(1, len(numbers) + 1))
+
+
 def test_doctors_sending_patients_to_each_others_departments_at_once_never_deadlock(
     orth, card, dr_rao, dr_shah
 ):
@@ -372,9 +378,7 @@ def test_doctors_sending_patients_to_each_others_departments_at_once_never_deadl
         ])  # fmt: skip
         assert errors == []
     assert Token.objects.filter(status=Token.Status.COMPLETED).count() == 12
-    for department in (orth, card):  # everyone's number once, none missing
-        numbers = list(department.tokens.values_list("number", flat=True))
-        assert sorted(numbers) == list(range(1, len(numbers) + 1))
+    assert_numbered_without_gaps(orth, card)
 
 
 def test_the_desk_cancelling_a_sent_on_patient_while_doctors_send_patients_back_never_deadlocks(
@@ -403,9 +407,7 @@ def test_the_desk_cancelling_a_sent_on_patient_while_doctors_send_patients_back_
         assert errors == []
         # The cancelled patient went back to Orthopaedics, as their visit planned.
         assert sent.visit.tokens.filter(department=orth, status=Token.Status.WAITING).exists()
-    for department in (orth, card):
-        numbers = list(department.tokens.values_list("number", flat=True))
-        assert sorted(numbers) == list(range(1, len(numbers) + 1))
+    assert_numbered_without_gaps(orth, card)
 
 
 def test_reception_sending_a_patient_on_while_their_doctor_completes_them_never_deadlocks(

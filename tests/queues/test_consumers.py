@@ -227,12 +227,17 @@ async def test_the_doctor_socket_refuses_anonymous_and_non_doctors(admin_user):
     assert not connected
 
 
-async def test_a_doctor_sees_new_patients_join_their_waiting_list(orth, dr_rao):
-    cookie = await database_sync_to_async(session_cookie)(dr_rao.user)
-    communicator = socket("/ws/doctor/", cookie)
+async def open_terminal(user, path: str = "/ws/doctor/") -> tuple[WebsocketCommunicator, dict]:
+    """A signed-in staff member's terminal socket, and the panel it opens with."""
+    cookie = await database_sync_to_async(session_cookie)(user)
+    communicator = socket(path, cookie)
     connected, _ = await communicator.connect()
     assert connected
-    first = await receive(communicator)
+    return communicator, await receive(communicator)
+
+
+async def test_a_doctor_sees_new_patients_join_their_waiting_list(orth, dr_rao):
+    communicator, first = await open_terminal(dr_rao.user)
     assert first["type"] == "doctor"
     assert first["waiting"] == []
 
@@ -252,11 +257,7 @@ async def test_changes_announced_during_a_redraw_are_shown_by_one_more_redraw(or
     # A panel is rendered per terminal; the announcements that come while one is being
     # drawn (here all five: the issuing holds the database thread the redraw waits for)
     # are folded into a redraw read after them, not one redraw each.
-    cookie = await database_sync_to_async(session_cookie)(dr_rao.user)
-    communicator = socket("/ws/doctor/", cookie)
-    connected, _ = await communicator.connect()
-    assert connected
-    first = await receive(communicator)
+    communicator, first = await open_terminal(dr_rao.user)
     await database_sync_to_async(issue_several)(orth, 5)
     pushed = [await receive(communicator)]
     while not await communicator.receive_nothing(timeout=0.5):
@@ -364,11 +365,7 @@ async def test_counter_staff_see_their_queue_live_and_a_change_of_counter(
 ):
     from queues import terminal
 
-    cookie = await database_sync_to_async(session_cookie)(lab_tech.user)
-    communicator = socket("/ws/counter/", cookie)
-    connected, _ = await communicator.connect()
-    assert connected
-    first = await receive(communicator)
+    communicator, first = await open_terminal(lab_tech.user, "/ws/counter/")
     assert first["type"] == "counter"
     assert first["waiting"] == [] and first["counter"] == "Counter 1"
     assert 'value="abc"' in first["html"]  # the forms carry the page's CSRF secret
