@@ -33,8 +33,15 @@ from hospital.models import (
     Doctor,
     Roles,
 )
-from queues import reading, services
-from queues.models import DeskEvent, PriorityCategory, Token, TokenCounter, TokenEvent
+from queues import reading, services, visits
+from queues.models import (
+    DeskEvent,
+    PriorityCategory,
+    Token,
+    TokenCounter,
+    TokenEvent,
+    VisitStop,
+)
 from queues.visits import NextStop
 from supervision.models import Threshold
 
@@ -395,6 +402,12 @@ class Command(BaseCommand):
                 continue
             if token.status == Token.Status.IN_CONSULTATION:
                 done = token.started_at + datetime.timedelta(minutes=12)
+                # That day is over: the rest of the patient's round is called off first,
+                # so finishing them queues no one on a past day.
+                for stop in VisitStop.objects.filter(
+                    visit_id=token.visit_id, status=VisitStop.Status.PLANNED
+                ):
+                    visits.cancel_stop(stop, actor=actor, reason="The day ended", now=done)
                 services.complete_token(desk, token, actor=actor, now=done)
             else:
                 services.skip_token(desk, token, actor=actor, now=token.called_at + 3 * MINUTE)
