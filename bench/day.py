@@ -306,23 +306,33 @@ class Fleet:
                     screen.transport.abort()
                 return
 
+    async def open_socket(
+        self, url: str, department: int, kind: type[Screen], cookies: str = ""
+    ) -> Screen | None:
+        """One socket, opened as its page opens it: from the site's own origin, port
+        included (hospital.sockets checks it), with the page's cookies if it has any.
+        None if it could not open; an open one joins the pings."""
+        try:
+            ws = await connect(url, origin="http" + url[2:].split("/ws/")[0], compression=None,
+                               additional_headers=[("Cookie", cookies)] if cookies else None,
+                               ping_interval=None, open_timeout=30, close_timeout=2,
+                               create_connection=kind)  # fmt: skip
+        except Exception:
+            return None
+        ws.department, ws.counted = department, True
+        self.pinged.append(ws)
+        return ws
+
     async def connect_all(self) -> None:
         gate = asyncio.Semaphore(50)
 
         async def one(url: str, department: int) -> None:
             async with gate:
-                try:
-                    # The site's own origin, port included (hospital.sockets).
-                    origin = "http" + url[2:].split("/ws/")[0]
-                    ws = await connect(url, origin=origin, compression=None,
-                                       ping_interval=None, open_timeout=30, close_timeout=2,
-                                       create_connection=Screen)  # fmt: skip
-                except Exception:
+                ws = await self.open_socket(url, department, Screen)
+                if ws is None:
                     self.failed += 1
                     return
-                ws.department, ws.counted = department, True
                 self.screens.append(ws)
-                self.pinged.append(ws)
                 self.by_department[department].append(ws)
 
         await asyncio.gather(*(one(url, d) for url, d in self.targets))
@@ -335,18 +345,11 @@ class Fleet:
 
         async def one(url: str, department: int, cookies: str) -> None:
             async with gate:
-                try:
-                    origin = "http" + url[2:].split("/ws/")[0]
-                    ws = await connect(url, origin=origin, compression=None,
-                                       additional_headers=[("Cookie", cookies)],
-                                       ping_interval=None, open_timeout=30, close_timeout=2,
-                                       create_connection=Terminal)  # fmt: skip
-                except Exception:
+                ws = await self.open_socket(url, department, Terminal, cookies)
+                if ws is None:
                     self.terminals_failed += 1
                     return
-                ws.department, ws.counted = department, True
                 self.terminals_open += 1
-                self.pinged.append(ws)
                 self.terminals[department].append(ws)
 
         await asyncio.gather(*(one(*target) for target in targets))
