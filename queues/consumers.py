@@ -32,7 +32,12 @@ from hospital.models import Department, is_counter_staff, is_doctor
 from hospital.two_factor import second_step_passed
 from queues.broadcast import department_group
 from queues.state import public_state
-from queues.terminal import counter_panel_message, doctor_panel_message, socket_language
+from queues.terminal import (
+    counter_panel_message,
+    doctor_panel_message,
+    socket_language,
+    state_version,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -69,12 +74,7 @@ _versions: dict[int, tuple[float, int]] = {}
 _states: dict[int, tuple[int, float, str]] = {}
 
 
-@database_sync_to_async
-def read_version(department_id: int) -> int:
-    version = (
-        Department.objects.filter(pk=department_id).values_list("state_version", flat=True).first()
-    )
-    return version or 0
+read_version = database_sync_to_async(state_version)
 
 
 async def department_version(department_id: int) -> int:

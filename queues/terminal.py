@@ -215,9 +215,13 @@ def load_counter_staff(staff_id: int) -> CounterStaff:
 
 
 def state_version(department_id: int) -> int:
-    """The department's version now. A panel reads it before its queue, so the panel
-    shows at least that version: a screen that holds it is never wrongly up to date."""
-    return Department.objects.values_list("state_version", flat=True).get(pk=department_id)
+    """The department's version now (0 if there is no such department). A panel reads it
+    before its queue, so the panel shows at least that version: a screen that holds it is
+    never wrongly up to date."""
+    version = (
+        Department.objects.filter(pk=department_id).values_list("state_version", flat=True).first()
+    )
+    return version or 0
 
 
 def panel_message(kind: str, context: dict, csrf_token: str, version: int) -> dict:

@@ -349,6 +349,14 @@ def test_two_server_processes_issuing_at_once_number_1_to_200(orth):
     assert TokenEvent.objects.filter(kind=TokenEvent.Kind.ISSUED).count() == 200
 
 
+def in_consultation(doctor, department, name: str) -> Token:
+    """A new patient of `department`, called and being seen by `doctor`."""
+    issue_token(department, name, now=NOW)
+    token = call_next(doctor, now=NOW)
+    start_consultation(doctor, token, now=NOW)
+    return token
+
+
 def assert_numbered_without_gaps(*departments) -> None:
     for department in departments:  # everyone's number once, none missing
         numbers = list(department.tokens.values_list("number", flat=True))
@@ -391,14 +399,10 @@ def test_the_desk_cancelling_a_sent_on_patient_while_doctors_send_patients_back_
     from queues.services import cancel_token
 
     for round_ in range(6):
-        issue_token(orth, f"Ortho patient {round_}", now=NOW)
-        sent = call_next(dr_rao, now=NOW)
-        start_consultation(dr_rao, sent, now=NOW)
+        sent = in_consultation(dr_rao, orth, f"Ortho patient {round_}")
         complete_token(dr_rao, sent, now=NOW, send_on=[NextStop(card), NextStop(orth)])
         in_cardiology = sent.visit.tokens.get(department=card, status=Token.Status.WAITING)
-        issue_token(orth, f"Another ortho patient {round_}", now=NOW)
-        seen = call_next(dr_rao, now=NOW)
-        start_consultation(dr_rao, seen, now=NOW)
+        seen = in_consultation(dr_rao, orth, f"Another ortho patient {round_}")
         _, errors = race([
             lambda t=in_cardiology: cancel_token(t, actor=receptionist, reason="left", now=NOW),
             lambda t=seen: complete_token(dr_rao, t, now=NOW, send_on=[NextStop(card)]),
@@ -420,9 +424,7 @@ def test_reception_sending_a_patient_on_while_their_doctor_completes_them_never_
     from queues.visits import send_on
 
     for round_ in range(6):
-        issue_token(orth, f"Ortho patient {round_}", now=NOW)
-        token = call_next(dr_rao, now=NOW)
-        start_consultation(dr_rao, token, now=NOW)
+        token = in_consultation(dr_rao, orth, f"Ortho patient {round_}")
         _, errors = race([
             lambda t=token: complete_token(dr_rao, t, now=NOW),
             lambda t=token: send_on(t.visit, [NextStop(lab)], actor=receptionist, now=NOW),
