@@ -2,8 +2,7 @@
 
 Public sockets (TVs, boards, patients' phones) read the database on connect, and
 afterwards forward the state the broadcaster already serialised. Staff terminals' sockets
-(doctors', counters') render their own panel on changes, one redraw at a time each (a
-handful of desks per department, not thousands of TVs).
+(doctors', counters') only say the department's version: their pages fetch the panel.
 
 Every screen pings every few seconds with the version it shows, and each ping checks the
 two ways a screen can go stale:
@@ -32,12 +31,7 @@ from hospital.models import Department, is_counter_staff, is_doctor
 from hospital.two_factor import second_step_passed
 from queues.broadcast import department_group
 from queues.state import public_state
-from queues.terminal import (
-    counter_panel_message,
-    doctor_panel_message,
-    socket_language,
-    state_version,
-)
+from queues.terminal import state_version
 
 logger = logging.getLogger(__name__)
 
@@ -302,40 +296,20 @@ def counter_staff_of(user, session):
     return user.counter_staff
 
 
-@database_sync_to_async
-def doctor_panel_text(doctor_id: int, csrf_token: str, language: str) -> tuple[str, int]:
-    message = doctor_panel_message(doctor_id, csrf_token, language)
-    return json.dumps(message), message["version"]
-
-
-@database_sync_to_async
-def counter_panel_text(staff_id: int, csrf_token: str, language: str) -> tuple[str, int]:
-    message = counter_panel_message(staff_id, csrf_token, language)
-    return json.dumps(message), message["version"]
-
-
 class TerminalConsumer(LiveConsumer):
-    """A staff member's own terminal, re-rendered when their department changes.
-    Subclasses find the staff member (desk_of) and render the panel (panel_text).
+    """A staff member's own terminal: told the department's version on connect and on
+    every change, after which the page's script fetches its panel over HTTP
+    (queues.views.doctor_panel, counter_panel). A panel is the desk's own (its calling
+    order, full names, the page's CSRF token) and tens of milliseconds to render with a
+    long queue; rendered here, for every desk on every change, it took most of the socket
+    server's time in a day's replay (bench/day.py) and held up the TVs' pushes. The HTTP
+    servers render it instead, as many at once as they have processes, and a terminal
+    whose panel is still being fetched asks once more for whatever came meanwhile.
+    Subclasses find the staff member (desk_of) and name the message (kind)."""
 
-    Unlike a TV's state, a panel is the desk's own (its calling order, full names, the
-    page's CSRF secret), so each socket renders its own: tens of milliseconds with a long
-    queue, for every desk of the department on every change. So one redraw at a time per
-    terminal: the changes announced while it renders are folded into one more redraw,
-    which reads the queue as it is then, and an announcement older than the panel shown is
-    dropped. Under load the redraws queue on the process's database thread, and the longer
-    they wait the more changes each one covers. (The announcements themselves come at most
-    four times a second per department: queues.broadcast.)"""
-
-    shown_version = -1  # the department's version the last panel sent was read at
-    announced_version = -1  # the newest version the channel layer has announced
-    redraw: asyncio.Task | None = None
+    kind = ""
 
     async def desk_of(self, user, session):
-        raise NotImplementedError
-
-    async def panel_text(self) -> tuple[str, int]:
-        """The panel message's text, and the version it was read at."""
         raise NotImplementedError
 
     async def connect(self):
@@ -343,68 +317,36 @@ class TerminalConsumer(LiveConsumer):
         if desk is None:
             await self.close()
             return
-        self.desk_id = desk.pk
         self.department_id = desk.department_id
-        self.drawing = asyncio.Lock()
-        # The panel's buttons are forms; they carry the CSRF secret from the page's own
-        # cookie, which the CSRF middleware accepts as the form token.
-        self.csrf_token = self.scope.get("cookies", {}).get("csrftoken", "")
-        # The panel in the page's language (a Hindi terminal stays Hindi on every push).
-        self.language = socket_language(self.scope)
         self.group_name = department_group(desk.department_id)
         await self.join_group()
         await self.accept()
         await self.send_state()
 
     async def send_state(self, version: int | None = None) -> None:
-        # One drawing at a time per socket (a ping's and a redraw's), so an older panel
-        # never arrives after a newer one.
-        async with self.drawing:
-            text, shown = await self.panel_text()
-            self.shown_version = max(self.shown_version, shown)
-            await self.send(text_data=text)
+        if version is None:
+            version = await read_version(self.department_id)
+        await self.send(text_data=json.dumps({"type": self.kind, "version": version}))
 
     async def queue_state(self, event):
         note_version(self.department_id, event["version"])
-        self.announced_version = max(self.announced_version, event["version"])
-        if self.announced_version <= self.shown_version:
-            return  # a panel read since then already shows it
-        if self.redraw is None or self.redraw.done():
-            self.redraw = asyncio.create_task(self.redraw_until_current())
-
-    async def redraw_until_current(self) -> None:
-        # Runs beside the consumer's own message loop, so pings and further news are
-        # handled while it renders; news that comes meanwhile brings one more redraw.
-        try:
-            while self.announced_version > self.shown_version:
-                await self.send_state()
-        except Exception as exc:  # the next change or ping tries again
-            logger.warning("Could not redraw a terminal: %r", exc)
-
-    async def websocket_disconnect(self, message):
-        if self.redraw is not None:
-            self.redraw.cancel()
-        await super().websocket_disconnect(message)
+        await self.send_state(event["version"])
 
 
 class DoctorConsumer(TerminalConsumer):
-    """`/ws/doctor/`: a signed-in doctor's own terminal: their department's queue and
-    their current token."""
+    """`/ws/doctor/`: a signed-in doctor's own terminal: their department's changes."""
+
+    kind = "doctor"
 
     async def desk_of(self, user, session):
         return await doctor_of(user, session)
 
-    async def panel_text(self) -> tuple[str, int]:
-        return await doctor_panel_text(self.desk_id, self.csrf_token, self.language)
-
 
 class CounterConsumer(TerminalConsumer):
     """`/ws/counter/`: a signed-in counter staff member's terminal: their department's
-    queue and the patient at the counter they work now (read afresh on each render, so a
-    change of counter shows at once)."""
+    changes (the panel they fetch shows the counter they work now)."""
+
+    kind = "counter"
 
     async def desk_of(self, user, session):
         return await counter_staff_of(user, session)
-
-    async def panel_text(self) -> tuple[str, int]:
-        return await counter_panel_text(self.desk_id, self.csrf_token, self.language)

@@ -1,17 +1,17 @@
 """The staff terminals' panel: a doctor's (/doctor/) and a service counter's (/counter/).
 
 One context builder and one partial template (queues/_desk_panel.html) are shared by the
-pages and their live sockets (/ws/doctor/, /ws/counter/), so both always show the same.
+pages and the panels their scripts fetch when the live socket (/ws/doctor/, /ws/counter/)
+says the department changed, so both always show the same.
 """
 
-from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.translation import gettext, gettext_lazy
 
@@ -224,46 +224,35 @@ def state_version(department_id: int) -> int:
     return version or 0
 
 
-def panel_message(kind: str, context: dict, csrf_token: str, version: int) -> dict:
-    """The live message for a terminal's socket: the re-rendered panel plus the facts a
-    client (or a test) can read without parsing HTML. The panel's forms carry the CSRF
-    secret from the user's own cookie, which the CSRF middleware accepts."""
+def doctor_panel(doctor_id: int) -> dict:
+    """A doctor's panel context, with the department's version it was read at."""
+    doctor = Doctor.objects.select_related("department").get(pk=doctor_id)
+    version = state_version(doctor.department_id)
+    return {**panel_context(doctor), "version": version}
+
+
+def counter_panel(staff_id: int) -> dict:
+    """A counter staff member's panel context, with the department's version it was read
+    at (their counter is read afresh, so a change of counter shows at once)."""
+    staff = load_counter_staff(staff_id)
+    version = state_version(staff.department_id)
+    return {**counter_panel_context(staff), "version": version}
+
+
+def panel_message(kind: str, context: dict, request: HttpRequest) -> dict:
+    """What a terminal's script fetches when its socket says the department changed: the
+    re-rendered panel (its forms carry the request's CSRF token) plus the facts a client
+    (or a test) can read without parsing HTML."""
     current = context["current"]
-    return {
+    message = {
         "type": kind,
-        "version": version,
+        "version": context["version"],
         "current": current.display_number if current else None,
         "waiting": [row["token"].display_number for row in context["waiting"]],
-        "html": render_to_string("queues/_desk_panel.html", {**context, "csrf_token": csrf_token}),
+        "html": render_to_string("queues/_desk_panel.html", context, request=request),
     }
-
-
-def socket_language(scope) -> str:
-    """The language a terminal's socket renders its panel in, chosen as LocaleMiddleware
-    chooses the page's (the language cookie, then the browser's Accept-Language), so a
-    push never turns a Hindi terminal English."""
-    request = HttpRequest()
-    request.COOKIES = scope.get("cookies", {})
-    headers = dict(scope.get("headers", []))
-    request.META["HTTP_ACCEPT_LANGUAGE"] = headers.get(b"accept-language", b"").decode("latin-1")
-    return translation.get_language_from_request(request)
-
-
-def doctor_panel_message(doctor_id: int, csrf_token: str, language: str | None = None) -> dict:
-    with translation.override(language or settings.LANGUAGE_CODE):
-        doctor = Doctor.objects.select_related("department").get(pk=doctor_id)
-        version = state_version(doctor.department_id)
-        return panel_message("doctor", panel_context(doctor), csrf_token, version)
-
-
-def counter_panel_message(staff_id: int, csrf_token: str, language: str | None = None) -> dict:
-    with translation.override(language or settings.LANGUAGE_CODE):
-        staff = load_counter_staff(staff_id)
-        version = state_version(staff.department_id)
-        context = counter_panel_context(staff)
-        message = panel_message("counter", context, csrf_token, version)
-    counter = context["counter"]
-    message["counter"] = counter.name if counter else None
+    if kind == "counter":
+        message["counter"] = context["counter"].name if context["counter"] else None
     return message
 
 

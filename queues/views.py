@@ -13,15 +13,16 @@ from django.contrib import messages
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView as DjangoLoginView
 from django.db.models import Count, Min
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext, gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from hospital.clock import local_today
 from hospital.languages import current_language, language_choices, patient_language
+from hospital.middleware import not_activity
 from hospital.models import Counter, Department, Doctor, is_counter_staff, is_doctor
 from hospital.roles import counter_required, doctor_required, is_receptionist
 from queues import announce, breaks, kiosk, kiosk_views, reading, services, terminal, visits
@@ -328,14 +329,33 @@ TERMINALS = {
 
 @doctor_required
 def doctor_terminal(request):
-    doctor = Doctor.objects.select_related("department").get(pk=request.user.doctor.pk)
-    return render(request, "queues/doctor.html", terminal.panel_context(doctor))
+    return render(request, "queues/doctor.html", terminal.doctor_panel(request.user.doctor.pk))
 
 
 @counter_required
 def counter_terminal(request):
-    staff = terminal.load_counter_staff(request.user.counter_staff.pk)
-    return render(request, "queues/counter.html", terminal.counter_panel_context(staff))
+    context = terminal.counter_panel(request.user.counter_staff.pk)
+    return render(request, "queues/counter.html", context)
+
+
+# The panels the terminal pages' scripts fetch when their socket says the department
+# changed: rendered here, by the HTTP servers, rather than by the socket server for every
+# desk on every change. Fetching is not the staff member's activity (a terminal that only
+# watches is idle), but an idle session is still signed out by it.
+@not_activity
+@require_GET
+@doctor_required
+def doctor_panel(request):
+    context = terminal.doctor_panel(request.user.doctor.pk)
+    return JsonResponse(terminal.panel_message("doctor", context, request))
+
+
+@not_activity
+@require_GET
+@counter_required
+def counter_panel(request):
+    context = terminal.counter_panel(request.user.counter_staff.pk)
+    return JsonResponse(terminal.panel_message("counter", context, request))
 
 
 def _token_action(terminal_name: str, service, success):

@@ -1,9 +1,10 @@
 // A staff terminal (the doctor's /doctor/ and a counter's /counter/): running timers,
 // and the live panel. Each <time data-since="ISO"> counts up every second from its
 // timestamp on the local clock. The panel (current patient, waiting list, skipped,
-// figures) is re-rendered by the server and pushed over the socket the panel names
-// (data-socket: /ws/doctor/ or /ws/counter/) whenever the department's queue changes,
-// so new patients appear at once.
+// figures) shows the department as of its data-version. The socket the panel names
+// (data-socket: /ws/doctor/ or /ws/counter/) says the department's version on connect
+// and whenever its queue changes; a newer one than shown fetches the panel again
+// (data-panel-url), one fetch at a time, so new patients appear at once.
 (function () {
   "use strict";
 
@@ -54,15 +55,59 @@
   if (!panel || !window.OPDLive) return;
   var kind = panel.dataset.messageType;
   var showStatus = OPDLive.statusLight(document.getElementById("live-status"));
+  var RETRY_MS = 3000;
+  var shown = Number(panel.dataset.version) || 0; // the version the panel on screen shows
+  var announced = shown; // the newest version the socket has said
+  var fetching = false;
+  var retry = null;
+
+  // Don't pull a button out from under a click in progress, nor a half-filled "Send on"
+  // form from under the hands filling it.
+  function busy() {
+    return Boolean(
+      panel.querySelector("form[data-submitting], form[data-editing], details[data-editing]")
+    );
+  }
+
+  function refresh() {
+    if (fetching || announced <= shown || busy()) return;
+    fetching = true;
+    clearTimeout(retry);
+    fetch(panel.dataset.panelUrl, {
+      credentials: "same-origin",
+      cache: "no-store",
+      headers: { Accept: "application/json" },
+    })
+      .then(function (response) {
+        // Signed out (left idle, or by another tab): the page itself asks to sign in.
+        if (response.redirected || response.status === 403) {
+          window.location.reload();
+          throw new Error("signed out");
+        }
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      })
+      .then(function (message) {
+        fetching = false;
+        if (message.version >= shown && !busy()) {
+          shown = message.version;
+          panel.dataset.version = String(shown);
+          panel.innerHTML = message.html;
+          tick();
+        }
+        refresh(); // news that came while this one was on its way
+      })
+      .catch(function () {
+        fetching = false;
+        retry = setTimeout(refresh, RETRY_MS);
+      });
+  }
+
   OPDLive.connect(panel.dataset.socket, {
     onMessage: function (message) {
-      if (message.type !== kind) return;
-      // Don't pull a button out from under a click in progress, nor a half-filled
-      // "Send on" form from under the hands filling it.
-      if (panel.querySelector("form[data-submitting]")) return;
-      if (panel.querySelector("form[data-editing], details[data-editing]")) return;
-      panel.innerHTML = message.html;
-      tick();
+      if (message.type !== kind || typeof message.version !== "number") return;
+      announced = Math.max(announced, message.version);
+      refresh();
     },
     onStatus: function (status, lastUpdate) {
       showStatus(kind, status, lastUpdate);
@@ -71,21 +116,24 @@
   panel.addEventListener("submit", function (event) {
     event.target.dataset.submitting = "1";
   });
-  // Choosing next stops or typing a note marks its form as being edited: pushes wait
+  // Choosing next stops or typing a note marks its form as being edited: the panel waits
   // until it is submitted (a page load brings the current panel anyway).
   function editing(event) {
     var form = event.target.form;
     if (form && event.target.value) form.dataset.editing = "1";
   }
-  // An opened "Pause or start late" or "Change category" box stays open: pushes wait
-  // until it is closed or its form submitted.
+  // An opened "Pause or start late" or "Change category" box stays open: the panel waits
+  // until it is closed, and then catches up.
   panel.addEventListener(
     "toggle",
     function (event) {
       var box = event.target;
       if (box.tagName !== "DETAILS") return;
       if (box.open) box.dataset.editing = "1";
-      else delete box.dataset.editing;
+      else {
+        delete box.dataset.editing;
+        refresh();
+      }
     },
     true
   );

@@ -94,6 +94,16 @@ def test_a_patients_phone_counts_down_and_says_when_it_is_their_turn(
     assert phone.title().startswith("It's your turn — Room 4")
 
 
+def take_a_token(kiosk, base_url: str, name: str):
+    """A patient takes an Orthopaedics token at the kiosk page (so the server announces it)."""
+    kiosk.goto(f"{base_url}/")
+    kiosk.select_option("select[name=department]", "orth")
+    kiosk.fill("input[name=patient_name]", name)
+    with kiosk.expect_navigation():
+        kiosk.press("input[name=patient_name]", "Enter")
+    return kiosk
+
+
 def test_a_doctor_sees_a_kiosk_token_join_the_waiting_list_and_the_buttons_still_work(
     server, new_page, orth, dr_rao
 ):
@@ -103,12 +113,7 @@ def test_a_doctor_sees_a_kiosk_token_join_the_waiting_list_and_the_buttons_still
     doctor.wait_for_selector("#live-status.live")
     doctor.evaluate("window.__sameDocument = true")
 
-    kiosk = new_page()
-    kiosk.goto(f"{server.url}/")
-    kiosk.select_option("select[name=department]", "orth")
-    kiosk.fill("input[name=patient_name]", "Chitra Menon")
-    with kiosk.expect_navigation():
-        kiosk.press("input[name=patient_name]", "Enter")
+    kiosk = take_a_token(new_page(), server.url, "Chitra Menon")
     assert "ORTH-001" in kiosk.inner_text("h1")
 
     doctor.wait_for_selector("#doctor-panel td:has-text('Chitra Menon')", timeout=2000)
@@ -203,3 +208,21 @@ def test_token_numbers_are_big_enough_to_read_across_the_hall(
     assert display.locator(".tv-dept:visible").count() == 4
     size = display.eval_on_selector(".tv-token", "el => parseFloat(getComputedStyle(el).fontSize)")
     assert size >= 0.08 * 1080
+
+
+def test_an_open_box_on_the_terminal_is_not_pulled_away_and_the_panel_catches_up_after(
+    server, new_page, orth, dr_rao
+):
+    doctor = new_page()
+    log_in(doctor, server.url, "rao", "pw-rao")
+    doctor.goto(f"{server.url}/doctor/")
+    doctor.wait_for_selector("#live-status.live")
+    doctor.locator("details.desk-away summary").click()  # "Pause or start late", half done
+
+    take_a_token(new_page(), server.url, "Chitra Menon")
+    doctor.wait_for_timeout(1500)  # the change is announced; the panel waits
+    assert doctor.locator("details.desk-away").get_attribute("open") is not None
+    assert doctor.locator("#doctor-panel td:has-text('Chitra Menon')").count() == 0
+
+    doctor.locator("details.desk-away summary").click()  # closed: now it catches up
+    doctor.wait_for_selector("#doctor-panel td:has-text('Chitra Menon')", timeout=3000)

@@ -120,6 +120,27 @@ def test_a_staff_session_idle_for_longer_than_the_limit_is_signed_out(
     assert "_auth_user_id" not in client.session
 
 
+def test_a_terminal_s_live_panel_fetches_do_not_keep_its_session_awake(
+    client, dr_rao, settings, monkeypatch
+):
+    # The panel refreshes on every change of the queue: a terminal left watching it
+    # must still be signed out, and its next refresh takes it to the sign-in page.
+    settings.STAFF_IDLE_MINUTES = 30
+    clock = [1_000_000.0]
+    monkeypatch.setattr(middleware.time, "time", lambda: clock[0])
+    client.force_login(dr_rao.user)
+    assert client.get(reverse("doctor_terminal")).status_code == 200
+
+    for _ in range(2):
+        clock[0] += 12 * 60
+        assert client.get(reverse("doctor_panel")).status_code == 200
+    clock[0] += 12 * 60  # 36 minutes since the page was last used
+    response = client.get(reverse("doctor_panel"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+    assert "_auth_user_id" not in client.session
+
+
 def test_passwords_need_at_least_12_characters(db):
     with pytest.raises(ValidationError, match="at least 12 characters"):
         validate_password("Kx9#mQ2$vL")

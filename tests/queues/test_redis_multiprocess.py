@@ -87,7 +87,8 @@ def test_a_kiosk_token_on_one_server_reaches_the_doctor_on_another(orth, dr_rao,
     async def scenario():
         async with httpx.AsyncClient(base_url=b.url) as doctor_http:
             await log_in(doctor_http, "rao", "pw-rao")
-            cookies = "; ".join(f"{k}={v}" for k, v in doctor_http.cookies.items())
+            doctor_cookies = dict(doctor_http.cookies.items())
+            cookies = "; ".join(f"{k}={v}" for k, v in doctor_cookies.items())
         async with connect(
             b.ws_url("/ws/doctor/"), origin=b.url, additional_headers={"Cookie": cookies}
         ) as terminal:
@@ -110,6 +111,9 @@ def test_a_kiosk_token_on_one_server_reaches_the_doctor_on_another(orth, dr_rao,
 
             pushed = await next_message(terminal)
             assert pushed["version"] == first["version"] + 1
-            assert "ORTH-001" in json.dumps(pushed)
+            # The page then fetches its panel, from whichever server the proxy picks.
+            async with httpx.AsyncClient(base_url=a.url, cookies=doctor_cookies) as page:
+                panel = (await page.get("/doctor/panel/")).json()
+            assert panel["waiting"] == ["ORTH-001"] and panel["version"] == pushed["version"]
 
     asyncio.run(scenario())

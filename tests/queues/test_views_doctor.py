@@ -3,6 +3,7 @@
 import uuid
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from queues import services
@@ -150,27 +151,48 @@ def test_a_hindi_session_sees_the_terminal_in_hindi(rao_client, queue, settings)
     assert "ORTH-001" in page and "Asha Rao" in page
 
 
-def test_the_live_panel_is_rendered_in_the_sockets_language(dr_rao, queue):
-    from queues import terminal
-
-    hindi = terminal.doctor_panel_message(dr_rao.pk, "csrf", "hi")
-    english = terminal.doctor_panel_message(dr_rao.pk, "csrf")
+def test_the_live_panel_is_fetched_in_the_terminal_s_language(rao_client, queue, settings):
+    english = rao_client.get(reverse("doctor_panel")).json()
+    rao_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "hi"
+    hindi = rao_client.get(reverse("doctor_panel")).json()
     assert "बुधवार" in hindi["html"] and "Wednesday" not in hindi["html"]
     assert "Wednesday" in english["html"]
     assert hindi["waiting"] == english["waiting"] == ["ORTH-001", "ORTH-002", "ORTH-003"]
 
 
-@pytest.mark.parametrize(
-    ("cookies", "accept", "expected"),
-    [
-        ({"django_language": "hi"}, b"", "hi"),
-        ({}, b"hi-IN,hi;q=0.9,en;q=0.8", "hi"),
-        ({"django_language": "xx"}, b"", "en"),
-        ({}, b"", "en"),
-    ],
-)
-def test_a_terminal_socket_takes_the_page_s_language(cookies, accept, expected):
-    from queues.terminal import socket_language
+def test_the_live_panel_shows_the_page_s_queue_at_its_version(rao_client, queue, orth):
+    response = rao_client.get(reverse("doctor_panel"))
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]  # patients' names: no copy kept
+    panel = response.json()
+    orth.refresh_from_db()
+    assert panel["type"] == "doctor" and panel["version"] == orth.state_version
+    assert panel["current"] is None
+    page = rao_client.get(reverse("doctor_terminal"))
+    assert f'data-version="{orth.state_version}"' in page_text(page)
 
-    scope = {"cookies": cookies, "headers": [(b"accept-language", accept)]}
-    assert socket_language(scope) == expected
+    post(rao_client, "doctor_call_next")
+    called = rao_client.get(reverse("doctor_panel")).json()
+    assert called["current"] == "ORTH-001" and called["waiting"] == ["ORTH-002", "ORTH-003"]
+    assert called["version"] > panel["version"]
+
+
+def test_the_live_panel_s_forms_carry_the_session_s_csrf_token(dr_rao, queue):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(dr_rao.user)
+    client.get(reverse("doctor_terminal"))  # sets the CSRF cookie, as the page does
+    html = client.get(reverse("doctor_panel")).json()["html"]
+    token = html.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+    response = client.post(reverse("doctor_call_next"), {"csrfmiddlewaretoken": token}, follow=True)
+    assert response.status_code == 200
+    queue[0].refresh_from_db()
+    assert queue[0].status == Token.Status.CALLED
+
+
+def test_the_live_panel_is_for_the_signed_in_doctor_only(client, lab_tech, queue):
+    response = client.get(reverse("doctor_panel"))
+    assert response.status_code == 302 and "/login/" in response["Location"]
+    counter = Client()
+    counter.force_login(lab_tech.user)
+    assert counter.get(reverse("doctor_panel")).status_code == 403
+    assert client.post(reverse("doctor_panel")).status_code == 405
