@@ -17,9 +17,10 @@ a window of it) through the real endpoints at a speed factor:
   terminal page, Start, (the service time), Complete with Send on (up to three next stops,
   as the route was drawn), Skip for a no-show, Pause and Resume for their break;
 - TVs and phones are websocket clients on /ws/departments/<slug>/, and each terminal page
-  holds its own socket (/ws/doctor/, /ws/counter/, with the page's cookies), pinging as
-  the pages do, all in a separate process; for a sample of calls and tokens the push
-  latency is the time from the action to the LAST socket of the department receiving a
+  holds its own socket (/ws/doctor/, /ws/counter/, with the page's cookies) and fetches
+  its panel when the socket announces a change, pinging as the pages do, all in a
+  separate process; for a sample of calls and tokens the push latency is the time from
+  the action to the LAST screen of the department receiving (or terminal showing) a
   version at least the one the API then reports (the screens and the terminal panels
   measured apart).
 
@@ -240,21 +241,75 @@ class Screen(ClientConnection):
             return
         super().process_event(event)
 
+    @property
+    def shown(self) -> int:
+        return self.latest
+
     def connection_lost(self, exc) -> None:
         self.fleet.lost[self.role] += self.counted
         super().connection_lost(exc)
 
 
 class Terminal(Screen):
-    """A doctor's or counter's terminal page's socket: its panel messages carry the
-    department's version like the public state does, so it is read the same way."""
+    """A doctor's or counter's terminal page: its socket says the department's version,
+    and the page then fetches its panel over HTTP, one fetch at a time, until it shows
+    the newest version announced (static/js/doctor.js). What it shows (`latest`, the
+    push samples' measure) is the panel's version."""
 
     role = "terminal"
+    panel_url = ""  # /doctor/panel/ or /counter/panel/
+    cookies = ""  # the page's: the session and the CSRF secret
+    announced = -1
+    fetching = False
+
+    @property
+    def shown(self) -> int:
+        return self.announced  # what the page's pings say, as live.js's do
+
+    def process_event(self, event) -> None:
+        if isinstance(event, Frame) and event.opcode is Opcode.TEXT and event.fin:
+            self.fleet.messages[self.role] += 1
+            version = version_of(bytes(event.data))  # a pong has none
+            if version is not None and version > self.announced:
+                self.announced = version
+                if not self.panel_url:  # on connect: the page, loaded just now, shows it
+                    self.latest = version
+                elif not self.fetching:
+                    self.fetching = True
+                    self.fleet.spawn(self.fetch_panels())
+            return
+        super().process_event(event)
+
+    async def fetch_panels(self) -> None:
+        kind = f"{self.panel_url.strip('/').split('/')[0]}: GET panel (live)"
+        try:
+            while self.announced > self.latest and not self.transport.is_closing():
+                started = time.perf_counter()
+                try:
+                    async with self.fleet.http.get(
+                        self.panel_url, headers={"Cookie": self.cookies}, allow_redirects=False
+                    ) as response:
+                        status, body = response.status, await response.read()
+                except (TimeoutError, aiohttp.ClientError) as exc:
+                    status, body = type(exc).__name__, b""
+                self.fleet.fetches.append((kind, time.perf_counter() - started, status))
+                version = version_of(body) if status == 200 else None
+                if version is None:
+                    await asyncio.sleep(3)  # the page's retry
+                elif version > self.latest:
+                    self.latest = version
+                    if self.history is None:
+                        self.history = deque(maxlen=64)
+                    self.history.append((version, time.monotonic()))
+        finally:
+            self.fetching = False
 
 
 class Fleet:
-    def __init__(self, conn, targets: list[tuple[str, int]], ping_every: float):
+    def __init__(self, conn, targets: list[tuple[str, int]], ping_every: float, http_base: str):
         self.conn, self.targets, self.ping_every = conn, targets, ping_every
+        self.http_base = http_base
+        self.fetches: list[tuple[str, float, object]] = []  # terminals' panels: kind, s, status
         self.by_department: dict[int, list[Screen]] = defaultdict(list)
         self.terminals: dict[int, list[Screen]] = defaultdict(list)
         self.screens: list[Screen] = []
@@ -268,9 +323,21 @@ class Fleet:
         self.samples: set = set()
         Screen.fleet = self
 
+    def spawn(self, coroutine) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         self.commands: asyncio.Queue = asyncio.Queue()
+        # The terminals' panel fetches: each sends its own page's cookies, none kept here.
+        self.http = aiohttp.ClientSession(
+            self.http_base,
+            connector=aiohttp.TCPConnector(limit=0, force_close=True),
+            timeout=aiohttp.ClientTimeout(total=60),
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
 
         def pump():
             while True:
@@ -300,10 +367,11 @@ class Fleet:
                 if self.samples:  # let the last samples finish
                     await asyncio.wait(self.samples, timeout=rest[0])
                 self.conn.send(("stats", dict(self.push), self.missed, self.messages, self.lost,
-                                self.terminals_missed))  # fmt: skip
+                                self.terminals_missed, self.fetches))  # fmt: skip
             elif command == "stop":
                 for screen in self.pinged:
                     screen.transport.abort()
+                await self.http.close()
                 return
 
     async def open_socket(
@@ -349,6 +417,8 @@ class Fleet:
                 if ws is None:
                     self.terminals_failed += 1
                     return
+                ws.cookies = cookies
+                ws.panel_url = "/" + url.split("/ws/", 1)[1] + "panel/"
                 self.terminals_open += 1
                 self.terminals[department].append(ws)
 
@@ -368,7 +438,7 @@ class Fleet:
                 screen = self.pinged[i % len(self.pinged)]
                 i += 1
                 try:
-                    await screen.send(f'{{"type": "ping", "version": {max(screen.latest, 0)}}}')
+                    await screen.send(f'{{"type": "ping", "version": {max(screen.shown, 0)}}}')
                 except Exception:
                     pass
 
@@ -407,10 +477,10 @@ class Fleet:
         return last - started
 
 
-def fleet_process(conn, targets, ping_every) -> None:
+def fleet_process(conn, targets, ping_every, http_base) -> None:
     raise_nofile()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    asyncio.run(Fleet(conn, targets, ping_every).run())
+    asyncio.run(Fleet(conn, targets, ping_every, http_base).run())
 
 
 # --- The replay --------------------------------------------------------------------------
@@ -899,7 +969,7 @@ def run(args) -> int:
             targets, tv_pages = screens(plan, hospital, args, servers.ws_ports)
             parent, child = mp.Pipe()
             fleet = mp.get_context("fork").Process(
-                target=fleet_process, args=(child, targets, 10.0), daemon=True
+                target=fleet_process, args=(child, targets, 10.0, servers.http_url), daemon=True
             )
             fleet.start()
             parent.send(("connect",))
@@ -918,7 +988,9 @@ def run(args) -> int:
             cpu = sampler.stop()
             stack.stop_profilers(spies)
             parent.send(("stats", 16))
-            _, push, missed, messages, lost, terminals_missed = parent.recv()
+            _, push, missed, messages, lost, terminals_missed, fetches = parent.recv()
+            for kind, seconds, status in fetches:  # the terminals' panels, in the table
+                replay.stats.record(kind, seconds, status == 200, status)
             parent.send(("stop",))
             fleet.join(10)
             time.sleep(3)  # the worker's last sends
