@@ -58,6 +58,8 @@ PAGES: dict[str, list[str]] = {
     "display": ["departments", "d", "sound", "voice", "lang", "languages"],
     "doctor_terminal": [],
     "counter_terminal": [],
+    "doctor_panel": [],
+    "counter_panel": [],
     "login": ["next"],
     "logout": ["next"],
     "password_change": [],

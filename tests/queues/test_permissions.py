@@ -41,7 +41,12 @@ MATRIX = [
     ("get", "doctor_terminal", False, [LOGIN, OK, OK, FORBIDDEN, FORBIDDEN]),
     ("post", "doctor_call_next", False, [LOGIN, BACK, BACK, FORBIDDEN, FORBIDDEN]),
     ("get", "doctor_call_next", False, [NOT_ALLOWED] * 5),
+    # The panel a terminal's script fetches: its own staff only, and read-only.
+    ("get", "doctor_panel", False, [LOGIN, OK, OK, FORBIDDEN, FORBIDDEN]),
+    ("post", "doctor_panel", False, [NOT_ALLOWED] * 5),
     ("get", "counter_terminal", False, [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK]),
+    ("get", "counter_panel", False, [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK]),
+    ("post", "counter_panel", False, [NOT_ALLOWED] * 5),
     ("post", "counter_call_next", False, [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, BACK]),
     ("get", "counter_call_next", False, [NOT_ALLOWED] * 5),
     # No counter given: a message, nothing changes.
