@@ -338,24 +338,27 @@ def counter_terminal(request):
     return render(request, "queues/counter.html", context)
 
 
-# The panels the terminal pages' scripts fetch when their socket says the department
-# changed: rendered here, by the HTTP servers, rather than by the socket server for every
-# desk on every change. Fetching is not the staff member's activity (a terminal that only
-# watches is idle), but an idle session is still signed out by it.
-@not_activity
-@require_GET
-@doctor_required
-def doctor_panel(request):
-    context = terminal.doctor_panel(request.user.doctor.pk)
-    return JsonResponse(terminal.panel_message("doctor", context, request))
+def _live_panel(kind: str, guard, panel_of):
+    """The panel a terminal page's script fetches when its socket says the department
+    changed: rendered here, by the HTTP servers, rather than by the socket server for
+    every desk on every change. Fetching is not the staff member's activity (a terminal
+    that only watches is idle), but an idle session is still signed out by it."""
+
+    @not_activity
+    @require_GET
+    @guard
+    def live_panel(request):
+        return JsonResponse(terminal.panel_message(kind, panel_of(request.user), request))
+
+    return live_panel
 
 
-@not_activity
-@require_GET
-@counter_required
-def counter_panel(request):
-    context = terminal.counter_panel(request.user.counter_staff.pk)
-    return JsonResponse(terminal.panel_message("counter", context, request))
+doctor_panel = _live_panel(
+    "doctor", doctor_required, lambda user: terminal.doctor_panel(user.doctor.pk)
+)
+counter_panel = _live_panel(
+    "counter", counter_required, lambda user: terminal.counter_panel(user.counter_staff.pk)
+)
 
 
 def _token_action(terminal_name: str, service, success):

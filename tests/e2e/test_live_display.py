@@ -94,6 +94,14 @@ def test_a_patients_phone_counts_down_and_says_when_it_is_their_turn(
     assert phone.title().startswith("It's your turn — Room 4")
 
 
+def open_terminal(doctor, base_url: str):
+    """Dr Rao's terminal, signed in and live."""
+    log_in(doctor, base_url, "rao", "pw-rao")
+    doctor.goto(f"{base_url}/doctor/")
+    doctor.wait_for_selector("#live-status.live")
+    return doctor
+
+
 def take_a_token(kiosk, base_url: str, name: str):
     """A patient takes an Orthopaedics token at the kiosk page (so the server announces it)."""
     kiosk.goto(f"{base_url}/")
@@ -107,10 +115,7 @@ def take_a_token(kiosk, base_url: str, name: str):
 def test_a_doctor_sees_a_kiosk_token_join_the_waiting_list_and_the_buttons_still_work(
     server, new_page, orth, dr_rao
 ):
-    doctor = new_page()
-    log_in(doctor, server.url, "rao", "pw-rao")
-    doctor.goto(f"{server.url}/doctor/")
-    doctor.wait_for_selector("#live-status.live")
+    doctor = open_terminal(new_page(), server.url)
     doctor.evaluate("window.__sameDocument = true")
 
     kiosk = take_a_token(new_page(), server.url, "Chitra Menon")
@@ -213,10 +218,7 @@ def test_token_numbers_are_big_enough_to_read_across_the_hall(
 def test_an_open_box_on_the_terminal_is_not_pulled_away_and_the_panel_catches_up_after(
     server, new_page, orth, dr_rao
 ):
-    doctor = new_page()
-    log_in(doctor, server.url, "rao", "pw-rao")
-    doctor.goto(f"{server.url}/doctor/")
-    doctor.wait_for_selector("#live-status.live")
+    doctor = open_terminal(new_page(), server.url)
     doctor.locator("details.desk-away summary").click()  # "Pause or start late", half done
 
     take_a_token(new_page(), server.url, "Chitra Menon")
