@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import html
 import json
 import multiprocessing as mp
 import os
@@ -193,7 +194,7 @@ class Stats:
         entry = self.kinds[kind]
         said = REFUSAL_TEXT.search(page)
         if said and kind not in self.refusals:
-            self.refusals[kind] = said.group(1).strip()
+            self.refusals[kind] = html.unescape(said.group(1).strip())
         entry.errors += 1
         entry.statuses["refused"] = entry.statuses.get("refused", 0) + 1
 
@@ -659,11 +660,19 @@ class Replay:
                               "reason": "Brought in by ambulance"},
                     )  # fmt: skip
                     # Refused because the doctor called the patient first: a real race
-                    # at a short queue, told to the desk; anything else is an error.
-                    if status == 400 and ref in self.called:
+                    # at a short queue, told to the desk; anything else is an error. Under
+                    # load the call's own answer may still be on its way, so the token's
+                    # status is asked too.
+                    if status == 400 and (ref in self.called or await self.not_waiting(ref)):
                         self.late_emergencies += 1
                     elif status == 400:
                         self.stats.refused(kind, answer)
+
+    async def not_waiting(self, token_id: str) -> bool:
+        status, _, text = await self.hit(
+            "API: GET token", self.api, "GET", f"/api/v1/tokens/{token_id}/"
+        )
+        return status == 200 and json.loads(text)["status"] != "waiting"
 
     # Doctors and counters -----------------------------------------------------------------
 
