@@ -228,3 +228,16 @@ def test_an_open_box_on_the_terminal_is_not_pulled_away_and_the_panel_catches_up
 
     doctor.locator("details.desk-away summary").click()  # closed: now it catches up
     doctor.wait_for_selector("#doctor-panel td:has-text('Chitra Menon')", timeout=3000)
+
+
+def test_the_doctor_s_terminal_fits_a_phone(server, new_page, orth, dr_rao):
+    for name in ["Chitra Venkataraman", "Bala Iyer"]:
+        services.issue_token(orth, name)
+    doctor = open_terminal(new_page(viewport={"width": 390, "height": 844}), server.url)
+    assert doctor.evaluate("document.documentElement.scrollWidth") <= 390
+    # Nothing sticks out of its card (the waiting list has five columns).
+    overflowing = doctor.eval_on_selector_all(
+        "#doctor-panel .card",
+        "cards => cards.filter(c => c.scrollWidth > c.clientWidth).map(c => c.id || c.className)",
+    )
+    assert overflowing == []
