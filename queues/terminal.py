@@ -59,25 +59,29 @@ def skipped_today(department, day) -> list[Token]:
     )
 
 
-def stop_of(token: Token) -> VisitStop | None:
-    return VisitStop.objects.filter(token=token).first()
-
-
 def current_patient(desk: Desk) -> dict | None:
     """The patient in front of the desk, with what staff need to know: the reason typed
-    at booking, how they came, the note the previous stop left, and today's stops."""
-    token = reading.open_token_for(desk)
+    at booking, how they came, the note the previous stop left, and today's stops. (Two
+    queries: the token with its joins, then the visit's stops, its own among them; the
+    panel is re-rendered for every desk on every change.)"""
+    by_desk = {"counter": desk} if isinstance(desk, Counter) else {"doctor": desk}
+    token = (
+        Token.objects.select_related("department", "appointment", "visit")
+        .filter(status__in=Token.OPEN_STATUSES, **by_desk)
+        .first()
+    )
     if token is None:
         return None
-    token = Token.objects.select_related("department", "appointment", "visit").get(pk=token.pk)
-    stop = stop_of(token)
+    stops = visits.stops_of(token.visit) if token.visit_id else []
+    # A stop's token is always of the stop's visit.
+    stop = next((s for s in stops if s.token_id == token.pk), None)
     return {
         "token": token,
         "reason": token.appointment.reason if token.appointment_id else "",
         "source": token.visit.get_source_display() if token.visit_id else "",
         "note": stop.note if stop else "",
         "mark": STOP_MARKS.get(stop.kind, "") if stop else "",
-        "stops": visits.stops_of(token.visit) if token.visit_id else [],
+        "stops": stops,
     }
 
 
