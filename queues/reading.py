@@ -172,11 +172,12 @@ def calling_sequence(
     return front + merged
 
 
-def open_token_for(desk: Desk) -> Token | None:
-    """The patient with this doctor or at this counter now, if any."""
+def open_token_for(desk: Desk, *related: str) -> Token | None:
+    """The patient with this doctor or at this counter now, if any, with its department
+    and any further `related` relations joined in the same query."""
     by_desk = {"counter": desk} if isinstance(desk, Counter) else {"doctor": desk}
     return (
-        Token.objects.select_related("department")
+        Token.objects.select_related("department", *related)
         .filter(status__in=Token.OPEN_STATUSES, **by_desk)
         .first()
     )

@@ -64,12 +64,7 @@ def current_patient(desk: Desk) -> dict | None:
     at booking, how they came, the note the previous stop left, and today's stops. (Two
     queries: the token with its joins, then the visit's stops, its own among them; the
     panel is re-rendered for every desk on every change.)"""
-    by_desk = {"counter": desk} if isinstance(desk, Counter) else {"doctor": desk}
-    token = (
-        Token.objects.select_related("department", "appointment", "visit")
-        .filter(status__in=Token.OPEN_STATUSES, **by_desk)
-        .first()
-    )
+    token = reading.open_token_for(desk, "appointment", "visit")
     if token is None:
         return None
     stops = visits.stops_of(token.visit) if token.visit_id else []
@@ -225,10 +220,6 @@ def counter_of(staff: CounterStaff) -> Counter | None:
     return counter
 
 
-def counter_panel_context(staff: CounterStaff) -> dict:
-    return panel_context(counter_of(staff), staff=staff)
-
-
 def load_counter_staff(staff_id: int) -> CounterStaff:
     return CounterStaff.objects.select_related("department", "counter", "user").get(pk=staff_id)
 
@@ -255,7 +246,7 @@ def counter_panel(staff_id: int) -> dict:
     at (their counter is read afresh, so a change of counter shows at once)."""
     staff = load_counter_staff(staff_id)
     version = state_version(staff.department_id)
-    return {**counter_panel_context(staff), "version": version}
+    return {**panel_context(counter_of(staff), staff=staff), "version": version}
 
 
 def panel_message(kind: str, context: dict, request: HttpRequest) -> dict:
