@@ -67,7 +67,7 @@ class DepartmentAdmin(admin.ModelAdmin):
     list_editable = ["is_active"]
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "code"]
-    readonly_fields = ["state_version"]
+    readonly_fields = ["state_version", "queue_version"]
     fields = [
         # The name per language on one row: an empty one falls back to English.
         ("name", "name_hi", "name_ta"),
@@ -81,6 +81,7 @@ class DepartmentAdmin(admin.ModelAdmin):
         "priority_interval",
         "near_turn_ahead",
         "state_version",
+        "queue_version",
     ]
     actions = ["deactivate", "activate"]
 

@@ -63,6 +63,10 @@ class Department(models.Model):
     # to notice a missed update. Kept in the database so it survives restarts and is
     # shared by every server process.
     state_version = models.PositiveBigIntegerField(default=0, editable=False)
+    # Goes up with the changes every desk's terminal shows (the waiting and skipped
+    # lists); a change only one desk shows moves that desk's panel_version instead
+    # (queues.versions).
+    queue_version = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -100,6 +104,9 @@ class Pausable(models.Model):
     paused_at = models.DateTimeField(null=True, blank=True, editable=False)
     # When they expect to be back, as told to the patients ("back about 11:30").
     back_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Goes up with each change only this desk's terminal shows: its patient started or
+    # completed, its pause (queues.versions).
+    panel_version = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:
         abstract = True

@@ -11,14 +11,12 @@ moves the department's state version on and tells its screens after commit.
 import datetime
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from hospital.clock import at_local, local_today
-from hospital.models import Department
 from hospital.text import InvalidText, clean_text
-from queues import broadcast
+from queues import versions
 from queues.models import DeskEvent
 from queues.reading import Desk, open_token_for
 from queues.services import QueueError, default_actor, desk_fields, lock_desk
@@ -122,8 +120,8 @@ def _record(desk, kind, actor, now, *, reason: str = "", back_at=None) -> DeskEv
         at=now,
         **desk_fields(desk),
     )
-    # As queues.services.record does for a token: the version moves on in the same
-    # transaction and the screens are told after commit.
-    Department.objects.filter(pk=desk.department_id).update(state_version=F("state_version") + 1)
-    broadcast.department_changed(desk.department_id)
+    # As queues.services.record does for a token: the versions move on in the same
+    # transaction and the screens are told after commit. Of the terminals, only the
+    # desk's own shows its pause.
+    versions.desk_changed(desk.department_id, type(desk), desk.pk)
     return event

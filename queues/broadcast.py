@@ -30,6 +30,7 @@ from django.db import close_old_connections, transaction
 
 from hospital.metrics import observe_publish
 from hospital.models import Department
+from queues import versions
 from queues.state import public_state
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,13 @@ def department_message(department_id: int) -> dict | None:
     if department is None:
         return None
     state = public_state(department)
-    return {"type": "queue.state", "text": json.dumps(state), "version": state["version"]}
+    return {
+        "type": "queue.state",
+        "text": json.dumps(state),
+        "version": state["version"],
+        # For the staff terminals' sockets: whether their panel changed (queues.versions).
+        "panels": versions.terminal_keys(department_id, department.queue_version),
+    }
 
 
 def publish_department(department_id: int, send=None) -> bool:

@@ -2,7 +2,8 @@
 
 Public sockets (TVs, boards, patients' phones) read the database on connect, and
 afterwards forward the state the broadcaster already serialised. Staff terminals' sockets
-(doctors', counters') only say the department's version: their pages fetch the panel.
+(doctors', counters') only say the department's version and their panel's key
+(queues.versions): their pages fetch the panel when the key moved on.
 
 Every screen pings every few seconds with the version it shows, and each ping checks the
 two ways a screen can go stale:
@@ -27,11 +28,12 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from hospital.metrics import CONNECTED_SCREENS
 from hospital.middleware import session_idle
-from hospital.models import Department, is_counter_staff, is_doctor
+from hospital.models import Department, Doctor, is_counter_staff, is_doctor
 from hospital.two_factor import second_step_passed
+from queues import versions
 from queues.broadcast import department_group
 from queues.state import public_state
-from queues.terminal import state_version
+from queues.terminal import load_counter_staff
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +70,7 @@ _versions: dict[int, tuple[float, int]] = {}
 _states: dict[int, tuple[int, float, str]] = {}
 
 
-read_version = database_sync_to_async(state_version)
+read_version = database_sync_to_async(versions.state_version)
 
 
 async def department_version(department_id: int) -> int:
@@ -297,49 +299,69 @@ def counter_staff_of(user, session):
 
 
 class TerminalConsumer(LiveConsumer):
-    """A staff member's own terminal: told the department's version on connect and on
-    every change, after which the page's script fetches its panel over HTTP
-    (queues.views.doctor_panel, counter_panel). A panel is the desk's own (its calling
-    order, full names, the page's CSRF token) and tens of milliseconds to render with a
-    long queue; rendered here, for every desk on every change, it took most of the socket
-    server's time in a day's replay (bench/day.py) and held up the TVs' pushes. The HTTP
-    servers render it instead, as many at once as they have processes, and a terminal
-    whose panel is still being fetched asks once more for whatever came meanwhile.
+    """A staff member's own terminal: told the department's version and its panel's key on
+    connect and on every change, after which the page's script fetches its panel over HTTP
+    if the key moved on (queues.views.doctor_panel, counter_panel). A panel is the desk's
+    own (its calling order, full names, the page's CSRF token) and tens of milliseconds to
+    render with a long queue; rendered here, for every desk on every change, it took most of
+    the socket server's time in a day's replay (bench/day.py) and held up the TVs' pushes.
+    The HTTP servers render it instead, as many at once as they have processes, and a
+    terminal whose panel is still being fetched asks once more for whatever came meanwhile.
     Subclasses find the staff member (desk_of) and name the message (kind)."""
 
     kind = ""
+    key_prefix = ""  # the staff member's key in a change's "panels" (queues.versions)
+    owner_id = 0  # the doctor's or counter staff member's id
 
     async def desk_of(self, user, session):
         raise NotImplementedError
 
+    def versions_now(self) -> tuple[int, str]:
+        """The department's version and this terminal's panel key, from the database."""
+        raise NotImplementedError
+
     async def connect(self):
-        desk = await self.desk_of(self.scope["user"], self.scope["session"])
-        if desk is None:
+        owner = await self.desk_of(self.scope["user"], self.scope["session"])
+        if owner is None:
             await self.close()
             return
-        self.department_id = desk.department_id
-        self.group_name = department_group(desk.department_id)
+        self.owner_id = owner.pk
+        self.department_id = owner.department_id
+        self.group_name = department_group(owner.department_id)
         await self.join_group()
         await self.accept()
         await self.send_state()
 
     async def send_state(self, version: int | None = None) -> None:
-        if version is None:
-            version = await read_version(self.department_id)
-        await self.send(text_data=json.dumps({"type": self.kind, "version": version}))
+        # On connect, and to a ping behind the database: read afresh, key and all.
+        version, key = await database_sync_to_async(self.versions_now)()
+        await self.announce(version, key)
+
+    async def announce(self, version: int, key: str | None) -> None:
+        """Tell the page the department's version and, when known, its panel's key at that
+        version: a page showing that key already shows that version."""
+        message = {"type": self.kind, "version": version}
+        if key is not None:
+            message["key"] = key
+        await self.send(text_data=json.dumps(message))
 
     async def queue_state(self, event):
         note_version(self.department_id, event["version"])
-        await self.send_state(event["version"])
+        key = event.get("panels", {}).get(f"{self.key_prefix}{self.owner_id}")
+        await self.announce(event["version"], key)
 
 
 class DoctorConsumer(TerminalConsumer):
     """`/ws/doctor/`: a signed-in doctor's own terminal: their department's changes."""
 
     kind = "doctor"
+    key_prefix = "d"
 
     async def desk_of(self, user, session):
         return await doctor_of(user, session)
+
+    def versions_now(self) -> tuple[int, str]:
+        return versions.doctor_versions(Doctor.objects.get(pk=self.owner_id))
 
 
 class CounterConsumer(TerminalConsumer):
@@ -347,6 +369,10 @@ class CounterConsumer(TerminalConsumer):
     changes (the panel they fetch shows the counter they work now)."""
 
     kind = "counter"
+    key_prefix = "s"
 
     async def desk_of(self, user, session):
         return await counter_staff_of(user, session)
+
+    def versions_now(self) -> tuple[int, str]:
+        return versions.staff_versions(load_counter_staff(self.owner_id))

@@ -19,7 +19,7 @@ from hospital.languages import localized, patient_language
 from hospital.models import Counter, Department, Doctor, is_counter_staff, is_doctor
 from hospital.phones import InvalidMobile, normalize_mobile
 from hospital.text import InvalidText, clean_patient_name, clean_text
-from queues import broadcast, messages, visits
+from queues import messages, versions, visits
 from queues.models import PriorityCategory, Token, TokenCounter, TokenEvent, Visit
 from queues.reading import Desk, calling_sequence, open_token_for
 from webhooks import events as webhook_events
@@ -627,6 +627,14 @@ def delete_token(token: Token, *, actor, now=None) -> None:
 # --- Events and announcements -------------------------------------------------------------
 
 
+# Changes no terminal but their desk's shows: the waiting and skipped lists stay as they
+# were (a token is called off the list; starting, completing or announcing it again
+# touches only the desk that called it).
+DESK_ONLY_KINDS = frozenset(
+    {TokenEvent.Kind.STARTED, TokenEvent.Kind.COMPLETED, TokenEvent.Kind.ANNOUNCED}
+)
+
+
 def record(
     token: Token, kind: str, actor, now, *, doctor=None, counter=None, note: str = ""
 ) -> TokenEvent:
@@ -644,8 +652,14 @@ def record(
         note=note,
     )
     # Each change moves the department's version on by one, in the same transaction,
-    # so live screens can tell a missed update from a duplicate.
-    Department.objects.filter(pk=token.department_id).update(state_version=F("state_version") + 1)
-    broadcast.department_changed(token.department_id)
+    # so live screens can tell a missed update from a duplicate; a consultation started
+    # or completed (or called again) changes only its desk's panel of the terminals'.
+    if kind in DESK_ONLY_KINDS and (token.doctor_id or token.counter_id):
+        if token.doctor_id:
+            versions.desk_changed(token.department_id, Doctor, token.doctor_id)
+        else:
+            versions.desk_changed(token.department_id, Counter, token.counter_id)
+    else:
+        versions.queue_changed(token.department_id)
     messages.queue_changed(token)  # the worker checks who is near their turn now
     return event

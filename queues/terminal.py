@@ -8,7 +8,6 @@ says the department changed, so both always show the same.
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import F
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -19,7 +18,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from hospital.clock import local_today
 from hospital.models import Counter, CounterStaff, Department, Doctor
-from queues import breaks, broadcast, reading, visits
+from queues import breaks, reading, versions, visits
 from queues.models import PriorityCategory, Token, VisitStop
 from queues.reading import Desk
 from queues.services import QueueError, lock_departments
@@ -224,29 +223,22 @@ def load_counter_staff(staff_id: int) -> CounterStaff:
     return CounterStaff.objects.select_related("department", "counter", "user").get(pk=staff_id)
 
 
-def state_version(department_id: int) -> int:
-    """The department's version now (0 if there is no such department). A panel reads it
-    before its queue, so the panel shows at least that version: a screen that holds it is
-    never wrongly up to date."""
-    version = (
-        Department.objects.filter(pk=department_id).values_list("state_version", flat=True).first()
-    )
-    return version or 0
-
-
 def doctor_panel(doctor_id: int) -> dict:
-    """A doctor's panel context, with the department's version it was read at."""
+    """A doctor's panel context, with the department's version and the panel's key it was
+    read at (queues.versions)."""
     doctor = Doctor.objects.select_related("department").get(pk=doctor_id)
-    version = state_version(doctor.department_id)
-    return {**panel_context(doctor), "version": version}
+    version, key = versions.doctor_versions(doctor)
+    return {**panel_context(doctor), "version": version, "panel_key": key}
 
 
 def counter_panel(staff_id: int) -> dict:
-    """A counter staff member's panel context, with the department's version it was read
-    at (their counter is read afresh, so a change of counter shows at once)."""
+    """A counter staff member's panel context, with the department's version and the
+    panel's key it was read at (their counter is read afresh, so a change of counter shows
+    at once)."""
     staff = load_counter_staff(staff_id)
-    version = state_version(staff.department_id)
-    return {**panel_context(counter_of(staff), staff=staff), "version": version}
+    version, key = versions.staff_versions(staff)
+    context = panel_context(counter_of(staff), staff=staff)
+    return {**context, "version": version, "panel_key": key}
 
 
 def panel_message(kind: str, context: dict, request: HttpRequest) -> dict:
@@ -257,6 +249,7 @@ def panel_message(kind: str, context: dict, request: HttpRequest) -> dict:
     message = {
         "type": kind,
         "version": context["version"],
+        "key": context["panel_key"],
         "current": current.display_number if current else None,
         "waiting": [row["token"].display_number for row in context["waiting"]],
         "html": render_to_string("queues/_desk_panel.html", context, request=request),
@@ -311,8 +304,5 @@ def choose_counter(staff: CounterStaff, counter: Counter, *, actor) -> CounterSt
         )
         # The department's desks changed (its waiting estimates count staffed counters):
         # its screens and the other counters' terminals are told, after commit.
-        Department.objects.filter(pk=staff.department_id).update(
-            state_version=F("state_version") + 1
-        )
-        broadcast.department_changed(staff.department_id)
+        versions.queue_changed(staff.department_id)
     return staff

@@ -4,7 +4,8 @@
 // figures) shows the department as of its data-version. The socket the panel names
 // (data-socket: /ws/doctor/ or /ws/counter/) says the department's version on connect
 // and whenever its queue changes; a newer one than shown fetches the panel again
-// (data-panel-url), one fetch at a time, so new patients appear at once.
+// (data-panel-url), one fetch at a time, so new patients appear at once; unless the
+// socket also says the panel's key (data-panel-key) is still the one on screen.
 (function () {
   "use strict";
 
@@ -57,7 +58,9 @@
   var showStatus = OPDLive.statusLight(document.getElementById("live-status"));
   var RETRY_MS = 3000;
   var shown = Number(panel.dataset.version) || 0; // the version the panel on screen shows
+  var shownKey = panel.dataset.panelKey || ""; // and what it was read at (queues.versions)
   var announced = shown; // the newest version the socket has said
+  var announcedKey = null; // this panel's key at that version, when the socket said it
   var fetching = false;
   var retry = null;
 
@@ -70,7 +73,15 @@
   }
 
   function refresh() {
-    if (fetching || announced <= shown || busy()) return;
+    if (fetching || announced <= shown) return;
+    // The department moved on, but not this panel (another desk started or completed a
+    // consultation): what is on screen is that version's panel already.
+    if (announcedKey !== null && announcedKey === shownKey) {
+      shown = announced;
+      panel.dataset.version = String(shown);
+      return;
+    }
+    if (busy()) return;
     fetching = true;
     clearTimeout(retry);
     fetch(panel.dataset.panelUrl, {
@@ -91,7 +102,9 @@
         fetching = false;
         if (message.version >= shown && !busy()) {
           shown = message.version;
+          shownKey = message.key;
           panel.dataset.version = String(shown);
+          panel.dataset.panelKey = shownKey;
           panel.innerHTML = message.html;
           tick();
         }
@@ -106,7 +119,10 @@
   OPDLive.connect(panel.dataset.socket, {
     onMessage: function (message) {
       if (message.type !== kind || typeof message.version !== "number") return;
-      announced = Math.max(announced, message.version);
+      if (message.version >= announced) {
+        announced = message.version;
+        announcedKey = typeof message.key === "string" ? message.key : null;
+      }
       refresh();
     },
     onStatus: function (status, lastUpdate) {

@@ -241,3 +241,33 @@ def test_the_doctor_s_terminal_fits_a_phone(server, new_page, orth, dr_rao):
         "cards => cards.filter(c => c.scrollWidth > c.clientWidth).map(c => c.id || c.className)",
     )
     assert overflowing == []
+
+
+def test_another_doctor_starting_a_consultation_is_not_fetched_again_by_this_terminal(
+    server, new_page, orth, dr_rao, dr_iyer
+):
+    for name in ["Asha Rao", "Bala Iyer"]:
+        services.issue_token(orth, name)
+    rao = open_terminal(new_page(), server.url)
+    fetched = []
+    rao.on("request", lambda r: fetched.append(r.url) if "/doctor/panel/" in r.url else None)
+    iyer = new_page()
+    log_in(iyer, server.url, "iyer", "pw-iyer")
+    iyer.goto(f"{server.url}/doctor/")
+
+    # Iyer calls the first patient: off every doctor's waiting list, so Rao's panel follows.
+    press(iyer, "Call next")
+    rao.wait_for_selector("#doctor-panel td:has-text('Asha Rao')", state="detached", timeout=3000)
+    assert len(fetched) == 1
+    # Iyer starts the consultation: only Iyer's own panel changes. Rao's terminal takes the
+    # new version without fetching its panel again.
+    called = int(iyer.get_attribute("#doctor-panel", "data-version"))
+    press(iyer, "Start consultation")
+    started = int(iyer.get_attribute("#doctor-panel", "data-version"))
+    assert started > called
+    rao.wait_for_function(
+        f"Number(document.querySelector('#doctor-panel').dataset.version) >= {started}",
+        timeout=3000,
+    )
+    assert len(fetched) == 1
+    assert rao.locator("#doctor-panel td:has-text('Bala Iyer')").count() == 1

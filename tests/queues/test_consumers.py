@@ -252,10 +252,28 @@ async def test_a_doctor_s_socket_announces_each_change_and_the_panel_shows_it(or
 
     await issue(orth, "Asha Rao")
     pushed = await receive(communicator)
-    # The socket only says the version: the page fetches its panel from the HTTP servers.
-    assert pushed == {"type": "doctor", "version": first["version"] + 1}
+    # The socket only says the version and the panel's key: the page fetches its panel
+    # from the HTTP servers.
+    assert pushed == {"type": "doctor", "version": first["version"] + 1, "key": pushed["key"]}
+    assert pushed["key"] != first["key"]
     panel = await database_sync_to_async(fetch_panel)(dr_rao.user)
     assert panel["waiting"] == ["ORTH-001"] and panel["version"] == pushed["version"]
+    assert panel["key"] == pushed["key"]
+    await communicator.disconnect()
+
+
+async def test_another_doctor_s_consultation_is_announced_with_this_panel_s_key_unchanged(
+    orth, dr_rao, dr_iyer
+):
+    token = await issue(orth, "Asha Rao")
+    communicator, first = await open_terminal(dr_rao.user)
+    await call_next(dr_iyer)
+    called = await receive(communicator)
+    assert called["key"] != first["key"]  # off the waiting list: Rao's panel changed
+    await database_sync_to_async(services.start_consultation)(dr_iyer, token)
+    started = await receive(communicator)
+    # Only Iyer's panel changed: Rao's page takes the new version without a fetch.
+    assert started["version"] == called["version"] + 1 and started["key"] == called["key"]
     await communicator.disconnect()
 
 
@@ -267,7 +285,8 @@ async def test_a_terminal_behind_the_department_is_told_the_version_when_it_ping
     ping = {"type": "ping", "version": first["version"]}
     await communicator.send_to(text_data=json.dumps(ping))
     told = await receive(communicator)
-    assert told == {"type": "doctor", "version": first["version"] + 1}
+    assert told == {"type": "doctor", "version": first["version"] + 1, "key": told["key"]}
+    assert told["key"] != first["key"]
     assert (await receive(communicator))["type"] == "pong"
     await communicator.disconnect()
 
@@ -377,13 +396,15 @@ async def test_counter_staff_see_their_queue_live_and_a_change_of_counter(
 
     await issue(lab, "Asha Rao")
     pushed = await receive(communicator)
-    assert pushed == {"type": "counter", "version": first["version"] + 1}
-    assert (await panel(lab_tech.user, "counter_panel"))["waiting"] == ["LAB-001"]
+    assert pushed == {"type": "counter", "version": first["version"] + 1, "key": pushed["key"]}
+    shown = await panel(lab_tech.user, "counter_panel")
+    assert shown["waiting"] == ["LAB-001"] and shown["key"] == pushed["key"]
 
     # The staff member moves to Counter 2 (in another tab): the panel follows them.
     staff = await database_sync_to_async(terminal.load_counter_staff)(lab_tech.pk)
     await database_sync_to_async(terminal.choose_counter)(staff, lab_counter_2, actor=lab_tech.user)
-    assert (await receive(communicator))["version"] == pushed["version"] + 1
+    moved = await receive(communicator)
+    assert moved["version"] == pushed["version"] + 1 and moved["key"] != pushed["key"]
     assert (await panel(lab_tech.user, "counter_panel"))["counter"] == "Counter 2"
 
     await call_next(lab_counter_2, actor=lab_tech.user)
