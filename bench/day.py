@@ -83,6 +83,7 @@ EXTRA_STOPS = [(0, 0.2), (1, 0.3), (2, 0.4), (3, 0.1)]  # 2.4 stops a visit on a
 CURRENT = re.compile(r'data-public-id="([0-9a-f-]{36})"')
 CURRENT_NAME = re.compile(r'<p class="current-name">(Day Patient \d+)')
 REFUSED = 'class="message message-error"'
+PANEL_VERSION = re.compile(r'data-version="(\d+)" data-panel-key="([^"]*)"')
 REFUSAL_TEXT = re.compile(
     r'(?:class="message message-error">|class="errorlist nonfield"><li>)([^<]*)<'
 )
@@ -252,16 +253,22 @@ class Screen(ClientConnection):
 
 
 class Terminal(Screen):
-    """A doctor's or counter's terminal page: its socket says the department's version,
-    and the page then fetches its panel over HTTP, one fetch at a time, until it shows
-    the newest version announced (static/js/doctor.js). What it shows (`latest`, the
-    push samples' measure) is the panel's version."""
+    """A doctor's or counter's terminal page: its socket says the department's version
+    and the panel's key, and the page fetches its panel over HTTP, one fetch at a time,
+    until it shows the newest version announced, unless the key announced with it is the
+    one shown (static/js/doctor.js). While its own button is being pressed the page waits,
+    and the page the button leads to shows that page's version and key (the replay tells
+    this process: `page_loaded`). What it shows (`latest`, the push samples' measure) is
+    the panel's version."""
 
     role = "terminal"
     panel_url = ""  # /doctor/panel/ or /counter/panel/
     cookies = ""  # the page's: the session and the CSRF secret
     announced = -1
+    announced_key: str | None = None
+    key = ""  # the key of the panel shown
     fetching = False
+    pressing = False  # a button of the page was pressed: it waits for the next page
 
     @property
     def shown(self) -> int:
@@ -270,21 +277,50 @@ class Terminal(Screen):
     def process_event(self, event) -> None:
         if isinstance(event, Frame) and event.opcode is Opcode.TEXT and event.fin:
             self.fleet.messages[self.role] += 1
-            version = version_of(bytes(event.data))  # a pong has none
-            if version is not None and version > self.announced:
-                self.announced = version
+            message = json.loads(bytes(event.data))
+            version = message.get("version")  # a pong has none
+            if isinstance(version, int) and version >= self.announced:
+                self.announced, self.announced_key = version, message.get("key")
                 if not self.panel_url:  # on connect: the page, loaded just now, shows it
-                    self.latest = version
-                elif not self.fetching:
-                    self.fetching = True
-                    self.fleet.spawn(self.fetch_panels())
+                    self.show(version, self.announced_key or "")
+                self.catch_up()
             return
         super().process_event(event)
+
+    def show(self, version: int, key: str) -> None:
+        if version > self.latest:
+            self.latest = version
+            if self.history is None:
+                self.history = deque(maxlen=64)
+            self.history.append((version, time.monotonic()))
+        self.key = key
+
+    def page_loaded(self, version: int | None, key: str | None) -> None:
+        self.pressing = False
+        if version is not None and version >= self.latest:
+            self.show(version, key or "")
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        if self.announced <= self.latest or not self.panel_url:
+            return
+        if self.announced_key is not None and self.announced_key == self.key:
+            self.show(self.announced, self.key)  # this panel did not change
+        elif not self.fetching and not self.pressing:
+            self.fetching = True
+            self.fleet.spawn(self.fetch_panels())
 
     async def fetch_panels(self) -> None:
         kind = f"{self.panel_url.strip('/').split('/')[0]}: GET panel (live)"
         try:
-            while self.announced > self.latest and not self.transport.is_closing():
+            while (
+                self.announced > self.latest
+                and not self.pressing
+                and not self.transport.is_closing()
+            ):
+                if self.announced_key is not None and self.announced_key == self.key:
+                    self.show(self.announced, self.key)
+                    break
                 started = time.perf_counter()
                 try:
                     async with self.fleet.http.get(
@@ -294,14 +330,11 @@ class Terminal(Screen):
                 except (TimeoutError, aiohttp.ClientError) as exc:
                     status, body = type(exc).__name__, b""
                 self.fleet.fetches.append((kind, time.perf_counter() - started, status))
-                version = version_of(body) if status == 200 else None
-                if version is None:
+                panel = json.loads(body) if status == 200 else {}
+                if not isinstance(panel.get("version"), int):
                     await asyncio.sleep(3)  # the page's retry
-                elif version > self.latest:
-                    self.latest = version
-                    if self.history is None:
-                        self.history = deque(maxlen=64)
-                    self.history.append((version, time.monotonic()))
+                elif panel["version"] >= self.latest and not self.pressing:
+                    self.show(panel["version"], panel.get("key", ""))
         finally:
             self.fetching = False
 
@@ -313,6 +346,7 @@ class Fleet:
         self.fetches: list[tuple[str, float, object]] = []  # terminals' panels: kind, s, status
         self.by_department: dict[int, list[Screen]] = defaultdict(list)
         self.terminals: dict[int, list[Screen]] = defaultdict(list)
+        self.terminal_of: dict[str, Terminal] = {}  # by the staff member's username
         self.screens: list[Screen] = []
         self.pinged: list[Screen] = []  # every open socket, screens and terminals
         self.failed = self.missed = 0
@@ -360,6 +394,10 @@ class Fleet:
             elif command == "terminals":
                 await self.connect_terminals(rest[0])
                 self.conn.send(("terminals", self.terminals_open, self.terminals_failed))
+            elif command == "pressing" and rest[0] in self.terminal_of:
+                self.terminal_of[rest[0]].pressing = True
+            elif command == "page" and rest[0] in self.terminal_of:
+                self.terminal_of[rest[0]].page_loaded(*rest[1:])
             elif command == "sample":
                 task = asyncio.create_task(self.sample(*rest))
                 self.samples.add(task)
@@ -412,7 +450,7 @@ class Fleet:
         origin, which hospital.sockets checks."""
         gate = asyncio.Semaphore(50)
 
-        async def one(url: str, department: int, cookies: str) -> None:
+        async def one(url: str, department: int, cookies: str, username: str) -> None:
             async with gate:
                 ws = await self.open_socket(url, department, Terminal, cookies)
                 if ws is None:
@@ -422,6 +460,7 @@ class Fleet:
                 ws.panel_url = "/" + url.split("/ws/", 1)[1] + "panel/"
                 self.terminals_open += 1
                 self.terminals[department].append(ws)
+                self.terminal_of[username] = ws
 
         await asyncio.gather(*(one(*target) for target in targets))
 
@@ -688,14 +727,22 @@ class Replay:
             csrf = self.csrf  # the page itself was opened before the window (open_pages)
 
             async def press(action: str, url: str, data: dict | None = None) -> str:
+                # The page's socket waits while the button is pressed (doctor.js), and the
+                # page the button leads to shows its own version and key.
+                self.conn.send(("pressing", person["username"]))
                 kind = f"{who}: POST {action}"
                 status, headers, _ = await self.hit(
                     kind, session, "POST", url, ok=(302,),
                     data={"csrfmiddlewaretoken": csrf, **(data or {})},
                 )  # fmt: skip
-                if status != 302:
-                    return ""
-                _, _, page = await self.hit(page_kind, session, "GET", headers["Location"])
+                page = ""
+                if status == 302:
+                    _, _, page = await self.hit(page_kind, session, "GET", headers["Location"])
+                shown = PANEL_VERSION.search(page)
+                if shown:
+                    self.conn.send(("page", person["username"], int(shown[1]), shown[2]))
+                else:
+                    self.conn.send(("page", person["username"], None, None))
                 if REFUSED in page and action != "call next":
                     self.stats.refused(kind, page)
                 return page
@@ -802,7 +849,12 @@ class Replay:
         ports = self.servers.ws_ports
         staff = self.plan["staff"]
         targets = [
-            (f"ws://{HOST}:{ports[i % len(ports)]}/ws/{p['kind']}/", p["department"], jar)
+            (
+                f"ws://{HOST}:{ports[i % len(ports)]}/ws/{p['kind']}/",
+                p["department"],
+                jar,
+                p["username"],
+            )  # fmt: skip
             for i, (p, jar) in enumerate(zip(staff, cookies[: len(staff)], strict=True))
             if jar
         ]
