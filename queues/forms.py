@@ -177,16 +177,22 @@ class SendOnForm(forms.Form):
     def __init__(self, *args, desk, **kwargs):
         super().__init__(*args, **kwargs)
         self.desk = desk
+        # Built on every redraw of a doctor's panel while a patient is with them, so the
+        # department of each doctor is taken from the list already read, each name is
+        # localised once, and the fields get the choices as a callable (the stock fields
+        # copy a list of choices twice each; a callable is read when it is used).
         departments = list(Department.objects.filter(is_active=True).order_by("name"))
+        by_id = {d.pk: d for d in departments}
+        names = {d.pk: localized(d) for d in departments}
         doctors = list(
             Doctor.objects.filter(
                 on_duty=True,
                 department__is_active=True,
                 department__kind=Department.Kind.CLINICAL,
-            )
-            .select_related("department")
-            .order_by("department__name", "name")
+            ).order_by("department__name", "name")
         )
+        for doctor in doctors:
+            doctor.department = by_id[doctor.department_id]
         if isinstance(desk, Doctor):
             doctors = [d for d in doctors if d.pk != desk.pk]
         self.destinations: dict[str, visits.NextStop] = {}
@@ -207,7 +213,7 @@ class SendOnForm(forms.Form):
             for department in group:
                 key = f"department-{department.pk}"
                 self.destinations[key] = visits.NextStop(department)
-                name = localized(department)
+                name = names[department.pk]
                 options.append((key, text % {"department": name} if text != "%s" else name))
             if options:
                 choices.append((label, options))
@@ -215,14 +221,14 @@ class SendOnForm(forms.Form):
         for doctor in doctors:
             key = f"doctor-{doctor.pk}"
             self.destinations[key] = visits.NextStop(doctor.department, doctor=doctor)
-            named.append((key, f"{doctor.name} — {localized(doctor.department)}"))
+            named.append((key, f"{doctor.name} — {names[doctor.department_id]}"))
         if named:
             choices.append((_("Doctors"), named))
         for i in range(1, SEND_ON_STOPS + 1):
             self.fields[f"stop_{i}"] = forms.ChoiceField(
                 # Translators: the second and third of a patient's next stops: "Then: Pharmacy".
                 label=_("Then") if i > 1 else _("Send to"),
-                choices=choices,
+                choices=lambda: choices,
                 required=False,
                 error_messages={
                     "invalid_choice": _("Stop %(n)s: choose a destination from the list.")
