@@ -1044,7 +1044,9 @@ def run(args) -> int:
                 gunicorn = servers.gunicorn.pid
                 pids = stack.children(gunicorn) + [p for p in servers.pids("daphne")]
                 pids += sorted({p for w in servers.pids("worker") for p in descendants(w)})
-                spies = stack.start_profilers(pids, Path(args.profile), f"day-x{args.speed:g}")
+                spies = stack.start_profilers(
+                    pids, Path(args.profile), f"day-x{args.speed:g}", args.profile_rate
+                )
             wall = asyncio.run(replay.run())
             cpu = sampler.stop()
             stack.stop_profilers(spies)
@@ -1169,6 +1171,9 @@ def main() -> int:
     parser.add_argument("--keep-logs", help="copy the servers' logs into this directory")
     parser.add_argument(
         "--profile", help="py-spy gunicorn's workers and daphne into this directory"
+    )
+    parser.add_argument(
+        "--profile-rate", type=int, default=50, help="py-spy's samples a second (default 50)"
     )
     args = parser.parse_args()
     if not (DAY_START <= clock(args.start) < clock(args.to) <= DAY_START + DAY_LENGTH):

@@ -237,9 +237,12 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
-def start_profilers(pids: list[int], where: Path, name: str) -> list[subprocess.Popen]:
+def start_profilers(
+    pids: list[int], where: Path, name: str, rate: int = 200
+) -> list[subprocess.Popen]:
     """py-spy (not a project dependency: `.venv/bin/pip install py-spy`) on each process,
-    as collapsed stacks ("raw" format) for reading or for a flame graph."""
+    as collapsed stacks ("raw" format) for reading or for a flame graph, `rate` samples a
+    second (a lower rate disturbs a loaded machine less)."""
     where.mkdir(parents=True, exist_ok=True)
     spy = str(BIN / "py-spy") if (BIN / "py-spy").exists() else "py-spy"
     procs = [
@@ -250,7 +253,7 @@ def start_profilers(pids: list[int], where: Path, name: str) -> list[subprocess.
                 "-p",
                 str(pid),
                 "-r",
-                "200",
+                str(rate),
                 "-f",
                 "raw",
                 "-o",
