@@ -9,7 +9,7 @@ Views and consumers call exactly one of these; they never save a Token themselve
 import datetime
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.utils import formats, timezone
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
@@ -163,6 +163,19 @@ def issue_token(
     return token
 
 
+def joining_time(department: Department, service_date: datetime.date, now) -> datetime.datetime:
+    """When a new token joins the queue: `now`, or the last token's joining time if that is
+    later. Numbers are taken under the department's counter lock in the order requests
+    reach it, but a request that waited for the lock (fifty kiosks at once, a database
+    stall) may have started, and read the clock, before the one that held it; joining no
+    earlier than the token before keeps the calling order the order of the numbers, so
+    ORTH-003 is not called after ORTH-004. Call after next_number, under its lock."""
+    latest = Token.objects.filter(department=department, service_date=service_date).aggregate(
+        at=Max("queued_at")
+    )["at"]
+    return max(now, latest) if latest else now
+
+
 def create_token(
     department: Department,
     visit: Visit,
@@ -185,6 +198,8 @@ def create_token(
     patient sent on from another stop is served whatever the daily limit
     (`check_limits=False`): the limit is for new patients."""
     number = next_number(department, service_date, check_limits=check_limits)
+    if queued_at is None:
+        queued_at = joining_time(department, service_date, now)
     if language is None:
         # A later stop of the visit keeps the language the patient chose at its start.
         language = visit.tokens.order_by("issued_at").values_list("language", flat=True).first()
@@ -197,7 +212,7 @@ def create_token(
         priority=priority,
         category=category,
         issued_at=now,
-        queued_at=queued_at or now,
+        queued_at=queued_at,
         assigned_doctor=assigned_doctor,
         appointment=appointment,
         visit=visit,

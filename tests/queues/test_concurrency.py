@@ -6,11 +6,14 @@ one open token per doctor. A lost race must surface as a QueueError a person can
 never an IntegrityError or "database is locked".
 """
 
+import datetime
+import random
 from collections import Counter
 
 import pytest
 
 from queues.models import PriorityCategory, Token, TokenCounter, TokenEvent
+from queues.reading import calling_sequence
 from queues.services import (
     QueueError,
     call_next,
@@ -47,6 +50,25 @@ def test_200_tokens_issued_at_once_are_numbered_1_to_200(orth):
     assert sorted(Token.objects.values_list("number", flat=True)) == numbers
     assert TokenCounter.objects.get(department=orth, service_date=WEDNESDAY).last == 200
     assert TokenEvent.objects.filter(kind=TokenEvent.Kind.ISSUED).count() == 200
+
+
+def test_kiosks_racing_for_numbers_are_called_in_the_order_of_their_numbers(orth):
+    # Each request reads the clock before it waits for the number (a jitter of up to a
+    # second stands for the wait): the queue follows the numbers, not those clocks.
+    jitter = random.Random(7)
+
+    def issuer(t):
+        def issue():
+            for i in range(5):
+                at_start = NOW + datetime.timedelta(milliseconds=jitter.randrange(1000))
+                issue_token(orth, f"Patient {t}-{i}", now=at_start)
+
+        return issue
+
+    _, errors = race([issuer(t) for t in range(10)])
+    assert errors == []
+    called = [token.number for token in calling_sequence(orth, WEDNESDAY)]
+    assert called == list(range(1, 51))
 
 
 def test_the_daily_limit_holds_under_a_rush_and_leaves_no_gap(orth, card):

@@ -4,6 +4,7 @@ import pytest
 
 from hospital.models import MON_TO_SAT
 from queues.models import Token, TokenEvent
+from queues.reading import calling_sequence
 from queues.services import QueueError, issue_token
 from tests.conftest import WEDNESDAY, at
 
@@ -107,3 +108,12 @@ def test_issuing_writes_the_token_its_event_and_the_version_together(orth):
     event = TokenEvent.objects.get(token=token)
     assert (event.token_number, event.department_id, event.at) == (1, orth.pk, NOW)
     assert Department.objects.get(pk=orth.pk).state_version == before + 1
+
+
+def test_a_request_that_read_the_clock_first_but_got_its_number_second_joins_behind(orth):
+    # Two kiosks at once: the second to take a number had read the clock a moment before
+    # the first. ORTH-002 is still called after ORTH-001.
+    first = issue_token(orth, "Asha Rao", now=NOW + datetime.timedelta(seconds=2))
+    second = issue_token(orth, "Bala K", now=NOW)
+    assert second.number == 2 and second.queued_at == first.queued_at
+    assert [t.number for t in calling_sequence(orth, WEDNESDAY)] == [1, 2]
