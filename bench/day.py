@@ -301,12 +301,18 @@ class Terminal(Screen):
             self.show(version, key or "")
         self.catch_up()
 
+    def took_unchanged(self) -> bool:
+        """Shows the announced version without a fetch if its key is the one shown (this
+        panel did not change); whether it did."""
+        if self.announced_key is None or self.announced_key != self.key:
+            return False
+        self.show(self.announced, self.key)
+        return True
+
     def catch_up(self) -> None:
-        if self.announced <= self.latest or not self.panel_url:
+        if self.announced <= self.latest or not self.panel_url or self.took_unchanged():
             return
-        if self.announced_key is not None and self.announced_key == self.key:
-            self.show(self.announced, self.key)  # this panel did not change
-        elif not self.fetching and not self.pressing:
+        if not self.fetching and not self.pressing:
             self.fetching = True
             self.fleet.spawn(self.fetch_panels())
 
@@ -318,8 +324,7 @@ class Terminal(Screen):
                 and not self.pressing
                 and not self.transport.is_closing()
             ):
-                if self.announced_key is not None and self.announced_key == self.key:
-                    self.show(self.announced, self.key)
+                if self.took_unchanged():
                     break
                 started = time.perf_counter()
                 try:

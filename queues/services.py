@@ -669,11 +669,11 @@ def record(
     # Each change moves the department's version on by one, in the same transaction,
     # so live screens can tell a missed update from a duplicate; a consultation started
     # or completed (or called again) changes only its desk's panel of the terminals'.
-    if kind in DESK_ONLY_KINDS and (token.doctor_id or token.counter_id):
-        if token.doctor_id:
-            versions.desk_changed(token.department_id, Doctor, token.doctor_id)
-        else:
-            versions.desk_changed(token.department_id, Counter, token.counter_id)
+    desk_model, desk_id = (
+        (Doctor, token.doctor_id) if token.doctor_id else (Counter, token.counter_id)
+    )
+    if kind in DESK_ONLY_KINDS and desk_id:
+        versions.desk_changed(token.department_id, desk_model, desk_id)
     else:
         versions.queue_changed(token.department_id)
     messages.queue_changed(token)  # the worker checks who is near their turn now
