@@ -226,6 +226,7 @@ class Screen(ClientConnection):
     counted = False  # connected, so a loss counts
     latest = -1
     rx = 0.0
+    next_ping = 0.0  # a page pings about PING_EVERY_MS after its last push or ping
 
     def data_received(self, data: bytes) -> None:
         self.rx = time.monotonic()
@@ -235,6 +236,8 @@ class Screen(ClientConnection):
         if isinstance(event, Frame) and event.opcode is Opcode.TEXT and event.fin:
             version = version_of(bytes(event.data))
             self.fleet.messages[self.role] += 1
+            if version is not None:  # a push, not a pong
+                self.next_ping = self.fleet.ping_after(self.rx)
             if version is not None and version > self.latest:
                 self.latest = version
                 if self.history is None:
@@ -279,6 +282,8 @@ class Terminal(Screen):
             self.fleet.messages[self.role] += 1
             message = json.loads(bytes(event.data))
             version = message.get("version")  # a pong has none
+            if isinstance(version, int):
+                self.next_ping = self.fleet.ping_after(self.rx)
             if isinstance(version, int) and version >= self.announced:
                 self.announced, self.announced_key = version, message.get("key")
                 if not self.panel_url:  # on connect: the page, loaded just now, shows it
@@ -356,12 +361,17 @@ class Fleet:
         self.pinged: list[Screen] = []  # every open socket, screens and terminals
         self.failed = self.missed = 0
         self.terminals_open = self.terminals_failed = self.terminals_missed = 0
-        self.messages = {"screen": 0, "terminal": 0}
+        self.messages = {"screen": 0, "terminal": 0, "pings": 0}  # received; pings sent
         self.lost = {"screen": 0, "terminal": 0}
         self.push: dict[str, list[float]] = defaultdict(list)
         self.tasks: set = set()
         self.samples: set = set()
         Screen.fleet = self
+
+    def ping_after(self, heard: float) -> float:
+        """When a page that last heard news at `heard` pings: within the last fifth of
+        PING_EVERY_MS, at random (live.js)."""
+        return heard + self.ping_every * (0.8 + 0.2 * random.random())
 
     def spawn(self, coroutine) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -470,18 +480,21 @@ class Fleet:
         await asyncio.gather(*(one(*target) for target in targets))
 
     async def ping_all(self) -> None:
-        """Each page pings every PING_EVERY_MS (static/js/live.js) with the version it
-        shows; the server answers with the state when the screen is behind."""
+        """Each page pings with the version it shows about PING_EVERY_MS after the last push
+        it heard or its last ping (static/js/live.js, `ping_after`); the server answers with
+        the state when the screen is behind. The first pings are spread over one interval."""
         step = 0.2
-        i = 0
+        spread = random.Random(3)
+        for screen in self.pinged:
+            screen.next_ping = time.monotonic() + spread.uniform(0, self.ping_every)
         while True:
             await asyncio.sleep(step)
-            batch = max(1, round(len(self.pinged) * step / self.ping_every))
-            for _ in range(batch):
-                if not self.pinged:
-                    break
-                screen = self.pinged[i % len(self.pinged)]
-                i += 1
+            now = time.monotonic()
+            for screen in list(self.pinged):
+                if screen.next_ping > now:
+                    continue
+                screen.next_ping = self.ping_after(now)
+                self.messages["pings"] += 1
                 try:
                     await screen.send(f'{{"type": "ping", "version": {max(screen.shown, 0)}}}')
                 except Exception:
@@ -1104,7 +1117,8 @@ def report(args, replay, wall, push, missed, terminals_missed, messages, lost, c
     print(f"\nReplayed {args.start}-{args.to} at x{args.speed:g} in {wall:.0f} s: "
           f"{replay.arrived} patients arrived; {stats.empty_calls} calls found nobody this desk "
           f"may call; {replay.late_emergencies} emergencies called before the desk marked them; "
-          f"{messages['screen']:,} socket messages, {lost['screen']} sockets lost; "
+          f"{messages['screen']:,} socket messages received, {messages['pings']:,} pings sent, "
+          f"{lost['screen']} sockets lost; "
           f"{replay.terminals_open} terminal sockets opened ({replay.terminals_failed} failed),"
           f" {messages['terminal']:,} messages on them, {lost['terminal']} of them lost; "
           f"load {os.getloadavg()[0]:.1f}\n")  # fmt: skip

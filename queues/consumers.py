@@ -5,8 +5,9 @@ afterwards forward the state the broadcaster already serialised. Staff terminals
 (doctors', counters') only say the department's version and their panel's key
 (queues.versions): their pages fetch the panel when the key moved on.
 
-Every screen pings every few seconds with the version it shows, and each ping checks the
-two ways a screen can go stale:
+Every screen pings with the version it shows after a few seconds without a push (a push
+is the whole state, and came by the layer), and each ping checks the two ways a screen
+can go stale:
 - the channel layer: unless this process heard from the layer in the last
   LAYER_HEARD_SECONDS, the ping is echoed through this socket's own channel, so the pong
   says whether pushes can reach the screen now (with Redis down they cannot, and the

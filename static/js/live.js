@@ -7,15 +7,20 @@
  *   });
  *
  * The server sends the full state on connect and after every change, each with a
- * per-department version that only goes up; an older version is ignored. Every
- * PING_EVERY_MS the page pings with the version it shows. The server answers through the
- * channel layer, so a pong says whether pushes can reach this page ("live"), or that they
- * cannot now ("unsure": Redis is down, say); and if the page's version is behind the
- * database's, the server sends the state again. So a page that missed a push is right
- * again within one ping, and says so when it cannot be sure. Reconnects back off
- * exponentially with jitter, so a room full of TVs does not hammer a restarting server
- * in lockstep. A page that hears nothing for OFFLINE_AFTER_MS says it is offline and
- * reconnects; one that stays unsure reconnects now and then, to find the layer again.
+ * per-department version that only goes up; an older version is ignored. After
+ * PING_EVERY_MS (up to a fifth less, at random) without a push or since its last ping,
+ * the page pings with the version it shows. The server answers through the channel
+ * layer, so a pong says whether pushes can reach this page ("live"), or that they cannot
+ * now ("unsure": Redis is down, say); and if the page's version is behind the
+ * database's, the server sends the state again.
+ * So a page that missed a push is right again within one ping, and says so when it
+ * cannot be sure. A live page that keeps hearing pushes does not ping: each push is the
+ * whole state and came by the layer, the news a pong would bring (pings from thousands
+ * of screens were much of the socket servers' work); an unsure page pings on time
+ * whatever it hears. Reconnects back off exponentially with jitter, so a room full of
+ * TVs does not hammer a restarting server in lockstep. A page that hears nothing for
+ * OFFLINE_AFTER_MS says it is offline and reconnects; one that stays unsure reconnects
+ * now and then, to find the layer again.
  */
 (function () {
   "use strict";
@@ -41,6 +46,7 @@
     let status = null;
     let reconnectTimer = null;
     let pongTimer = null;
+    let pingTimer = null;
     let unsureSince = null;
 
     function setStatus(next) {
@@ -51,7 +57,16 @@
       }
     }
 
+    // The next ping, at a random moment of the last fifth of PING_EVERY_MS from now:
+    // every screen of a department hears the same push, and without the spread they
+    // would all ping in the same instant when the department goes quiet.
+    function schedulePing() {
+      clearTimeout(pingTimer);
+      pingTimer = setTimeout(ping, PING_EVERY_MS * (0.8 + 0.2 * Math.random()));
+    }
+
     function ping() {
+      schedulePing();
       if (!socket || socket.readyState !== WebSocket.OPEN) return;
       send({ type: "ping", version: version });
       clearTimeout(pongTimer);
@@ -97,8 +112,12 @@
           version = message.version;
         }
         lastUpdate = new Date();
-        // A state is news, but only a pong says whether the next change will reach us.
-        if (status !== "unsure") setStatus("live");
+        // A state is news, but only a pong says whether the next change will reach us:
+        // a live page waits a whole PING_EVERY_MS after it, an unsure one does not.
+        if (status !== "unsure") {
+          setStatus("live");
+          schedulePing();
+        }
         onStatus(status, lastUpdate);
         onMessage(message);
       };
@@ -133,7 +152,7 @@
       scheduleReconnect();
     }
 
-    setInterval(ping, PING_EVERY_MS);
+    schedulePing();
     setInterval(function () {
       if (Date.now() - lastHeard > OFFLINE_AFTER_MS) {
         setStatus("offline");

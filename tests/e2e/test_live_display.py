@@ -1,5 +1,7 @@
 """A doctor presses Call next; the waiting-room TV changes without a reload."""
 
+import datetime
+
 import pytest
 
 from queues import services
@@ -271,3 +273,42 @@ def test_another_doctor_starting_a_consultation_is_not_fetched_again_by_this_ter
     )
     assert len(fetched) == 1
     assert rao.locator("#doctor-panel td:has-text('Bala Iyer')").count() == 1
+
+
+def test_a_screen_that_keeps_hearing_pushes_does_not_ping_until_they_stop(
+    server, new_page, orth, dr_rao
+):
+    display = new_page()
+    pings = []
+    display.on(
+        "websocket",
+        lambda ws: ws.on("framesent", lambda data: pings.append(data) if "ping" in data else None),
+    )
+    display.clock.install()
+    open_display(display, server.url)  # live: its first ping, on opening, was answered
+    assert len(pings) == 1
+    # The page's clock stands still, and moves only as the test says.
+    now = datetime.datetime.fromtimestamp(display.evaluate("Date.now()") / 1000, datetime.UTC)
+    display.clock.pause_at(now + datetime.timedelta(milliseconds=100))
+    kiosk = new_page()
+    for n, name in enumerate(["Asha Rao", "Bala Iyer", "Chitra Nair"], start=1):
+        take_a_token(kiosk, server.url, name)
+        shown = f'.tv-next-list li:has-text("ORTH-00{n}")'
+        waited = 0
+        while not display.locator(shown).count() and waited < 3_000:
+            display.wait_for_timeout(100)  # the push's way, in real time
+            display.clock.run_for(200)  # its drawing, on the page's clock
+            waited += 200
+        assert display.locator(shown).count() == 1
+        display.clock.run_for(6_000 - waited)
+    # 18 s with a push every 6 s: none was ten seconds after the last news.
+    assert len(pings) == 1
+    assert "live" in display.get_attribute("#tv-status", "class")
+
+    # Quiet: ten seconds after the last push the page asks again, and stays live.
+    display.clock.run_for(4_100)
+    display.wait_for_function("1", timeout=1000)  # let the frame's event reach the test
+    display.wait_for_timeout(300)
+    assert len(pings) == 2
+    assert '"version"' in pings[-1]
+    assert "live" in display.get_attribute("#tv-status", "class")
