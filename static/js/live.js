@@ -12,15 +12,14 @@
  * the page pings with the version it shows. The server answers through the channel
  * layer, so a pong says whether pushes can reach this page ("live"), or that they cannot
  * now ("unsure": Redis is down, say); and if the page's version is behind the
- * database's, the server sends the state again.
- * So a page that missed a push is right again within one ping, and says so when it
- * cannot be sure. A live page that keeps hearing pushes does not ping: each push is the
- * whole state and came by the layer, the news a pong would bring (pings from thousands
- * of screens were much of the socket servers' work); an unsure page pings on time
- * whatever it hears. Reconnects back off exponentially with jitter, so a room full of
- * TVs does not hammer a restarting server in lockstep. A page that hears nothing for
- * OFFLINE_AFTER_MS says it is offline and reconnects; one that stays unsure reconnects
- * now and then, to find the layer again.
+ * database's, the server sends the state again. So a page that missed a push is right
+ * again within one ping, and says so when it cannot be sure. A live page that keeps
+ * hearing pushes does not ping: each push is the whole state and came by the layer, the
+ * news a pong would bring, and thousands of screens' pings are a message each way
+ * apiece; an unsure page pings on time whatever it hears. Reconnects back off
+ * exponentially with jitter, so a room full of TVs does not hammer a restarting server
+ * in lockstep. A page that hears nothing for OFFLINE_AFTER_MS says it is offline and
+ * reconnects; one that stays unsure reconnects now and then, to find the layer again.
  */
 (function () {
   "use strict";
@@ -113,7 +112,7 @@
         }
         lastUpdate = new Date();
         // A state is news, but only a pong says whether the next change will reach us:
-        // a live page waits a whole PING_EVERY_MS after it, an unsure one does not.
+        // a live page puts its next ping off, an unsure one does not.
         if (status !== "unsure") {
           setStatus("live");
           schedulePing();
