@@ -227,13 +227,18 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if time.monotonic() - _layer_heard[0] < LAYER_HEARD_SECONDS:
             await self.send(text_data=PONG_LIVE)
             return
-        try:
-            await asyncio.wait_for(
-                self.channel_layer.send(self.channel_name, {"type": "layer.echo"}),
-                LAYER_TIMEOUT,
-            )
-        except Exception:
-            await self.send(text_data=PONG_NOT_LIVE)
+        # Twice: the first send after Redis came back fails on the connection the outage
+        # broke, and the layer connects afresh for the next.
+        for _attempt in range(2):
+            try:
+                await asyncio.wait_for(
+                    self.channel_layer.send(self.channel_name, {"type": "layer.echo"}),
+                    LAYER_TIMEOUT,
+                )
+            except Exception:
+                continue
+            return
+        await self.send(text_data=PONG_NOT_LIVE)
 
     async def layer_echo(self, event):
         await self.send(text_data=PONG_LIVE)

@@ -45,6 +45,7 @@
     let status = null;
     let reconnectTimer = null;
     let pongTimer = null;
+    let awaitingPong = false; // a ping is out: a state now is likely its answer, not a push
     let pingTimer = null;
     let unsureSince = null;
 
@@ -69,7 +70,11 @@
       if (!socket || socket.readyState !== WebSocket.OPEN) return;
       send({ type: "ping", version: version });
       clearTimeout(pongTimer);
-      pongTimer = setTimeout(function () { setStatus("unsure"); }, PONG_WITHIN_MS);
+      awaitingPong = true;
+      pongTimer = setTimeout(function () {
+        awaitingPong = false;
+        setStatus("unsure");
+      }, PONG_WITHIN_MS);
       if (unsureSince && Date.now() - unsureSince > UNSURE_RECONNECT_MS) {
         unsureSince = null;
         socket.close(); // onclose schedules a reconnect, which may find the layer again
@@ -101,6 +106,7 @@
         }
         if (message.type === "pong") {
           clearTimeout(pongTimer);
+          awaitingPong = false;
           setStatus(message.live ? "live" : "unsure");
           return;
         }
@@ -112,10 +118,11 @@
         }
         lastUpdate = new Date();
         // A state is news, but only a pong says whether the next change will reach us:
-        // a live page puts its next ping off, an unsure one does not.
+        // a live page puts its next ping off, unless the state may be the answer to its
+        // ping (sent straight from the server, not by the layer) or it is unsure.
         if (status !== "unsure") {
           setStatus("live");
-          schedulePing();
+          if (!awaitingPong) schedulePing();
         }
         onStatus(status, lastUpdate);
         onMessage(message);
@@ -123,6 +130,7 @@
       socket.onclose = function () {
         socket = null;
         clearTimeout(pongTimer);
+        awaitingPong = false;
         scheduleReconnect();
       };
       socket.onerror = function () {
@@ -147,6 +155,7 @@
       old.onopen = old.onmessage = old.onclose = old.onerror = null;
       socket = null;
       clearTimeout(pongTimer);
+      awaitingPong = false;
       old.close();
       scheduleReconnect();
     }

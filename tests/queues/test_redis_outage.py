@@ -138,3 +138,25 @@ def test_a_redis_outage_loses_no_change_and_screens_catch_up(orth, server, redis
             assert pushed["queue"] == ["ORTH-002", "ORTH-003", "ORTH-004"]
 
     asyncio.run(scenario())
+
+
+def test_a_screen_silent_through_a_short_outage_is_live_at_its_first_ping_after(
+    orth, server, redis_server
+):
+    # A busy screen does not ping while pushes come (static/js/live.js), so its first
+    # ping may come only after Redis is back. The server's first send then fails on the
+    # connection the outage broke; it sends again on a fresh one.
+    url = server.ws_url("/ws/departments/orth/")
+
+    async def scenario():
+        async with connect(url, origin=server.url) as tv:
+            shown = await next_message(tv)
+            pong, _ = await pong_and_state(tv, shown["version"], wait=0)
+            assert pong["live"] is True
+            redis_server.stop()
+            redis_server.start()
+            await asyncio.sleep(3)  # the server subscribes again within a second or two
+            pong, _ = await pong_and_state(tv, shown["version"], wait=0)
+            assert pong["live"] is True
+
+    asyncio.run(scenario())
