@@ -25,7 +25,8 @@ a window of it) through the real endpoints at a speed factor:
   measured apart).
 
 It prints Markdown tables (each kind of request: rate, p50/p99, errors; push latency;
-CPU and memory per server process from /proc) and checks the day's invariants through
+CPU and memory per server process from /proc; gunicorn's own time per path, from its
+access log, which leaves out the wait for a free worker) and checks the day's invariants through
 the ORM (bench/day_orm.py). Exits non-zero when an invariant fails or a request errs.
 
     .venv/bin/python bench/day.py --visits 300 --from 09:00 --to 09:10 --speed 10
@@ -88,6 +89,8 @@ REFUSAL_TEXT = re.compile(
     r'(?:class="message message-error">|class="errorlist nonfield"><li>)([^<]*)<'
 )
 TOKEN_URL = re.compile(r"^/tokens/([0-9a-f-]{36})/$")
+ID_IN_PATH = re.compile(r"/(?:[0-9a-f]{8}-[0-9a-f-]{27}|\d+)/")
+SLUG_STATE = re.compile(r"/departments/[^/]+/state/")
 TERMINAL_ROW = "terminal panels: "  # the push table's rows for the terminals' sockets
 
 
@@ -1044,7 +1047,8 @@ def run(args) -> int:
         print(f"Set up in {time.monotonic() - started:.0f} s: "
               f"{len(hospital['appointments'])} appointments booked", flush=True)  # fmt: skip
         with stack.Stack(env, tmp, workers=args.workers, threads=args.threads,
-                         daphnes=args.daphnes, worker=True) as servers:  # fmt: skip
+                         daphnes=args.daphnes, worker=True,
+                         access_log=tmp / "access.log") as servers:  # fmt: skip
             targets, tv_pages = screens(plan, hospital, args, servers.ws_ports)
             parent, child = mp.Pipe()
             fleet = mp.get_context("fork").Process(
@@ -1076,6 +1080,7 @@ def run(args) -> int:
             fleet.join(10)
             time.sleep(3)  # the worker's last sends
             log = servers.log_text()
+            served = server_times(tmp / "access.log")
         if args.keep_logs:
             Path(args.keep_logs).mkdir(parents=True, exist_ok=True)
             for path in servers.logs:
@@ -1086,6 +1091,7 @@ def run(args) -> int:
 
     report(args, replay, wall, push, missed, terminals_missed, messages, lost, cpu,
            sampler.rss, connected)  # fmt: skip
+    report_server_times(served)
     tracebacks = log.count("Traceback")
     print("\n| invariant | failures | detail |\n|---|---|---|")
     failures = 0
@@ -1100,6 +1106,31 @@ def run(args) -> int:
     errors = sum(k.errors for k in replay.stats.kinds.values())
     sockets_failed = failed or missed or replay.terminals_failed or terminals_missed
     return 1 if failures or tracebacks or errors or sockets_failed else 0
+
+
+def server_times(access_log: Path) -> dict[str, list[float]]:
+    """gunicorn's own time per request (ms) from its access log, by path with ids, numbers
+    and department slugs folded: the client's latency less this is the wait for a worker
+    and the way there and back."""
+    times: dict[str, list[float]] = defaultdict(list)
+    for line in access_log.read_text(errors="replace").splitlines():
+        parts = line.split()
+        if len(parts) != 4 or not parts[3].isdigit():
+            continue
+        path = ID_IN_PATH.sub("/<id>/", parts[1])
+        path = SLUG_STATE.sub("/departments/<slug>/state/", path)
+        times[f"{parts[0]} {path}"].append(float(parts[3]))
+    return times
+
+
+def report_server_times(times: dict[str, list[float]], rows: int = 12) -> None:
+    busiest = sorted(times.items(), key=lambda item: -sum(item[1]))[:rows]
+    print("\n| gunicorn's own time (its access log: in the worker, no wait for one), busiest "
+          "paths | requests | p50 | p99 | worker-seconds |\n|---|---|---|---|---|")  # fmt: skip
+    for path, values in busiest:
+        p50, p99 = stack.percentile(values, 50), stack.percentile(values, 99)
+        print(f"| {path} | {len(values)} | {p50:,.0f} ms | {p99:,.0f} ms | "
+              f"{sum(values) / 1000:,.1f} |")  # fmt: skip
 
 
 def orm(env: dict, tmp: Path, step: str, spec: dict) -> dict:

@@ -20,6 +20,7 @@ PYTHON = str(BIN / "python") if (BIN / "python").exists() else sys.executable
 HOST = "127.0.0.1"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 LOCKED = "database is locked"
+ACCESS_LOG_FORMAT = "%(m)s %(U)s %(s)s %(M)s"
 
 
 def free_port() -> int:
@@ -114,11 +115,13 @@ class Stack:
         daphnes: int = 0,
         wsgi_app: str = "hospital.wsgi:application",
         worker: bool = False,
+        access_log: Path | None = None,
     ):
         self.env, self.log_dir = env, Path(log_dir)
         self.workers, self.threads, self.daphnes = workers, threads, daphnes
         self.wsgi_app = wsgi_app
         self.worker = worker
+        self.access_log = access_log
         self.procs: list[subprocess.Popen] = []
         self.logs: list[Path] = []
         self.http_port = free_port() if workers else None
@@ -150,7 +153,7 @@ class Stack:
                     f"gunicorn-{self.http_port}",
                     [PYTHON, "-m", "gunicorn", "--bind", f"{HOST}:{self.http_port}",
                      "--workers", str(self.workers), "--threads", str(self.threads),
-                     self.wsgi_app],
+                     *self.access_log_args(), self.wsgi_app],
                 )  # fmt: skip
             for port in self.ws_ports:
                 self._start(
@@ -167,6 +170,13 @@ class Stack:
             self.stop()
             raise
         return self
+
+    def access_log_args(self) -> list[str]:
+        # Method, path, status and the request's time in the worker in milliseconds
+        # (ACCESS_LOG_FORMAT): no time waiting for a free worker is in it.
+        if self.access_log is None:
+            return []
+        return ["--access-logfile", str(self.access_log), "--access-logformat", ACCESS_LOG_FORMAT]
 
     def __exit__(self, *exc):
         self.stop()
