@@ -228,7 +228,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=PONG_LIVE)
             return
         # Twice: the first send after Redis came back fails on the connection the outage
-        # broke, and the layer connects afresh for the next.
+        # broke, and the layer connects afresh for the next. (Two LAYER_TIMEOUTs at most:
+        # within the 5 s a page waits for its pong.)
         for _attempt in range(2):
             try:
                 await asyncio.wait_for(
