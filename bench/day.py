@@ -26,8 +26,8 @@ a window of it) through the real endpoints at a speed factor:
 
 It prints Markdown tables (each kind of request: rate, p50/p99, errors; push latency;
 CPU and memory per server process from /proc; gunicorn's own time per path, from its
-access log, which leaves out the wait for a free worker) and checks the day's invariants through
-the ORM (bench/day_orm.py). Exits non-zero when an invariant fails or a request errs.
+access log, which leaves out the wait for a free worker) and checks the day's invariants
+through the ORM (bench/day_orm.py). Exits non-zero when an invariant fails or a request errs.
 
     .venv/bin/python bench/day.py --visits 300 --from 09:00 --to 09:10 --speed 10
     .venv/bin/python bench/day.py --from 09:00 --to 10:00 --speed 10   # the morning peak
@@ -235,12 +235,16 @@ class Screen(ClientConnection):
         self.rx = time.monotonic()
         super().data_received(data)
 
+    def heard_push(self) -> None:
+        """A push (not a pong) came: the page puts its next ping off (live.js)."""
+        self.next_ping = self.fleet.ping_after(self.rx)
+
     def process_event(self, event) -> None:
         if isinstance(event, Frame) and event.opcode is Opcode.TEXT and event.fin:
             version = version_of(bytes(event.data))
             self.fleet.messages[self.role] += 1
             if version is not None:  # a push, not a pong
-                self.next_ping = self.fleet.ping_after(self.rx)
+                self.heard_push()
             if version is not None and version > self.latest:
                 self.latest = version
                 if self.history is None:
@@ -286,7 +290,7 @@ class Terminal(Screen):
             message = json.loads(bytes(event.data))
             version = message.get("version")  # a pong has none
             if isinstance(version, int):
-                self.next_ping = self.fleet.ping_after(self.rx)
+                self.heard_push()
             if isinstance(version, int) and version >= self.announced:
                 self.announced, self.announced_key = version, message.get("key")
                 if not self.panel_url:  # on connect: the page, loaded just now, shows it
