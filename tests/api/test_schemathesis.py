@@ -44,10 +44,11 @@ def hospital(transactional_db, orth, dr_rao, lab, lab_counter, receptionist):
         )  # fmt: skip
     Patient.objects.create(name="Asha Rao", mobile="+919812345678", hospital_number="UH0000001")
     token = services.issue_token(orth, "Bala Iyer", mobile="+919812345679")
-    today = local_today()
-    slot = slots.free_slots(dr_rao, today)[-1]
+    # Tomorrow's: today may have no free slot left (run after 23:45, the last one).
+    tomorrow = local_today() + datetime.timedelta(days=1)
+    slot = slots.free_slots(dr_rao, tomorrow)[-1]
     appointment = booking.hold_slot(
-        doctor=dr_rao, day=today, start=slot.start, patient_name="Chitra Das",
+        doctor=dr_rao, day=tomorrow, start=slot.start, patient_name="Chitra Das",
         mobile="+919812345670", reason="Fever", actor=receptionist,
     )  # fmt: skip
     _, raw = create_key("Schemathesis", list(Scope.values))
