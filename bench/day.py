@@ -262,11 +262,17 @@ class Screen(ClientConnection):
         super().connection_lost(exc)
 
 
+def desk_part(key: str) -> str:
+    """A panel key's desk part (queues.versions.desk_part)."""
+    return key.split(".", 1)[1] if "." in key else ""
+
+
 class Terminal(Screen):
     """A doctor's or counter's terminal page: its socket says the department's version
     and the panel's key, and the page fetches its panel over HTTP, one fetch at a time,
     until it shows the newest version announced, unless the key announced with it is the
-    one shown (static/js/doctor.js). While its own button is being pressed the page waits,
+    one shown; when only the key's queue part moved on, it fetches the lists alone
+    (static/js/doctor.js). While its own button is being pressed the page waits,
     and the page the button leads to shows that page's version and key (the replay tells
     this process: `page_loaded`). What it shows (`latest`, the push samples' measure) is
     the panel's version."""
@@ -277,6 +283,7 @@ class Terminal(Screen):
     announced = -1
     announced_key: str | None = None
     key = ""  # the key of the panel shown
+    want_whole = False  # the lists came back with the desk's part moved on
     fetching = False
     pressing = False  # a button of the page was pressed: it waits for the next page
 
@@ -316,7 +323,7 @@ class Terminal(Screen):
     def took_unchanged(self) -> bool:
         """Shows the announced version without a fetch if its key is the one shown (this
         panel did not change); whether it did."""
-        if self.announced_key is None or self.announced_key != self.key:
+        if self.announced_key is None or self.announced_key != self.key or self.want_whole:
             return False
         self.show(self.announced, self.key)
         return True
@@ -328,8 +335,16 @@ class Terminal(Screen):
             self.fetching = True
             self.fleet.spawn(self.fetch_panels())
 
+    def lists_only(self) -> bool:
+        """Only the announced key's queue part moved on: the lists will do."""
+        return (
+            not self.want_whole
+            and self.announced_key is not None
+            and desk_part(self.announced_key) == desk_part(self.key)
+        )
+
     async def fetch_panels(self) -> None:
-        kind = f"{self.panel_url.strip('/').split('/')[0]}: GET panel (live)"
+        terminal = self.panel_url.strip("/").split("/")[0]
         try:
             while (
                 self.announced > self.latest
@@ -338,10 +353,13 @@ class Terminal(Screen):
             ):
                 if self.took_unchanged():
                     break
+                lists_only = self.lists_only()
+                url = self.panel_url + "lists/" if lists_only else self.panel_url
+                kind = f"{terminal}: GET {'lists' if lists_only else 'panel'} (live)"
                 started = time.perf_counter()
                 try:
                     async with self.fleet.http.get(
-                        self.panel_url, headers={"Cookie": self.cookies}, allow_redirects=False
+                        url, headers={"Cookie": self.cookies}, allow_redirects=False
                     ) as response:
                         status, body = response.status, await response.read()
                 except (TimeoutError, aiohttp.ClientError) as exc:
@@ -351,7 +369,10 @@ class Terminal(Screen):
                 if not isinstance(panel.get("version"), int):
                     await asyncio.sleep(3)  # the page's retry
                 elif panel["version"] >= self.latest and not self.pressing:
-                    self.show(panel["version"], panel.get("key", ""))
+                    key = panel.get("key", "")
+                    self.want_whole = lists_only and desk_part(key) != desk_part(self.key)
+                    if not self.want_whole:
+                        self.show(panel["version"], key)
         finally:
             self.fetching = False
 

@@ -207,6 +207,14 @@ CHANNEL_LAYERS = redis_config.channel_layers(REDIS, CHANNEL_PREFIX)
 # counts there together, with 1 s socket timeouts (a blip fails open); without it the
 # process's memory is enough.
 CACHES = redis_config.caches(REDIS, CHANNEL_PREFIX)
+# The staff terminals' lists, rendered once per queue version (queues/terminal.py), kept
+# in each process's own memory: nothing to share that is worth a Redis round trip, and
+# nothing a Redis outage could slow down.
+CACHES["terminals"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "terminals",
+    "TIMEOUT": 60,
+}
 RATELIMIT_IP_META_KEY = "hospital.clientip.client_ip"
 # Rates ("N/s", "N/m", "N/h", "N/d"); empty or "off" turns one off.
 # Tokens (queues/kiosk.py): per browser and address; per address whatever the browser

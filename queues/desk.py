@@ -81,11 +81,12 @@ def recall_by_reception(token: Token, *, actor, reason: str, now=None) -> Token:
                 gettext("%(number)s is %(status)s; only a skipped token can be recalled.")
                 % {"number": token, "status": token.get_status_display()}
             )
+        left = (token.doctor_id, token.counter_id)
         token.status = Token.Status.WAITING
         token.recalled_at = now
         token.doctor = token.counter = token.called_at = None
         token.save(update_fields=["status", "recalled_at", "doctor", "counter", "called_at"])
-        services.record(token, TokenEvent.Kind.RECALLED, actor, now, note=reason)
+        services.record(token, TokenEvent.Kind.RECALLED, actor, now, note=reason, left=left)
     return token
 
 

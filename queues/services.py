@@ -438,10 +438,11 @@ def _transition(
             else:
                 message = gettext("%(number)s was called by another counter.")
             raise QueueError(message % {"number": token.display_number})
+        left = (token.doctor_id, token.counter_id)
         for field, value in changes.items():
             setattr(token, field, value)
         token.save(update_fields=[*changes])
-        record(token, kind, actor, now, **desk_fields(desk))
+        record(token, kind, actor, now, **desk_fields(desk), left=left)
         webhook_events.token_changed(token, kind, now=now)  # completed or skipped
         if kind == TokenEvent.Kind.COMPLETED:
             if token.appointment_id:
@@ -651,9 +652,18 @@ DESK_ONLY_KINDS = frozenset(
 
 
 def record(
-    token: Token, kind: str, actor, now, *, doctor=None, counter=None, note: str = ""
+    token: Token,
+    kind: str,
+    actor,
+    now,
+    *,
+    doctor=None,
+    counter=None,
+    note: str = "",
+    left: tuple[int | None, int | None] = (None, None),
 ) -> TokenEvent:
-    """Append the token's event and tell its department's screens, after commit."""
+    """Append the token's event and tell its department's screens, after commit. `left`:
+    the (doctor id, counter id) the token was at before this change took it away."""
     event = TokenEvent.objects.create(
         token=token,
         department_id=token.department_id,
@@ -669,12 +679,14 @@ def record(
     # Each change moves the department's version on by one, in the same transaction,
     # so live screens can tell a missed update from a duplicate; a consultation started
     # or completed (or called again) changes only its desk's panel of the terminals'.
+    # A token at a desk (called, skipped, edited) changes that desk's own part as well.
     desk_model, desk_id = (
         (Doctor, token.doctor_id) if token.doctor_id else (Counter, token.counter_id)
     )
     if kind in DESK_ONLY_KINDS and desk_id:
         versions.desk_changed(token.department_id, desk_model, desk_id)
     else:
-        versions.queue_changed(token.department_id)
+        desks = {(desk_model, desk_id), (Doctor, left[0]), (Counter, left[1])}
+        versions.queue_changed(token.department_id, *desks)
     messages.queue_changed(token)  # the worker checks who is near their turn now
     return event

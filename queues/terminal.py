@@ -7,14 +7,16 @@ says the department changed, so both always show the same.
 
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import caches
 from django.db import transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import get_language, gettext, gettext_lazy
 
 from hospital.clock import local_today
 from hospital.models import Counter, CounterStaff, Department, Doctor
@@ -85,9 +87,10 @@ def desk_figures(desk: Desk, day) -> reading.DayFigures:
     return reading.day_figures(Token.objects.filter(counter=desk, service_date=day))
 
 
-def category_choices(categories: list[PriorityCategory], chosen: int | None) -> str:
-    """The <option>s of a waiting row's category box, `chosen` selected (General when the
-    token has none)."""
+def category_choices(chosen: int | None) -> str:
+    """The <option>s of a waiting token's category box (its own page, queues/category.html),
+    `chosen` selected (General when the token has none)."""
+    categories = PriorityCategory.objects.filter(is_active=True)
     return format_html_join(
         "",
         '<option value="{}"{}>{}</option>',
@@ -105,13 +108,11 @@ def category_choices(categories: list[PriorityCategory], chosen: int | None) -> 
 def waiting_rows(
     department: Department, day, desk: Desk | None, category_action: str
 ) -> list[dict]:
-    """The waiting list in calling order, each row with what the template shows. A long
-    queue's panel is re-rendered for every desk on every change, and per row the template
-    engine's own work (a URL reversed, a time formatted three ways, a phrase translated)
-    was most of it: done here instead, once per row or once per panel."""
+    """The waiting list in calling order, each row with what the template shows. Per row
+    the template engine's own work (a URL reversed, a time formatted three ways, a phrase
+    translated) was most of a long queue's: done here instead, once per row or once per
+    list."""
     tokens = reading.calling_sequence(department, day, desk=desk)
-    categories = list(PriorityCategory.objects.filter(is_active=True)) if desk else []
-    choices: dict[int | None, str] = {}
     # One URL reversed, the others made from it: only the token's id differs.
     placeholder = "00000000-0000-0000-0000-000000000000"
     category_url = reverse(category_action, args=[placeholder])
@@ -119,8 +120,6 @@ def waiting_rows(
     rows = []
     for token in tokens:
         stop = getattr(token, "stop", None)
-        if desk and token.category_id not in choices:
-            choices[token.category_id] = category_choices(categories, token.category_id)
         since = reading.wait_started(token)
         rows.append(
             {
@@ -129,7 +128,6 @@ def waiting_rows(
                 "since_iso": timezone.localtime(since).isoformat(),
                 "waited": timesince(since, now),
                 "mark": STOP_MARKS.get(stop.kind, "") if stop else "",
-                "category_choices": choices.get(token.category_id, ""),
                 "category_url": category_url.replace(placeholder, str(token.public_id)),
                 "category_label": gettext("the category of %(number)s")
                 % {"number": token.display_number},
@@ -158,6 +156,47 @@ def paused_text(desk: Desk | None) -> str:
     return gettext("You are paused: %(reason)s.") % {"reason": reason}
 
 
+ACTIONS = [
+    "call_next", "start", "complete", "skip", "recall", "pause", "resume", "late",
+    "call_again", "category",
+]  # fmt: skip
+
+
+def lists_context(department: Department, desk: Desk | None, prefix: str, today) -> dict:
+    """The department's lists as a desk sees them: the waiting list in its calling order
+    and today's skipped, with the buttons only when there is a desk."""
+    return {
+        "desk": desk,
+        "actions": {name: f"{prefix}_{name}" for name in ACTIONS},
+        "waiting": waiting_rows(department, today, desk, f"{prefix}_category"),
+        "skipped": skipped_today(department, today),
+    }
+
+
+def shared_lists(kind: str, department: Department, desk: Desk | None, queue_key: str) -> dict:
+    """The department's lists as `desk` sees them, rendered: the waiting numbers, the
+    lists' HTML and the idle card's line about the queue. A change to the queue sends
+    every desk of the department for them at once, so each process renders them once per
+    queue version (`queue_key`, the first part of the panel's key): for every counter of
+    the department together (theirs is the pool), for each doctor alone (theirs holds
+    their own booked patients). The HTML carries no CSRF token, so any of them may be
+    sent it."""
+    sees = f"d{desk.pk}" if isinstance(desk, Doctor) else ("pool" if desk else "none")
+    today = local_today()
+    key = f"{kind}:{department.pk}:{today}:{queue_key}:{sees}:{get_language()}"
+    lists = caches["terminals"].get(key)
+    if lists is None:
+        context = lists_context(department, desk, kind, today)
+        lists = {
+            "waiting": [row["token"].display_number for row in context["waiting"]],
+            "html": render_to_string("queues/_desk_lists.html", context),
+            "note": render_to_string("queues/_queue_note.html", context),
+        }
+        caches["terminals"].set(key, lists)
+    # Our own rendering, kept as text.
+    return {**lists, "html": mark_safe(lists["html"]), "note": mark_safe(lists["note"])}
+
+
 def panel_context(desk: Desk | None, *, staff: CounterStaff | None = None) -> dict:
     """What a terminal shows. `desk` is the doctor, or the counter the staff member works
     now (None: they have not chosen one, and see the queue without its buttons)."""
@@ -176,27 +215,11 @@ def panel_context(desk: Desk | None, *, staff: CounterStaff | None = None) -> di
         "staff": staff,
         "is_counter": is_counter,
         "department": department,
-        "actions": {
-            name: f"{prefix}_{name}"
-            for name in [
-                "call_next",
-                "start",
-                "complete",
-                "skip",
-                "recall",
-                "pause",
-                "resume",
-                "late",
-                "call_again",
-                "category",
-            ]
-        },  # fmt: skip
+        "actions": {name: f"{prefix}_{name}" for name in ACTIONS},
         "paused_text": paused_text(desk),
         "pause_reasons": [(r, PAUSE_REASON_LABELS.get(r, r)) for r in breaks.REASONS],
         "current": current["token"] if current else None,
         "patient": current,
-        "waiting": waiting_rows(department, today, desk, f"{prefix}_category"),
-        "skipped": skipped_today(department, today),
         "figures": figures,
         "average_wait": minutes_or_dash(figures and figures.average_wait_minutes),
         "average_consultation": minutes_or_dash(figures and figures.average_consultation_minutes),
@@ -228,7 +251,8 @@ def doctor_panel(doctor_id: int) -> dict:
     read at (queues.versions)."""
     doctor = Doctor.objects.select_related("department").get(pk=doctor_id)
     version, key = versions.doctor_versions(doctor)
-    return {**panel_context(doctor), "version": version, "panel_key": key}
+    lists = shared_lists("doctor", doctor.department, doctor, versions.queue_part(key))
+    return {**panel_context(doctor), "version": version, "panel_key": key, "lists": lists}
 
 
 def counter_panel(staff_id: int) -> dict:
@@ -237,8 +261,27 @@ def counter_panel(staff_id: int) -> dict:
     at once)."""
     staff = load_counter_staff(staff_id)
     version, key = versions.staff_versions(staff)
-    context = panel_context(counter_of(staff), staff=staff)
-    return {**context, "version": version, "panel_key": key}
+    counter = counter_of(staff)
+    lists = shared_lists("counter", staff.department, counter, versions.queue_part(key))
+    context = panel_context(counter, staff=staff)
+    return {**context, "version": version, "panel_key": key, "lists": lists}
+
+
+def doctor_lists(doctor_id: int) -> dict:
+    """The lists alone, for a doctor's terminal whose key moved on only in its queue
+    part, with the department's version and the panel's key read before them."""
+    doctor = Doctor.objects.select_related("department").get(pk=doctor_id)
+    version, key = versions.doctor_versions(doctor)
+    lists = shared_lists("doctor", doctor.department, doctor, versions.queue_part(key))
+    return {"version": version, "panel_key": key, "lists": lists}
+
+
+def counter_lists(staff_id: int) -> dict:
+    """As doctor_lists, for a counter staff member (at the counter they work now)."""
+    staff = load_counter_staff(staff_id)
+    version, key = versions.staff_versions(staff)
+    lists = shared_lists("counter", staff.department, counter_of(staff), versions.queue_part(key))
+    return {"version": version, "panel_key": key, "lists": lists}
 
 
 def panel_message(kind: str, context: dict, request: HttpRequest) -> dict:
@@ -251,12 +294,27 @@ def panel_message(kind: str, context: dict, request: HttpRequest) -> dict:
         "version": context["version"],
         "key": context["panel_key"],
         "current": current.display_number if current else None,
-        "waiting": [row["token"].display_number for row in context["waiting"]],
+        "waiting": context["lists"]["waiting"],
         "html": render_to_string("queues/_desk_panel.html", context, request=request),
     }
     if kind == "counter":
         message["counter"] = context["counter"].name if context["counter"] else None
     return message
+
+
+def lists_message(kind: str, context: dict) -> dict:
+    """What a terminal's script fetches when only its key's queue part moved on: the
+    lists to put in place of its own, and the idle card's line (the same for every desk
+    that sees the same queue, so no request goes into them)."""
+    lists = context["lists"]
+    return {
+        "type": kind,
+        "version": context["version"],
+        "key": context["panel_key"],
+        "waiting": lists["waiting"],
+        "html": lists["html"],
+        "note": lists["note"],
+    }
 
 
 def choose_counter(staff: CounterStaff, counter: Counter, *, actor) -> CounterStaff:

@@ -6,14 +6,17 @@ whole department. A staff terminal's panel shows less: the waiting and skipped l
 its figures, its pause). So a change also moves on one of:
 
 - the department's `queue_version`, when the lists may have changed (a token issued,
-  called, skipped, edited…) and every desk's panel with them;
-- only the desk's own `panel_version`, when nothing but that desk's panel changed (its
-  patient started or completed, its pause or return).
+  called, skipped, edited…);
+- the desk's own `panel_version`, when that desk's part changed (its patient called,
+  started, completed, skipped or edited, its pause or return): with the queue version
+  when the lists changed too (a desk calls its next patient off the list).
 
 A panel's key joins the versions it was read at ("<queue>.<desk>"). When the department's
 version moves on but a terminal's key does not, its panel is still right and is not
 fetched again: in a day's replay (bench/day.py) half of the changes are a consultation
-started or completed, which only the desk that did it shows.
+started or completed, which only the desk that did it shows. When only the key's queue
+part moved, the terminal fetches the lists alone (terminal.lists_message), which every
+counter of the department shares: so the desk part must show nothing of the queue.
 """
 
 from django.db.models import F
@@ -23,13 +26,17 @@ from queues import broadcast
 from queues.reading import Desk
 
 
-def queue_changed(department_id: int) -> None:
-    """The department's lists may have changed: every desk's panel with them. Call inside
-    the change's transaction, after its department's row is locked; screens are told
-    after commit."""
+def queue_changed(department_id: int, *desks: tuple[type[Desk], int | None]) -> None:
+    """The department's lists may have changed: every desk's panel with them, and the
+    given desks' own parts too (a patient called there, skipped, edited or recalled
+    from there), as (model, id). Call inside the change's transaction, after its
+    department's row is locked; screens are told after commit."""
     Department.objects.filter(pk=department_id).update(
         state_version=F("state_version") + 1, queue_version=F("queue_version") + 1
     )
+    for desk_model, desk_id in desks:
+        if desk_id:
+            desk_model.objects.filter(pk=desk_id).update(panel_version=F("panel_version") + 1)
     broadcast.department_changed(department_id)
 
 
@@ -97,3 +104,13 @@ def staff_versions(staff: CounterStaff) -> tuple[int, str]:
     version, queue_version = read_versions(staff.department_id)
     counter = staff.counter
     return version, staff_key(queue_version, staff.counter_id, counter and counter.panel_version)
+
+
+def queue_part(key: str) -> str:
+    """A panel key's first part: the queue version the lists were read at."""
+    return key.split(".", 1)[0]
+
+
+def desk_part(key: str) -> str:
+    """The rest of a panel key: the desk's own versions (what doctor.js compares)."""
+    return key.split(".", 1)[1]

@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext, gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from hospital.clock import local_today
 from hospital.languages import current_language, language_choices, patient_language
@@ -353,11 +353,30 @@ def _live_panel(kind: str, guard, panel_of):
     return live_panel
 
 
+def _live_lists(kind: str, guard, lists_of):
+    """The lists a terminal page's script fetches when only its key's queue part moved
+    on (queues.versions): the same for every counter of a department, rendered once."""
+
+    @not_activity
+    @require_GET
+    @guard
+    def live_lists(request):
+        return JsonResponse(terminal.lists_message(kind, lists_of(request.user)))
+
+    return live_lists
+
+
 doctor_panel = _live_panel(
     "doctor", doctor_required, lambda user: terminal.doctor_panel(user.doctor.pk)
 )
 counter_panel = _live_panel(
     "counter", counter_required, lambda user: terminal.counter_panel(user.counter_staff.pk)
+)
+doctor_lists = _live_lists(
+    "doctor", doctor_required, lambda user: terminal.doctor_lists(user.doctor.pk)
+)
+counter_lists = _live_lists(
+    "counter", counter_required, lambda user: terminal.counter_lists(user.counter_staff.pk)
 )
 
 
@@ -555,21 +574,49 @@ def _call_again(terminal_name: str):
 def _change_category(terminal_name: str):
     guard, desk_of = TERMINALS[terminal_name]
 
-    @require_POST
+    def own_queue(request, token):
+        if token.department_id != desk_of(request).department_id:
+            raise QueueError(
+                gettext("%(number)s is not in your department's queue.")
+                % {"number": token.display_number}
+            )
+
+    @require_http_methods(["GET", "POST"])
     @guard
     def change_category(request, public_id):
-        token = get_object_or_404(Token.objects.select_related("department"), public_id=public_id)
+        """A waiting row's "Change" link opens this form (its own page, so the panel that
+        every desk is sent carries no form per row); its Save changes the category."""
+        token = get_object_or_404(
+            Token.objects.select_related("department", "category"), public_id=public_id
+        )
+        if request.method == "GET":
+            try:
+                own_queue(request, token)
+                if token.status != Token.Status.WAITING:
+                    raise QueueError(
+                        gettext("%(number)s is %(status)s; only a waiting token's category "
+                                "can be changed.")
+                        % {"number": token.display_number, "status": token.get_status_display()}
+                    )  # fmt: skip
+            except (QueueError, NoDesk) as exc:
+                messages.error(request, str(exc))
+                return redirect(terminal_name)
+            return render(
+                request,
+                "queues/category.html",
+                {
+                    "token": token,
+                    "choices": terminal.category_choices(token.category_id),
+                    "terminal": terminal_name,
+                },
+            )
         form = CategoryForm(request.POST)
         if not form.is_valid():
             messages.error(request, nothing_changed(form))
             return redirect(terminal_name)
         category = form.cleaned_data["category"]
         try:
-            if token.department_id != desk_of(request).department_id:
-                raise QueueError(
-                    gettext("%(number)s is not in your department's queue.")
-                    % {"number": token.display_number}
-                )
+            own_queue(request, token)
             token = services.change_category(
                 token, category, actor=request.user, reason=form.cleaned_data["reason"]
             )

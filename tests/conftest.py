@@ -240,12 +240,14 @@ def end_stray_database_sessions(django_db_setup, django_db_blocker):
 @pytest.fixture(autouse=True)
 def fresh_limits():
     """Abuse limits count in the cache, which outlives a test's database: each test
-    starts with nothing counted."""
-    from django.core.cache import cache
+    starts with nothing counted (and no terminal lists rendered by an earlier test)."""
+    from django.core.cache import caches
 
-    cache.clear()
+    for cache in caches.all():
+        cache.clear()
     yield
-    cache.clear()
+    for cache in caches.all():
+        cache.clear()
 
 
 @pytest.fixture(autouse=True)

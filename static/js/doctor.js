@@ -5,7 +5,9 @@
 // (data-socket: /ws/doctor/ or /ws/counter/) says the department's version on connect
 // and whenever its queue changes; a newer one than shown fetches the panel again
 // (data-panel-url), one fetch at a time, so new patients appear at once; unless the
-// socket also says the panel's key (data-panel-key) is still the one on screen.
+// socket also says the panel's key (data-panel-key) is still the one on screen. A key is
+// "<queue>.<desk>" (queues.versions): when only its queue part moved on, the lists alone
+// are fetched (data-lists-url), the same for every counter of the department.
 (function () {
   "use strict";
 
@@ -62,7 +64,12 @@
   var announced = shown; // the newest version the socket has said
   var announcedKey = null; // this panel's key at that version, when the socket said it
   var fetching = false;
+  var wantWhole = false; // the lists came back with the desk's part moved on meanwhile
   var retry = null;
+
+  function deskPart(key) {
+    return key.slice(key.indexOf(".") + 1);
+  }
 
   // Don't pull a button out from under a click in progress, nor a half-filled "Send on"
   // form from under the hands filling it.
@@ -72,19 +79,28 @@
     );
   }
 
+  function showLists(message) {
+    var lists = panel.querySelector("[data-panel-lists]");
+    var note = panel.querySelector("[data-queue-note]");
+    if (lists) lists.innerHTML = message.html;
+    if (note) note.innerHTML = message.note;
+  }
+
   function refresh() {
-    if (fetching || announced <= shown) return;
+    if (fetching || (announced <= shown && !wantWhole)) return;
     // The department moved on, but not this panel (another desk started or completed a
     // consultation): what is on screen is that version's panel already.
-    if (announcedKey !== null && announcedKey === shownKey) {
+    if (announcedKey !== null && announcedKey === shownKey && !wantWhole) {
       shown = announced;
       panel.dataset.version = String(shown);
       return;
     }
     if (busy()) return;
+    var listsOnly =
+      !wantWhole && announcedKey !== null && deskPart(announcedKey) === deskPart(shownKey);
     fetching = true;
     clearTimeout(retry);
-    fetch(panel.dataset.panelUrl, {
+    fetch(listsOnly ? panel.dataset.listsUrl : panel.dataset.panelUrl, {
       credentials: "same-origin",
       cache: "no-store",
       headers: { Accept: "application/json" },
@@ -101,12 +117,18 @@
       .then(function (message) {
         fetching = false;
         if (message.version >= shown && !busy()) {
-          shown = message.version;
-          shownKey = message.key;
-          panel.dataset.version = String(shown);
-          panel.dataset.panelKey = shownKey;
-          panel.innerHTML = message.html;
-          tick();
+          if (listsOnly && deskPart(message.key) !== deskPart(shownKey)) {
+            wantWhole = true; // the desk's own part changed too: fetch it all
+          } else {
+            if (listsOnly) showLists(message);
+            else panel.innerHTML = message.html;
+            wantWhole = false;
+            shown = message.version;
+            shownKey = message.key;
+            panel.dataset.version = String(shown);
+            panel.dataset.panelKey = shownKey;
+            tick();
+          }
         }
         refresh(); // news that came while this one was on its way
       })
@@ -138,8 +160,8 @@
     var form = event.target.form;
     if (form && event.target.value) form.dataset.editing = "1";
   }
-  // An opened "Pause or start late" or "Change category" box stays open: the panel waits
-  // until it is closed, and then catches up.
+  // An opened "Pause or start late" box stays open: the panel waits until it is closed,
+  // and then catches up.
   panel.addEventListener(
     "toggle",
     function (event) {

@@ -257,10 +257,11 @@ def test_another_doctor_starting_a_consultation_is_not_fetched_again_by_this_ter
     log_in(iyer, server.url, "iyer", "pw-iyer")
     iyer.goto(f"{server.url}/doctor/")
 
-    # Iyer calls the first patient: off every doctor's waiting list, so Rao's panel follows.
+    # Iyer calls the first patient: off every doctor's waiting list, so Rao's lists follow
+    # (the lists alone: Rao's own part did not change).
     press(iyer, "Call next")
     rao.wait_for_selector("#doctor-panel td:has-text('Asha Rao')", state="detached", timeout=3000)
-    assert len(fetched) == 1
+    assert [url.split(server.url, 1)[1] for url in fetched] == ["/doctor/panel/lists/"]
     # Iyer starts the consultation: only Iyer's own panel changes. Rao's terminal takes the
     # new version without fetching its panel again.
     called = int(iyer.get_attribute("#doctor-panel", "data-version"))
@@ -312,3 +313,32 @@ def test_a_screen_that_keeps_hearing_pushes_does_not_ping_until_they_stop(
     assert len(pings) == 2
     assert '"version"' in pings[-1]
     assert "live" in display.get_attribute("#tv-status", "class")
+
+
+def test_a_patient_skipped_at_another_desk_is_recalled_from_this_terminal_s_live_lists(
+    server, new_page, orth, dr_rao, dr_iyer
+):
+    for name in ["Asha Rao", "Bala Iyer"]:
+        services.issue_token(orth, name)
+    rao = open_terminal(new_page(), server.url)
+    rao.evaluate("window.__sameDocument = true")
+    iyer = new_page()
+    log_in(iyer, server.url, "iyer", "pw-iyer")
+    iyer.goto(f"{server.url}/doctor/")
+    press(iyer, "Call next")
+    press(iyer, "Skip (no-show)")
+
+    # Rao's lists change in place, and their Recall button posts the desk's own form.
+    rao.wait_for_selector(".skipped-list li:has-text('Asha Rao')", timeout=3000)
+    assert rao.evaluate("window.__sameDocument === true")
+    press(rao, "Recall")
+    assert "ORTH-001" in rao.inner_text(".messages") and rao.url.endswith("/doctor/")
+    assert rao.locator("#doctor-panel td:has-text('Asha Rao')").count() == 1
+
+    # A row's "Change" opens its category form; saving comes back to the terminal.
+    with rao.expect_navigation():
+        rao.locator("#doctor-panel tr:has-text('Bala Iyer') a.category-change").click()
+    rao.select_option("select[name=category]", label="♥ Pregnant")
+    rao.fill("input[name=reason]", "Told us at the desk")
+    press(rao, "Save")
+    assert "ORTH-002 is now ♥ Pregnant." in rao.inner_text(".messages")

@@ -123,14 +123,15 @@ def test_call_next_follows_the_policy(orth, dr_rao):
 def test_the_doctor_terminal_lists_what_that_doctor_will_call(orth, dr_rao, dr_iyer, monkeypatch):
     from django.utils import timezone
 
-    from queues.terminal import panel_context
+    from queues.terminal import doctor_lists
 
     monkeypatch.setattr(timezone, "now", lambda: at(WEDNESDAY, 9))
-    checked_in(orth, dr_rao, "Rao's patient", datetime.time(9))
-    walk_in(orth, "walk-in")
-    names = lambda doctor: [row["token"].patient_name for row in panel_context(doctor)["waiting"]]  # noqa: E731
-    assert names(dr_rao) == ["Rao's patient", "walk-in"]
-    assert names(dr_iyer) == ["walk-in"]
+    booked = checked_in(orth, dr_rao, "Rao's patient", datetime.time(9)).display_number
+    walked_in = walk_in(orth, "walk-in").display_number
+    # The same queue version, two doctors: each sees their own list, not the other's.
+    assert doctor_lists(dr_rao.pk)["lists"]["waiting"] == [booked, walked_in]
+    assert doctor_lists(dr_iyer.pk)["lists"]["waiting"] == [walked_in]
+    assert doctor_lists(dr_rao.pk)["lists"]["waiting"] == [booked, walked_in]
 
 
 def test_a_later_days_appointments_are_not_due_today(orth, dr_rao):

@@ -44,9 +44,13 @@ MATRIX = [
     # The panel a terminal's script fetches: its own staff only, and read-only.
     ("get", "doctor_panel", False, [LOGIN, OK, OK, FORBIDDEN, FORBIDDEN]),
     ("post", "doctor_panel", False, [NOT_ALLOWED] * 5),
+    ("get", "doctor_lists", False, [LOGIN, OK, OK, FORBIDDEN, FORBIDDEN]),
+    ("post", "doctor_lists", False, [NOT_ALLOWED] * 5),
     ("get", "counter_terminal", False, [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK]),
     ("get", "counter_panel", False, [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK]),
     ("post", "counter_panel", False, [NOT_ALLOWED] * 5),
+    ("get", "counter_lists", False, [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK]),
+    ("post", "counter_lists", False, [NOT_ALLOWED] * 5),
     ("post", "counter_call_next", False, [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, BACK]),
     ("get", "counter_call_next", False, [NOT_ALLOWED] * 5),
     # No counter given: a message, nothing changes.
@@ -72,19 +76,21 @@ for action in [
     "doctor_start", "doctor_complete", "doctor_skip", "doctor_recall", "doctor_call_again",
     "doctor_category",
 ]:  # fmt: skip
-    MATRIX += [
-        ("post", action, True, [LOGIN, BACK, BACK, FORBIDDEN, FORBIDDEN]),
-        ("get", action, True, [NOT_ALLOWED] * 5),
-    ]
+    MATRIX += [("post", action, True, [LOGIN, BACK, BACK, FORBIDDEN, FORBIDDEN])]
+    if action != "doctor_category":
+        MATRIX += [("get", action, True, [NOT_ALLOWED] * 5)]
+# A waiting token's category form: its own department's doctors only (the other is sent
+# back with "not in your department's queue").
+MATRIX += [("get", "doctor_category", True, [LOGIN, OK, BACK, FORBIDDEN, FORBIDDEN])]
 # The laboratory's staff are sent back with "not in your department's queue".
 for action in [
     "counter_start", "counter_complete", "counter_skip", "counter_recall", "counter_call_again",
     "counter_category",
 ]:  # fmt: skip
-    MATRIX += [
-        ("post", action, True, [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, BACK]),
-        ("get", action, True, [NOT_ALLOWED] * 5),
-    ]
+    MATRIX += [("post", action, True, [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, BACK])]
+    if action != "counter_category":
+        MATRIX += [("get", action, True, [NOT_ALLOWED] * 5)]
+MATRIX += [("get", "counter_category", True, [LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, BACK])]
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from django.urls import reverse
 from hospital.models import Department, Doctor
 from queues import breaks, desk, services
 from queues.models import Token
+from queues.versions import desk_part
 from tests.conftest import WEDNESDAY, at, make_counter_staff, make_receptionist
 
 NOW = at(WEDNESDAY, 10)
@@ -30,14 +31,19 @@ def panel_version(doctor: Doctor) -> int:
     return doctor.panel_version
 
 
-def test_issuing_calling_and_skipping_move_every_desk_s_queue_version(orth, dr_rao):
+def test_issuing_calling_and_skipping_move_every_desk_s_queue_version(orth, dr_rao, dr_iyer):
     token = services.issue_token(orth, "Asha Rao", now=at(WEDNESDAY, 9))
     assert versions(orth) == (1, 1)
+    assert panel_version(dr_rao) == 0
     services.call_next(dr_rao)
     assert versions(orth) == (2, 2)
     services.skip_token(dr_rao, token)
     assert versions(orth) == (3, 3)
-    assert panel_version(dr_rao) == 0
+    # The calling desk's own part changed with the lists: its patient came and went.
+    assert panel_version(dr_rao) == 2
+    services.recall_token(dr_iyer, token)
+    # Recalled from Dr. Rao's: their figures no longer count it.
+    assert panel_version(dr_rao) == 3 and panel_version(dr_iyer) == 0
 
 
 def test_a_consultation_started_and_completed_moves_only_its_desk_s_panel_version(
@@ -48,7 +54,8 @@ def test_a_consultation_started_and_completed_moves_only_its_desk_s_panel_versio
     services.start_consultation(dr_rao, token)
     services.complete_token(dr_rao, token)
     assert versions(orth) == (4, 2)
-    assert panel_version(dr_rao) == 2 and panel_version(dr_iyer) == 0
+    # Called (with the queue), started, completed.
+    assert panel_version(dr_rao) == 3 and panel_version(dr_iyer) == 0
 
 
 def test_a_pause_and_a_return_move_only_the_desk_s_panel_version(orth, dr_rao):
@@ -63,15 +70,25 @@ def test_a_counter_s_patient_moves_the_counter_s_panel_version(lab, lab_counter)
     services.call_next(lab_counter)
     services.start_consultation(lab_counter, token)
     lab_counter.refresh_from_db()
-    assert versions(lab) == (3, 2) and lab_counter.panel_version == 1
+    assert versions(lab) == (3, 2) and lab_counter.panel_version == 2
 
 
-def panels(clients: dict[str, Client]) -> dict[str, tuple[str, str]]:
-    """Each terminal's panel now: its key and its HTML (CSRF tokens differ per request)."""
+QUEUE_NOTE = re.compile(r'(<p class="help" id="queue-note" data-queue-note>).*?(</p>)', re.S)
+
+
+def panels(clients: dict[str, Client]) -> dict[str, tuple[str, str, str]]:
+    """Each terminal's panel now: its key, its HTML (CSRF tokens differ per request), and
+    its desk's own part: the HTML less the lists and the idle card's line about the
+    queue, which the lists alone bring (they must be the panel's, as they are)."""
     shown = {}
     for name, client in clients.items():
         body = client.get(reverse("doctor_panel")).json()
-        shown[name] = (body["key"], CSRF.sub("", body["html"]))
+        lists = client.get(reverse("doctor_lists")).json()
+        html = CSRF.sub("", body["html"])
+        assert lists["key"] == body["key"] and lists["html"] in html
+        assert f"data-queue-note>{lists['note']}</p>" in html or "data-queue-note" not in html
+        desk_part = QUEUE_NOTE.sub(r"\1\2", html.replace(lists["html"], ""))
+        shown[name] = (body["key"], html, desk_part)
     return shown
 
 
@@ -104,7 +121,7 @@ def test_a_panel_whose_key_is_unchanged_is_unchanged(orth, dr_rao, dr_iyer, admi
         ),
     ]
     before = panels(clients)
-    kept = []
+    kept, lists_only = [], []
     for step, change in steps:
         change()
         after = panels(clients)
@@ -112,6 +129,10 @@ def test_a_panel_whose_key_is_unchanged_is_unchanged(orth, dr_rao, dr_iyer, admi
             if after[name][0] == before[name][0]:
                 assert after[name][1] == before[name][1], f"{name}'s panel after {step}"
                 kept.append((step, name))
+            elif desk_part(after[name][0]) == desk_part(before[name][0]):
+                # Only the lists are fetched: the rest on screen must still be right.
+                assert after[name][2] == before[name][2], f"{name}'s desk after {step}"
+                lists_only.append((step, name))
         before = after
     # The other doctor's panel is not fetched again for a consultation started or
     # completed, a pause, a return, or a patient called again.
@@ -122,6 +143,19 @@ def test_a_panel_whose_key_is_unchanged_is_unchanged(orth, dr_rao, dr_iyer, admi
         ("Rao pauses", "Dr. Iyer"),
         ("Rao is back", "Dr. Iyer"),
         ("Iyer starts", "Dr. Rao"),
+    ]
+    # A change to the queue that is not at a desk's own patient sends that desk for the
+    # lists alone.
+    assert lists_only == [
+        ("issued", "Dr. Rao"),
+        ("issued", "Dr. Iyer"),
+        ("Rao calls", "Dr. Iyer"),
+        ("Iyer calls", "Dr. Rao"),
+        ("Iyer skips", "Dr. Rao"),
+        ("recalled", "Dr. Rao"),
+        ("edited", "Dr. Rao"),
+        ("edited", "Dr. Iyer"),
+        ("Iyer calls", "Dr. Rao"),
     ]
 
 

@@ -144,6 +144,28 @@ def test_a_doctor_changes_a_waiting_patients_category_with_a_reason(rao_client, 
     assert "Age 72, checked the card" in event.note
 
 
+def test_a_waiting_row_links_to_its_own_category_form(rao_client, orth):
+    token = services.issue_token(orth, "Asha Rao", now=at(WEDNESDAY, 9))
+    url = reverse("doctor_category", args=[token.public_id])
+    panel = rao_client.get(reverse("doctor_panel")).json()["html"]
+    # A link per row, no form: the lists carry no CSRF token and stay small.
+    assert f'href="{url}"' in panel and 'name="category"' not in panel
+    form = page_text(rao_client.get(url))
+    assert "Change the category of ORTH-001" in form and "Asha Rao" in form
+    assert f'<form class="category-form" method="post" action="{url}">' in form
+    general = next(c for c in PriorityCategory.objects.all() if c.means_general)
+    assert f'<option value="{general.pk}" selected>' in form
+    assert 'name="csrfmiddlewaretoken"' in form and 'name="reason"' in form
+
+
+def test_a_called_patient_s_category_form_sends_the_doctor_back(rao_client, dr_rao, orth):
+    token = services.issue_token(orth, "Asha Rao", now=at(WEDNESDAY, 9))
+    services.call_next(dr_rao)
+    response = rao_client.get(reverse("doctor_category", args=[token.public_id]), follow=True)
+    assert response.redirect_chain == [(reverse("doctor_terminal"), 302)]
+    assert "only a waiting token's category can be changed" in page_text(response)
+
+
 @pytest.mark.parametrize(
     "data, message",
     [

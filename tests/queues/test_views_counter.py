@@ -2,6 +2,9 @@
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from hospital.models import Counter, CounterStaff
@@ -42,6 +45,34 @@ def test_the_terminal_shows_the_staff_member_their_counter_and_the_queue(tech_cl
     assert reverse("counter_call_next") in page
     assert 'data-socket="/ws/counter/"' in page
     assert "no-store" in response["Cache-Control"]
+
+
+def test_every_counter_of_a_department_is_sent_the_lists_rendered_once(
+    tech_client, lab, lab_queue, lab_counter_2
+):
+    other = Client()
+    other.force_login(make_counter_staff("tech2", "Tara (lab)", lab, lab_counter_2).user)
+    first = tech_client.get(reverse("counter_lists")).json()
+    with CaptureQueriesContext(connection) as queries:
+        second = other.get(reverse("counter_lists")).json()
+    assert second["html"] == first["html"] and second["waiting"] == ["LAB-001", "LAB-002"]
+    assert not any("queues_token" in query["sql"] for query in queries.captured_queries)
+    assert "csrfmiddlewaretoken" not in first["html"]
+    # The next change to the queue is a new version: both see it.
+    services.issue_token(lab, "Chitra M", now=at(WEDNESDAY, 8, 30))
+    for staff in (tech_client, other):
+        lists = staff.get(reverse("counter_lists")).json()
+        assert lists["waiting"] == ["LAB-001", "LAB-002", "LAB-003"] and "Chitra M" in lists["html"]
+        assert lists["note"] == "3 waiting."
+
+
+def test_a_recall_button_in_the_lists_submits_the_desk_s_own_form(tech_client, lab_queue):
+    services.skip_token(lab_queue[0].department.counters.first(), services.call_next(
+        lab_queue[0].department.counters.first()))  # fmt: skip
+    html = tech_client.get(reverse("counter_panel")).json()["html"]
+    recall = reverse("counter_recall", args=[lab_queue[0].public_id])
+    assert f'form="recall-form" formaction="{recall}"' in html
+    assert '<form id="recall-form" method="post" hidden><input type="hidden" name="csrf' in html
 
 
 def test_call_start_complete_walks_a_patient_through_at_the_counter(
