@@ -246,42 +246,36 @@ def load_counter_staff(staff_id: int) -> CounterStaff:
     return CounterStaff.objects.select_related("department", "counter", "user").get(pk=staff_id)
 
 
-def doctor_panel(doctor_id: int) -> dict:
-    """A doctor's panel context, with the department's version and the panel's key it was
-    read at (queues.versions)."""
+def doctor_lists(doctor_id: int) -> dict:
+    """The lists alone, for a doctor's terminal whose key moved on only in its queue
+    part, with the department's version and the panel's key read before them
+    (queues.versions); and the doctor."""
     doctor = Doctor.objects.select_related("department").get(pk=doctor_id)
     version, key = versions.doctor_versions(doctor)
     lists = shared_lists("doctor", doctor.department, doctor, versions.queue_part(key))
-    return {**panel_context(doctor), "version": version, "panel_key": key, "lists": lists}
+    return {"version": version, "panel_key": key, "lists": lists, "desk": doctor}
 
 
-def counter_panel(staff_id: int) -> dict:
-    """A counter staff member's panel context, with the department's version and the
-    panel's key it was read at (their counter is read afresh, so a change of counter shows
-    at once)."""
+def counter_lists(staff_id: int) -> dict:
+    """As doctor_lists, for a counter staff member, at the counter they work now (read
+    afresh, so a change of counter shows at once); and the staff member."""
     staff = load_counter_staff(staff_id)
     version, key = versions.staff_versions(staff)
     counter = counter_of(staff)
     lists = shared_lists("counter", staff.department, counter, versions.queue_part(key))
-    context = panel_context(counter, staff=staff)
-    return {**context, "version": version, "panel_key": key, "lists": lists}
+    return {"version": version, "panel_key": key, "lists": lists, "desk": counter, "staff": staff}
 
 
-def doctor_lists(doctor_id: int) -> dict:
-    """The lists alone, for a doctor's terminal whose key moved on only in its queue
-    part, with the department's version and the panel's key read before them."""
-    doctor = Doctor.objects.select_related("department").get(pk=doctor_id)
-    version, key = versions.doctor_versions(doctor)
-    lists = shared_lists("doctor", doctor.department, doctor, versions.queue_part(key))
-    return {"version": version, "panel_key": key, "lists": lists}
+def doctor_panel(doctor_id: int) -> dict:
+    """A doctor's whole panel context: their own part, and the lists with the versions."""
+    context = doctor_lists(doctor_id)
+    return {**panel_context(context["desk"]), **context}
 
 
-def counter_lists(staff_id: int) -> dict:
-    """As doctor_lists, for a counter staff member (at the counter they work now)."""
-    staff = load_counter_staff(staff_id)
-    version, key = versions.staff_versions(staff)
-    lists = shared_lists("counter", staff.department, counter_of(staff), versions.queue_part(key))
-    return {"version": version, "panel_key": key, "lists": lists}
+def counter_panel(staff_id: int) -> dict:
+    """A counter staff member's whole panel context, as doctor_panel."""
+    context = counter_lists(staff_id)
+    return {**panel_context(context["desk"], staff=context["staff"]), **context}
 
 
 def panel_message(kind: str, context: dict, request: HttpRequest) -> dict:
