@@ -542,6 +542,14 @@ class Fleet:
             self.push[kind].append(seen)
         if panels is None:
             self.terminals_missed += 1
+            # Which terminal lagged, and why: a stuck page or a slow one.
+            for t in terminals:
+                if t.latest < version and not t.transport.is_closing():
+                    print(f"terminal sample not received: {kind}, version {version}, "
+                          f"shown {t.latest} ({t.key}), announced {t.announced} "
+                          f"({t.announced_key}), fetching {t.fetching}, pressing "
+                          f"{t.pressing}, wants the whole panel {t.want_whole}",
+                          file=sys.stderr, flush=True)  # fmt: skip
         elif terminals:
             self.push[TERMINAL_ROW + kind].append(panels)
 
