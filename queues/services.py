@@ -549,6 +549,16 @@ def cancel_token(token: Token, *, actor, reason: str = "", now=None) -> Token:
     return token
 
 
+def check_category_changeable(token: Token) -> None:
+    """Only a token still to be called (waiting, or skipped and perhaps recalled) has a
+    category that can change; the terminal's category form asks this before it opens."""
+    if token.status not in (Token.Status.WAITING, Token.Status.SKIPPED):
+        raise QueueError(
+            gettext("%(number)s is %(status)s; only a waiting token's category can be changed.")
+            % {"number": token, "status": token.get_status_display()}
+        )
+
+
 def change_category(
     token: Token, category: PriorityCategory | None, *, actor, reason: str, now=None
 ) -> Token:
@@ -565,11 +575,7 @@ def change_category(
     category, priority = category_and_priority(category, Token.Priority.NORMAL)
     with transaction.atomic():
         token = lock_token(token)
-        if token.status not in (Token.Status.WAITING, Token.Status.SKIPPED):
-            raise QueueError(
-                gettext("%(number)s is %(status)s; only a waiting token's category can be changed.")
-                % {"number": token, "status": token.get_status_display()}
-            )
+        check_category_changeable(token)
         if token.category_id == (category.pk if category else None):
             return token
         before = token.category.name if token.category else "General"

@@ -162,12 +162,17 @@ ACTIONS = [
 ]  # fmt: skip
 
 
+def terminal_actions(prefix: str) -> dict[str, str]:
+    """Each button's URL name on the "doctor" or "counter" terminal."""
+    return {name: f"{prefix}_{name}" for name in ACTIONS}
+
+
 def lists_context(department: Department, desk: Desk | None, prefix: str, today) -> dict:
     """The department's lists as a desk sees them: the waiting list in its calling order
     and today's skipped, with the buttons only when there is a desk."""
     return {
         "desk": desk,
-        "actions": {name: f"{prefix}_{name}" for name in ACTIONS},
+        "actions": terminal_actions(prefix),
         "waiting": waiting_rows(department, today, desk, f"{prefix}_category"),
         "skipped": skipped_today(department, today),
     }
@@ -215,7 +220,7 @@ def panel_context(desk: Desk | None, *, staff: CounterStaff | None = None) -> di
         "staff": staff,
         "is_counter": is_counter,
         "department": department,
-        "actions": {name: f"{prefix}_{name}" for name in ACTIONS},
+        "actions": terminal_actions(prefix),
         "paused_text": paused_text(desk),
         "pause_reasons": [(r, PAUSE_REASON_LABELS.get(r, r)) for r in breaks.REASONS],
         "current": current["token"] if current else None,

@@ -592,12 +592,7 @@ def _change_category(terminal_name: str):
         if request.method == "GET":
             try:
                 own_queue(request, token)
-                if token.status != Token.Status.WAITING:
-                    raise QueueError(
-                        gettext("%(number)s is %(status)s; only a waiting token's category "
-                                "can be changed.")
-                        % {"number": token.display_number, "status": token.get_status_display()}
-                    )  # fmt: skip
+                services.check_category_changeable(token)
             except (QueueError, NoDesk) as exc:
                 messages.error(request, str(exc))
                 return redirect(terminal_name)
