@@ -193,12 +193,15 @@ class Stats:
         self.empty_calls = 0
         self.refusals: dict[str, str] = {}  # the first refusal's words, per kind
 
-    def refused(self, kind: str, page: str = "") -> None:
-        """A request answered 302 whose next page says the action was refused."""
+    def refused(self, kind: str, page: str = "", *, reason: str = "") -> None:
+        """A request answered whose page (or `reason`, a terminal's message) says the
+        action was refused."""
         entry = self.kinds[kind]
         said = REFUSAL_TEXT.search(page)
-        if said and kind not in self.refusals:
-            self.refusals[kind] = html.unescape(said.group(1).strip())
+        if said:
+            reason = html.unescape(said.group(1).strip())
+        if reason and kind not in self.refusals:
+            self.refusals[kind] = reason
         entry.errors += 1
         entry.statuses["refused"] = entry.statuses.get("refused", 0) + 1
 
@@ -772,7 +775,6 @@ class Replay:
     async def terminal(self, person: dict, cookie: str) -> None:
         doctor = person["kind"] == "doctor"
         base = "/doctor/" if doctor else "/counter/"
-        page_kind = "doctor: GET terminal" if doctor else "counter: GET terminal"
         who = "doctor" if doctor else "counter"
         department = person["department"]
         pause = person.get("break")
@@ -781,25 +783,24 @@ class Replay:
             csrf = self.csrf  # the page itself was opened before the window (open_pages)
 
             async def press(action: str, url: str, data: dict | None = None) -> str:
-                # The page's socket waits while the button is pressed (doctor.js), and the
-                # page the button leads to shows its own version and key.
+                # The page's socket waits while the button is pressed (doctor.js), which
+                # sends the press itself and is answered with the panel as it is now (its
+                # version and key, and the service's messages): no page load.
                 self.conn.send(("pressing", person["username"]))
                 kind = f"{who}: POST {action}"
-                status, headers, _ = await self.hit(
-                    kind, session, "POST", url, ok=(302,),
+                status, _, text = await self.hit(
+                    kind, session, "POST", url, headers={"Accept": "application/json"},
                     data={"csrfmiddlewaretoken": csrf, **(data or {})},
                 )  # fmt: skip
-                page = ""
-                if status == 302:
-                    _, _, page = await self.hit(page_kind, session, "GET", headers["Location"])
-                shown = PANEL_VERSION.search(page)
-                if shown:
-                    self.conn.send(("page", person["username"], int(shown[1]), shown[2]))
+                answer = json.loads(text) if status == 200 else {}
+                if answer:
+                    self.conn.send(("page", person["username"], answer["version"], answer["key"]))
                 else:
                     self.conn.send(("page", person["username"], None, None))
-                if REFUSED in page and action != "call next":
-                    self.stats.refused(kind, page)
-                return page
+                refusals = [m for m in answer.get("messages", []) if "error" in m["tags"]]
+                if refusals and action != "call next":
+                    self.stats.refused(kind, reason=refusals[0]["text"])
+                return answer.get("html", "")
 
             while True:
                 now = self.sim_now()

@@ -326,6 +326,34 @@ TERMINALS = {
     "counter_terminal": (counter_required, counter_desk),
 }
 
+# terminal page name -> (its panel's kind, the panel's context for the signed-in user)
+PANELS = {
+    "doctor_terminal": ("doctor", lambda user: terminal.doctor_panel(user.doctor.pk)),
+    "counter_terminal": ("counter", lambda user: terminal.counter_panel(user.counter_staff.pk)),
+}
+
+
+def pressed_by_script(request) -> bool:
+    """Whether the terminal's own script sent this button press (static/js/doctor.js asks
+    for JSON first); a plain form post, a browser's, asks for HTML."""
+    return request.headers.get("Accept", "").split(",")[0].strip() == "application/json"
+
+
+def back_to_terminal(request, terminal_name: str):
+    """Where every terminal button leads, with the service's message: back to the
+    terminal page; or, pressed by the page's script, the panel as it is now with the
+    messages, which the script puts in place. A press then costs no page load: the
+    page's socket, script and word catalogue stay as they were."""
+    if not pressed_by_script(request):
+        return redirect(terminal_name)
+    kind, panel_of = PANELS[terminal_name]
+    message = terminal.panel_message(kind, panel_of(request.user), request)
+    # Reading them marks them shown, so the next page does not show them again.
+    message["messages"] = [
+        {"tags": m.tags or "info", "text": str(m)} for m in messages.get_messages(request)
+    ]
+    return JsonResponse(message)
+
 
 @doctor_required
 def doctor_terminal(request):
@@ -366,12 +394,8 @@ def _live_lists(kind: str, guard, lists_of):
     return live_lists
 
 
-doctor_panel = _live_panel(
-    "doctor", doctor_required, lambda user: terminal.doctor_panel(user.doctor.pk)
-)
-counter_panel = _live_panel(
-    "counter", counter_required, lambda user: terminal.counter_panel(user.counter_staff.pk)
-)
+doctor_panel = _live_panel("doctor", doctor_required, PANELS["doctor_terminal"][1])
+counter_panel = _live_panel("counter", counter_required, PANELS["counter_terminal"][1])
 doctor_lists = _live_lists(
     "doctor", doctor_required, lambda user: terminal.doctor_lists(user.doctor.pk)
 )
@@ -396,7 +420,7 @@ def _token_action(terminal_name: str, service, success):
             messages.error(request, str(exc))
         else:
             messages.success(request, str(success) % {"number": token.display_number})
-        return redirect(terminal_name)
+        return back_to_terminal(request, terminal_name)
 
     action.__name__ = service.__name__
     return action
@@ -418,7 +442,7 @@ def _call_next(terminal_name: str):
                 gettext("Called %(number)s — %(name)s.")
                 % {"number": token.display_number, "name": token.patient_name},
             )
-        return redirect(terminal_name)
+        return back_to_terminal(request, terminal_name)
 
     return call_next
 
@@ -448,11 +472,11 @@ def _complete(terminal_name: str):
             desk = desk_of(request)
         except NoDesk as exc:
             messages.error(request, str(exc))
-            return redirect(terminal_name)
+            return back_to_terminal(request, terminal_name)
         form = SendOnForm(request.POST, desk=desk)
         if not form.is_valid():
             messages.error(request, nothing_changed(form))
-            return redirect(terminal_name)
+            return back_to_terminal(request, terminal_name)
         stops = form.cleaned_data["stops"]
         try:
             token = services.complete_token(desk, token, actor=request.user, send_on=stops)
@@ -460,7 +484,7 @@ def _complete(terminal_name: str):
             messages.error(request, str(exc))
         else:
             messages.success(request, completed_message(token, stops, desk))
-        return redirect(terminal_name)
+        return back_to_terminal(request, terminal_name)
 
     return complete
 
@@ -515,14 +539,14 @@ def _desk_form_action(terminal_name: str, form_class, act):
         form = form_class(request.POST)
         if not form.is_valid():
             messages.error(request, nothing_changed(form))
-            return redirect(terminal_name)
+            return back_to_terminal(request, terminal_name)
         try:
             message = act(desk_of(request), form.cleaned_data, request)
         except (QueueError, NoDesk) as exc:
             messages.error(request, str(exc))
         else:
             messages.success(request, message)
-        return redirect(terminal_name)
+        return back_to_terminal(request, terminal_name)
 
     return action
 
@@ -566,7 +590,7 @@ def _call_again(terminal_name: str):
                 gettext("%(number)s is announced again on the display.")
                 % {"number": token.display_number},
             )
-        return redirect(terminal_name)
+        return back_to_terminal(request, terminal_name)
 
     return call_again
 
@@ -608,7 +632,7 @@ def _change_category(terminal_name: str):
         form = CategoryForm(request.POST)
         if not form.is_valid():
             messages.error(request, nothing_changed(form))
-            return redirect(terminal_name)
+            return back_to_terminal(request, terminal_name)
         category = form.cleaned_data["category"]
         try:
             own_queue(request, token)
@@ -624,7 +648,7 @@ def _change_category(terminal_name: str):
                 gettext("%(number)s is now %(category)s.")
                 % {"number": token.display_number, "category": shown},
             )
-        return redirect(terminal_name)
+        return back_to_terminal(request, terminal_name)
 
     return change_category
 
@@ -649,7 +673,7 @@ def counter_choose(request):
     form = CounterChoiceForm(request.POST, staff=staff)
     if not form.is_valid():
         messages.error(request, first_error(form))
-        return redirect("counter_terminal")
+        return back_to_terminal(request, "counter_terminal")
     counter = form.cleaned_data["counter"]
     try:
         terminal.choose_counter(staff, counter, actor=request.user)
@@ -659,7 +683,7 @@ def counter_choose(request):
         messages.success(
             request, gettext("You now work at %(counter)s.") % {"counter": counter.place}
         )
-    return redirect("counter_terminal")
+    return back_to_terminal(request, "counter_terminal")
 
 
 # --- Sign-in ------------------------------------------------------------------------------

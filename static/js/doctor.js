@@ -7,7 +7,8 @@
 // (data-panel-url), one fetch at a time, so new patients appear at once; unless the
 // socket also says the panel's key (data-panel-key) is still the one on screen. A key is
 // "<queue>.<desk>" (queues.versions): when only its queue part moved on, the lists alone
-// are fetched (data-lists-url), the same for every counter of the department.
+// are fetched (data-lists-url), the same for every counter of the department. A button
+// press is sent by this script too, and answered with the panel and the message.
 (function () {
   "use strict";
 
@@ -151,8 +152,72 @@
       showStatus(kind, status, lastUpdate);
     },
   });
+  function showMessages(list) {
+    var main = document.getElementById("main") || document.body;
+    var box = main.querySelector(".messages");
+    if (!box) {
+      box = document.createElement("ul");
+      box.className = "messages";
+      box.setAttribute("role", "status");
+      box.setAttribute("aria-live", "polite");
+      main.insertBefore(box, main.firstChild);
+    }
+    box.textContent = "";
+    list.forEach(function (item) {
+      var line = document.createElement("li");
+      line.className = "message message-" + item.tags;
+      line.textContent = item.text;
+      box.appendChild(line);
+    });
+  }
+
+  // A button press is sent by this script, asking for JSON: the answer is the panel as it
+  // is now, with the service's message, put in place without loading the page (the
+  // socket stays open). Anything else (signed out, a refused or lost request) loads the
+  // page again, which shows what happened.
+  var pressing = false;
   panel.addEventListener("submit", function (event) {
-    event.target.dataset.submitting = "1";
+    var form = event.target;
+    var button = event.submitter;
+    if (form.method !== "post" || !window.fetch || !window.FormData) {
+      form.dataset.submitting = "1";
+      return;
+    }
+    event.preventDefault();
+    if (pressing) return; // a double click: the first press is on its way
+    pressing = true;
+    form.dataset.submitting = "1";
+    var body = new FormData(form);
+    if (button && button.name) body.append(button.name, button.value);
+    var action = button && button.hasAttribute("formaction") ? button.formAction : form.action;
+    fetch(action, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    })
+      .then(function (response) {
+        var type = response.headers.get("Content-Type") || "";
+        if (!response.ok || response.redirected || type.indexOf("application/json") !== 0) {
+          throw new Error("HTTP " + response.status);
+        }
+        return response.json();
+      })
+      .then(function (message) {
+        pressing = false;
+        panel.innerHTML = message.html;
+        wantWhole = false;
+        shown = message.version;
+        shownKey = message.key;
+        panel.dataset.version = String(shown);
+        panel.dataset.panelKey = shownKey;
+        showMessages(message.messages || []);
+        tick();
+        refresh(); // news that came while the press was on its way
+      })
+      .catch(function () {
+        window.location.reload();
+      });
   });
   // Choosing next stops or typing a note marks its form as being edited: the panel waits
   // until it is submitted (a page load brings the current panel anyway).

@@ -107,9 +107,18 @@ def new_page(browser):
 
 
 def press(page, button: str) -> None:
-    """Click one of the doctor's buttons and wait for the page it leads to."""
-    with page.expect_navigation():
-        page.get_by_role("button", name=button, exact=True).click()
+    """Click a button and wait for what it leads to: on a terminal's panel, its script
+    sends the press and puts the panel it gets back in place (static/js/doctor.js); any
+    other button loads the page it leads to."""
+    on_panel = page.locator("[data-live-panel]").get_by_role("button", name=button, exact=True)
+    if not on_panel.count():
+        with page.expect_navigation():
+            page.get_by_role("button", name=button, exact=True).click()
+        return
+    with page.expect_response(lambda response: response.request.method == "POST"):
+        on_panel.click()
+    # A locator's wait, not a script's: some pages are opened under the app's CSP.
+    page.locator("[data-live-panel] form[data-submitting]").wait_for(state="detached")
 
 
 def log_in(page, base_url: str, username: str, password: str) -> None:

@@ -5,6 +5,7 @@ import datetime
 import pytest
 
 from queues import services
+from queues.models import Token
 from tests.e2e.conftest import log_in, press
 from tests.servers import DaphneServer
 
@@ -128,6 +129,38 @@ def test_a_doctor_sees_a_kiosk_token_join_the_waiting_list_and_the_buttons_still
     # The re-rendered panel's forms carry a valid CSRF token.
     press(doctor, "Call next")
     assert "Called ORTH-001" in doctor.inner_text("body")
+
+
+def test_a_press_keeps_the_terminal_s_page_and_socket_and_says_what_happened(
+    server, new_page, orth, dr_rao
+):
+    services.issue_token(orth, "Asha Rao")
+    services.issue_token(orth, "Bala Iyer")
+    doctor = open_terminal(new_page(), server.url)
+    doctor.evaluate("window.__sameDocument = true")
+    sockets, posts = [], []
+    doctor.on("websocket", lambda socket: sockets.append(socket.url))
+    doctor.on("request", lambda r: r.method == "POST" and posts.append(r.url))
+
+    # A double click is one press: the second waits for the first's answer.
+    with doctor.expect_response(lambda response: response.request.method == "POST"):
+        doctor.get_by_role("button", name="Call next", exact=True).dblclick()
+    doctor.wait_for_selector(".messages li:has-text('Called ORTH-001 — Asha Rao.')")
+    assert posts == [f"{server.url}/doctor/call-next/"]
+    assert Token.objects.get(number=2).status == Token.Status.WAITING
+
+    # The panel it was answered with works: its forms carry a valid CSRF token.
+    press(doctor, "Start consultation")
+    assert doctor.inner_text(".messages") == "Consultation with ORTH-001 started."
+    assert doctor.evaluate("window.__sameDocument === true") and sockets == []
+    assert doctor.locator("#live-status.live").count() == 1
+
+    # Signed out meanwhile (the session gone): the press loads the page, which says so.
+    doctor.context.clear_cookies()
+    with doctor.expect_navigation():
+        doctor.get_by_role("button", name="Complete", exact=True).click()
+    doctor.wait_for_url("**/accounts/login/**")
+    assert Token.objects.get(number=1).status == Token.Status.IN_CONSULTATION
 
 
 def row_shape(page, token: str) -> list[str]:

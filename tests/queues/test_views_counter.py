@@ -240,3 +240,26 @@ def test_a_hindi_session_sees_the_counter_terminal_in_hindi_with_hindi_counter_n
     assert '<html lang="hi"' in page
     assert "काउंटर 1" in page and "बुधवार" in page
     assert "LAB-001" in page
+
+
+def test_a_press_from_the_counter_s_script_is_answered_with_its_panel(
+    tech_client, lab_tech, lab_counter_2, lab_queue
+):
+    """The counter's buttons, pressed by static/js/doctor.js (Accept: application/json),
+    come back as the counter's panel with the message, the counter choice too."""
+    json = {"HTTP_ACCEPT": "application/json"}
+    answer = tech_client.post(reverse("counter_call_next"), **json).json()
+    assert answer["type"] == "counter" and answer["counter"] == "Counter 1"
+    assert answer["current"] == "LAB-001"
+    assert answer["messages"] == [{"tags": "success", "text": "Called LAB-001 — Asha Rao."}]
+
+    refused = tech_client.post(
+        reverse("counter_choose"), {"counter": lab_counter_2.pk}, **json
+    ).json()
+    assert refused["messages"][0]["tags"] == "error"
+    assert refused["counter"] == "Counter 1"
+    for action in ["counter_start", "counter_complete"]:
+        tech_client.post(reverse(action, args=[lab_queue[0].public_id]), **json)
+    chosen = tech_client.post(reverse("counter_choose"), {"counter": lab_counter_2.pk}, **json)
+    assert chosen.json()["counter"] == "Counter 2"
+    assert chosen.json()["messages"][0]["text"] == "You now work at Counter 2."

@@ -1,5 +1,6 @@
 """The doctor terminal at /doctor/ and its buttons, driven through the client."""
 
+import re
 import uuid
 
 import pytest
@@ -196,3 +197,71 @@ def test_the_live_panel_is_for_the_signed_in_doctor_only(client, lab_tech, queue
     counter.force_login(lab_tech.user)
     assert counter.get(reverse("doctor_panel")).status_code == 403
     assert client.post(reverse("doctor_panel")).status_code == 405
+
+
+def unmasked(html: str) -> str:
+    """The HTML less its CSRF tokens (each rendering masks the secret anew)."""
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
+
+
+def press(client, name, token=None, data=None):
+    """A button pressed by the terminal's own script (static/js/doctor.js)."""
+    args = [token.public_id] if token else []
+    return client.post(reverse(name, args=args), data or {}, HTTP_ACCEPT="application/json")
+
+
+def test_a_press_from_the_terminal_s_script_is_answered_with_the_panel_and_its_message(
+    rao_client, queue, orth
+):
+    response = press(rao_client, "doctor_call_next")
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    answer = response.json()
+    assert answer["messages"] == [{"tags": "success", "text": "Called ORTH-001 — Asha Rao."}]
+    orth.refresh_from_db()
+    live = rao_client.get(reverse("doctor_panel")).json()
+    assert answer["version"] == live["version"] == orth.state_version
+    assert answer["key"] == live["key"] and unmasked(answer["html"]) == unmasked(live["html"])
+    assert answer["current"] == "ORTH-001" and answer["waiting"] == ["ORTH-002", "ORTH-003"]
+    assert reverse("doctor_start", args=[queue[0].public_id]) in answer["html"]
+    # The message was shown by the script: the next page load does not show it again.
+    assert "Called ORTH-001" not in page_text(rao_client.get(reverse("doctor_terminal")))
+
+    answer = press(rao_client, "doctor_start", queue[0]).json()
+    assert answer["messages"][0]["text"] == "Consultation with ORTH-001 started."
+    assert reverse("doctor_complete", args=[queue[0].public_id]) in answer["html"]
+
+
+def test_a_press_the_service_refuses_says_why_and_changes_nothing(rao_client, queue):
+    press(rao_client, "doctor_call_next")
+    answer = press(rao_client, "doctor_call_next").json()
+    assert answer["messages"] == [
+        {"tags": "error", "text": "Finish ORTH-001 first: complete it, or skip it as a no-show."}
+    ]
+    assert answer["current"] == "ORTH-001"
+    assert Token.objects.get(pk=queue[1].pk).status == Token.Status.WAITING
+    # A bad form is the same: a message, and the panel as it was.
+    answer = press(rao_client, "doctor_complete", queue[0], {"stop_1": "department-x"}).json()
+    assert answer["messages"][0]["tags"] == "error"
+    assert answer["messages"][0]["text"].startswith("Nothing was changed.")
+    assert Token.objects.get(pk=queue[0].pk).status == Token.Status.CALLED
+
+
+def test_a_press_from_the_script_needs_the_csrf_token_the_role_and_a_session(
+    dr_rao, lab_tech, queue
+):
+    script = Client(enforce_csrf_checks=True)
+    script.force_login(dr_rao.user)
+    assert press(script, "doctor_call_next").status_code == 403
+    counter = Client()
+    counter.force_login(lab_tech.user)
+    assert press(counter, "doctor_call_next").status_code == 403
+    signed_out = press(Client(), "doctor_call_next")
+    assert signed_out.status_code == 302 and "/login/" in signed_out["Location"]
+    assert not Token.objects.exclude(status=Token.Status.WAITING).exists()
+
+
+def test_a_plain_form_post_still_comes_back_to_the_terminal_page(rao_client, queue):
+    response = rao_client.post(
+        reverse("doctor_call_next"), HTTP_ACCEPT="text/html,application/json;q=0.9,*/*;q=0.8"
+    )
+    assert response.status_code == 302 and response["Location"] == reverse("doctor_terminal")
