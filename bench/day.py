@@ -84,7 +84,6 @@ EXTRA_STOPS = [(0, 0.2), (1, 0.3), (2, 0.4), (3, 0.1)]  # 2.4 stops a visit on a
 CURRENT = re.compile(r'data-public-id="([0-9a-f-]{36})"')
 CURRENT_NAME = re.compile(r'<p class="current-name">(Day Patient \d+)')
 REFUSED = 'class="message message-error"'
-PANEL_VERSION = re.compile(r'data-version="(\d+)" data-panel-key="([^"]*)"')
 REFUSAL_TEXT = re.compile(
     r'(?:class="message message-error">|class="errorlist nonfield"><li>)([^<]*)<'
 )

@@ -152,23 +152,28 @@
       showStatus(kind, status, lastUpdate);
     },
   });
+  // The service's messages, where a page load puts them (base.html), in its live region.
   function showMessages(list) {
     var main = document.getElementById("main") || document.body;
     var box = main.querySelector(".messages");
-    if (!box) {
-      box = document.createElement("ul");
-      box.className = "messages";
-      box.setAttribute("role", "status");
-      box.setAttribute("aria-live", "polite");
-      main.insertBefore(box, main.firstChild);
-    }
-    box.textContent = "";
-    list.forEach(function (item) {
-      var line = document.createElement("li");
-      line.className = "message message-" + item.tags;
-      line.textContent = item.text;
-      box.appendChild(line);
-    });
+    var fill = function () {
+      box.textContent = "";
+      list.forEach(function (item) {
+        var line = document.createElement("li");
+        line.className = "message message-" + item.tags;
+        line.textContent = item.text;
+        box.appendChild(line);
+      });
+    };
+    if (box) return fill();
+    box = document.createElement("ul");
+    box.className = "messages";
+    box.setAttribute("role", "status");
+    box.setAttribute("aria-live", "polite");
+    main.insertBefore(box, main.firstChild);
+    // A screen reader announces a change to a live region it already knows, not a new
+    // region arriving with its words: the words come a moment after it.
+    setTimeout(fill, 100);
   }
 
   // A button press is sent by this script, asking for JSON: the answer is the panel as it

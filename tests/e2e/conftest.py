@@ -119,6 +119,7 @@ def press(page, button: str) -> None:
         on_panel.click()
     # A locator's wait, not a script's: some pages are opened under the app's CSP.
     page.locator("[data-live-panel] form[data-submitting]").wait_for(state="detached")
+    page.locator("#main .messages li").first.wait_for()  # every press says what it did
 
 
 def log_in(page, base_url: str, username: str, password: str) -> None:
