@@ -87,6 +87,18 @@
     if (note) note.innerHTML = message.note;
   }
 
+  // A fetched or pressed panel (or its lists alone) on screen, at its version and key.
+  function show(message, listsOnly) {
+    if (listsOnly) showLists(message);
+    else panel.innerHTML = message.html;
+    wantWhole = false;
+    shown = message.version;
+    shownKey = message.key;
+    panel.dataset.version = String(shown);
+    panel.dataset.panelKey = shownKey;
+    tick();
+  }
+
   function refresh() {
     if (fetching || (announced <= shown && !wantWhole)) return;
     // The department moved on, but not this panel (another desk started or completed a
@@ -121,14 +133,7 @@
           if (listsOnly && deskPart(message.key) !== deskPart(shownKey)) {
             wantWhole = true; // the desk's own part changed too: fetch it all
           } else {
-            if (listsOnly) showLists(message);
-            else panel.innerHTML = message.html;
-            wantWhole = false;
-            shown = message.version;
-            shownKey = message.key;
-            panel.dataset.version = String(shown);
-            panel.dataset.panelKey = shownKey;
-            tick();
+            show(message, listsOnly);
           }
         }
         refresh(); // news that came while this one was on its way
@@ -210,14 +215,8 @@
       })
       .then(function (message) {
         pressing = false;
-        panel.innerHTML = message.html;
-        wantWhole = false;
-        shown = message.version;
-        shownKey = message.key;
-        panel.dataset.version = String(shown);
-        panel.dataset.panelKey = shownKey;
+        show(message, false);
         showMessages(message.messages || []);
-        tick();
         refresh(); // news that came while the press was on its way
       })
       .catch(function () {
